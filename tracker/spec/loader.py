@@ -1,0 +1,341 @@
+"""Load and validate KPI specs. Every error names file, line and field, in Chinese.
+
+A spec with any error never loads halfway: ``load_specs`` raises ``SpecError`` carrying every problem
+of the run, and returns nothing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from tracker.errors import TrackerError
+from tracker.spec.model import KPI, Field_, Kind, Source, Spec, StaffRule
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}  [{self.field}]  {self.message}" if self.field else f"{where}  {self.message}"
+
+
+class SpecError(TrackerError):
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        head = f"规格文件有 {len(problems)} 处错误，未加载任何规格："
+        super().__init__(head + "\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+# ------------------------------------------------------------------ YAML with line numbers
+
+
+class _LineDict(dict):
+    """A mapping that remembers the line of each of its keys (1-based)."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+
+
+class _LineList(list):
+    line: int = 0
+    item_lines: list[int]
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
+    loader.flatten_mapping(node)
+    d = _LineDict()
+    d.line = node.start_mark.line + 1
+    d.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in d:
+            raise yaml.MarkedYAMLError(
+                problem=f"重复的键 “{key}”", problem_mark=key_node.start_mark
+            )
+        d[key] = loader.construct_object(value_node, deep=True)
+        d.key_lines[str(key)] = key_node.start_mark.line + 1
+    return d
+
+
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> _LineList:
+    lst = _LineList(loader.construct_object(child, deep=True) for child in node.value)
+    lst.line = node.start_mark.line + 1
+    lst.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return lst
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def _line_of(raw: Any, loc: Iterable[Any]) -> int | None:
+    """The line of the deepest node on the path ``loc`` that exists in the raw YAML."""
+    node, line = raw, getattr(raw, "line", None)
+    for part in loc:
+        if isinstance(node, _LineDict) and isinstance(part, str) and part in node:
+            line = node.key_lines.get(part, line)
+            node = node[part]
+        elif isinstance(node, _LineList) and isinstance(part, int) and part < len(node):
+            line = node.item_lines[part]
+            node = node[part]
+        else:
+            break
+    return line
+
+
+# ------------------------------------------------------------------ pydantic errors in Chinese
+
+_FIELD_NAMES_CACHE: dict[type, set[str]] = {}
+
+
+def _fields_of(model: type) -> set[str]:
+    if model not in _FIELD_NAMES_CACHE:
+        _FIELD_NAMES_CACHE[model] = set(getattr(model, "model_fields", {}))
+    return _FIELD_NAMES_CACHE[model]
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f"（是否想写 “{close[0]}”？）" if close else ""
+
+
+def _all_field_names() -> set[str]:
+    from tracker.spec import model as m
+
+    names: set[str] = set()
+    for cls in (m.Spec, m.Project, m.Funding, m.Period, m.ActivityType, m.Population, m.Vocab, m.Bound,
+                m.Where, m.Milestone, m.Pacing, m.NotTarget, m.KPI, m.Clause):
+        names |= _fields_of(cls)
+    return names
+
+
+def _chinese(err: dict[str, Any]) -> str:
+    t = err["type"]
+    ctx = err.get("ctx") or {}
+    inp = err.get("input")
+    if t == "missing":
+        return "缺少必填字段"
+    if t == "extra_forbidden":
+        return f"未知字段{_did_you_mean(err['loc'][-1], _all_field_names())}"
+    if t in ("enum", "literal_error"):
+        expected = ctx.get("expected", "")
+        choices = [c.strip().strip("'\"") for c in str(expected).replace(" or ", ",").split(",")]
+        return f"取值 “{inp}” 无效，应为 {expected}{_did_you_mean(inp, choices)}"
+    if t in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
+        return f"应为数字，实际为 “{inp}”"
+    if t in ("date_from_datetime_parsing", "date_parsing", "date_type", "date_from_datetime_inexact"):
+        return f"日期格式错误：“{inp}”，应为 YYYY-MM-DD"
+    if t == "string_pattern_mismatch":
+        return f"格式不符：“{inp}”，应匹配 {ctx.get('pattern')}"
+    if t in ("string_type",):
+        return f"应为文本，实际为 “{inp}”"
+    if t in ("list_type",):
+        return "应为列表（YAML 中以 - 开头的若干项）"
+    if t in ("model_type", "dict_type", "model_attributes_type"):
+        return "应为映射（键: 值）"
+    if t == "too_short":
+        return "至少需要一项"
+    if t in ("greater_than", "greater_than_equal", "less_than_equal", "less_than"):
+        return f"数值超出范围：{inp}（{t.replace('_', ' ')} {next(iter(ctx.values()), '')}）"
+    if t == "value_error":
+        return str(ctx.get("error", err.get("msg", "")))
+    if t == "string_too_short":
+        return "文本过短或为空"
+    if t == "bool_parsing":
+        return f"应为 true/false，实际为 “{inp}”"
+    return f"{err.get('msg', t)}"
+
+
+def _field_path(loc: Iterable[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("function-after[_kind_needs(), KPI]",) or str(part).startswith("function-"):
+            continue
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+# ------------------------------------------------------------------ semantic (cross-reference) checks
+
+
+def _semantic_problems(spec: Spec, raw: Any, file: str) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def add(loc: list[Any], msg: str) -> None:
+        problems.append(Problem(file, _line_of(raw, loc), _field_path(loc), msg))
+
+    def check_unique(items: list[Any], attr: str, loc: list[Any], what: str) -> None:
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            v = getattr(item, attr)
+            if v in seen:
+                add([*loc, i, attr], f"{what} “{v}” 重复")
+            seen.add(v)
+
+    check_unique(spec.activity_types, "key", ["activity_types"], "活动类型")
+    check_unique(spec.populations, "key", ["populations"], "人群")
+    check_unique(spec.deliverable_types, "key", ["deliverable_types"], "成果类型")
+    check_unique(spec.clauses, "clause", ["clauses"], "条款号")
+
+    acts = {t.key for t in spec.activity_types}
+    pops = {p.key for p in spec.populations}
+    dels = {d.key for d in spec.deliverable_types}
+    resp = {r.key for r in spec.respondent_types}
+    inst = {i.key for i in spec.instruments}
+    incs = {i.key for i in spec.incident_types}
+    creds = {c.key for c in spec.credentials}
+
+    for i, t in enumerate(spec.activity_types):
+        if t.population and t.population not in pops:
+            add(["activity_types", i, "population"],
+                f"未声明的人群 “{t.population}”{_did_you_mean(t.population, pops)}")
+
+    ids: set[str] = set()
+    for ci, clause in enumerate(spec.clauses):
+        for ki, kpi in enumerate(clause.kpis):
+            loc: list[Any] = ["clauses", ci, "kpis", ki]
+            kid = spec.kpi_id(clause, kpi)
+            if kid in ids:
+                add([*loc, "key"], f"指标 id “{kid}” 重复")
+            ids.add(kid)
+            if kpi.excerpt and _squash(kpi.excerpt) not in _squash(clause.text):
+                add([*loc, "excerpt"], "excerpt 必须是本条款原文的片段")
+            problems.extend(_check_refs(kpi, loc, add, acts, pops, dels, resp, inst, incs, creds))
+    return problems
+
+
+def _squash(s: str) -> str:
+    return "".join(s.split())
+
+
+def _check_refs(kpi: KPI, loc: list[Any], add: Any, acts: set[str], pops: set[str], dels: set[str],
+                resp: set[str], inst: set[str], incs: set[str], creds: set[str]) -> list[Problem]:
+    w = kpi.where
+    type_vocab, type_name = (dels, "成果类型") if kpi.source is Source.deliverable else (acts, "活动类型")
+    for j, t in enumerate(w.types or []):
+        if t not in type_vocab:
+            add([*loc, "where", "types", j], f"项目未声明的{type_name} “{t}”{_did_you_mean(t, type_vocab)}")
+    if w.population and w.population not in pops:
+        add([*loc, "where", "population"], f"项目未声明的人群 “{w.population}”{_did_you_mean(w.population, pops)}")
+    for j, r in enumerate(w.respondent_types or []):
+        if r not in resp:
+            add([*loc, "where", "respondent_types", j], f"未声明的调查对象类型 “{r}”{_did_you_mean(r, resp)}")
+    if w.instrument and w.instrument not in inst:
+        add([*loc, "where", "instrument"], f"未声明的评估工具 “{w.instrument}”{_did_you_mean(w.instrument, inst)}")
+    for j, r in enumerate(kpi.incident_types or []):
+        if r not in incs:
+            add([*loc, "incident_types", j], f"未声明的事件类型 “{r}”{_did_you_mean(r, incs)}")
+    if kpi.credential and kpi.credential not in creds:
+        add([*loc, "credential"], f"未声明的资质 “{kpi.credential}”{_did_you_mean(kpi.credential, creds)}")
+    if kpi.kind is Kind.staff and kpi.rule is StaffRule.all_have and kpi.target is not None:
+        add([*loc, "target"], "staff/all_have 没有数值目标，target 应省略")
+    if kpi.kind in {Kind.rate} and kpi.unit != "%":
+        add([*loc, "unit"], "rate 类指标的单位应为 “%”")
+    numeric_fields = {Field_.participants, Field_.hours, Field_.days, Field_.words, Field_.minutes,
+                      Field_.copies}
+    if kpi.kind in {Kind.sum, Kind.average} and kpi.field not in numeric_fields:
+        add([*loc, "field"], f"{kpi.kind.value} 只能用于数值字段：{', '.join(f.value for f in numeric_fields)}")
+    return []
+
+
+# ------------------------------------------------------------------ public API
+
+
+@dataclass(frozen=True)
+class LoadedSpec:
+    spec: Spec
+    path: Path
+    sha256: str  # fingerprint of the file's bytes: the spec version shown in reports
+
+
+def parse_spec_text(text: str, file: str = "<spec>") -> tuple[Spec | None, list[Problem]]:
+    """Parse one spec's YAML text. Returns the spec, or None and every problem found."""
+    try:
+        raw = yaml.load(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark
+        line = mark.line + 1 if mark else None
+        return None, [Problem(file, line, "", f"YAML 语法错误：{e.problem or e}")]
+    except yaml.YAMLError as e:
+        return None, [Problem(file, None, "", f"YAML 语法错误：{e}")]
+    if not isinstance(raw, dict):
+        return None, [Problem(file, 1, "", "规格文件应为一个映射（project、activity_types、clauses …）")]
+    try:
+        spec = Spec.model_validate(raw)
+    except ValidationError as e:
+        problems = [
+            Problem(file, _line_of(raw, err["loc"]), _field_path(err["loc"]), _chinese(err))
+            for err in e.errors()
+        ]
+        return None, problems
+    problems = _semantic_problems(spec, raw, file)
+    return (None, problems) if problems else (spec, [])
+
+
+def spec_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*.yaml") if not p.name.startswith("_"))
+
+
+def load_specs(directory: Path, *, release_check: bool = True) -> list[LoadedSpec]:
+    """Load every spec under ``directory``; raise ``SpecError`` with all problems if any."""
+    if not directory.is_dir():
+        raise SpecError([Problem(str(directory), None, "", "规格目录不存在")])
+    files = spec_files(directory)
+    if not files:
+        raise SpecError([Problem(str(directory), None, "", "目录下没有任何 .yaml 规格文件")])
+    loaded: list[LoadedSpec] = []
+    problems: list[Problem] = []
+    codes: dict[str, Path] = {}
+    for path in files:
+        data = path.read_bytes()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            problems.append(Problem(str(path), None, "", "文件不是 UTF-8 编码"))
+            continue
+        spec, probs = parse_spec_text(text, str(path))
+        problems.extend(probs)
+        if spec is None:
+            continue
+        if spec.code in codes:
+            problems.append(Problem(str(path), None, "project.code",
+                                    f"项目编号 {spec.code} 已在 {codes[spec.code]} 中定义"))
+            continue
+        codes[spec.code] = path
+        loaded.append(LoadedSpec(spec, path, hashlib.sha256(data).hexdigest()))
+    if release_check and not problems:
+        from tracker.spec.release_check import release_problems
+
+        for ls in loaded:
+            problems.extend(release_problems(ls.spec, ls.path, text=ls.path.read_text("utf-8")))
+    if problems:
+        raise SpecError(problems)
+    return loaded
+
+
+def load_spec(directory: Path, code: str) -> LoadedSpec:
+    for ls in load_specs(directory):
+        if ls.spec.code == code:
+            return ls
+    known = [ls.spec.code for ls in load_specs(directory)]
+    raise TrackerError(f"未找到项目 {code} 的规格{_did_you_mean(code, known)}")

@@ -1,0 +1,330 @@
+"""The KPI spec format: one YAML file per project under ``kpi_specs/``.
+
+The grammar lives in YAML values and structure, never in keys to be parsed. A spec is a project
+(metadata), the vocabularies its records use (activity types, populations, deliverable types …) and
+its release-table clauses, each clause holding the KPIs that measure it.
+
+See ``docs/spec-format.md`` for the prose description with examples.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
+Key = Annotated[str, Field(pattern=KEY_PATTERN, max_length=48)]
+
+# Ordered publication / activity levels: 区县 < 市级 < 省级 < 国家级.
+LEVELS: tuple[str, ...] = ("区县", "市级", "省级", "国家级")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Kind(StrEnum):
+    count = "count"  # number of records (activities, deliverables, roster entries, assessments)
+    sum = "sum"  # sum of a numeric field (participants → 人次, hours → 课时, words, copies …)
+    average = "average"  # average of a numeric field per record ("平均每场次不少于20人")
+    distinct = "distinct"  # distinct people, households, towns, locations, groups …
+    per_person = "per_person"  # every member (of a roster population, or every group) ≥ n per period
+    rate = "rate"  # satisfaction, participation, pass/match share, pre/post improvement (percent)
+    coverage = "coverage"  # every member of a named set covered at least min_each times
+    duration = "duration"  # months from first to last service, per case
+    approval_gate = "approval_gate"  # every activity approved on or before its date
+    zero_incident = "zero_incident"  # no incident of the given types
+    staff = "staff"  # staff credentials: everyone has one / at least n have one
+    manual = "manual"  # an auditor's judgement, recorded with evidence
+
+
+class Source(StrEnum):
+    activity = "activity"
+    deliverable = "deliverable"
+    roster = "roster"
+    survey = "survey"
+    assessment = "assessment"
+
+
+class Field_(StrEnum):
+    """Record fields a KPI may sum, average, count distinct or constrain per record."""
+
+    participants = "participants"  # activity: 参与人数 (a person-serving record counts 1)
+    hours = "hours"  # activity: 时长（小时）
+    days = "days"  # activity: 天数
+    person = "person"  # activity/roster/survey: 服务对象编号
+    household = "household"  # roster: 户号
+    town = "town"  # 乡镇街道
+    village = "village"  # 村社
+    district = "district"  # 区县
+    location = "location"  # 地点
+    group = "group"  # activity: 小组/个案/营期 name, groups several sessions
+    words = "words"  # deliverable: 字数
+    minutes = "minutes"  # deliverable: 时长（分钟）
+    copies = "copies"  # deliverable: 数量（册、份、个）
+
+
+class Comparator(StrEnum):
+    ge = ">="
+    le = "<="
+    eq = "=="
+
+
+class Per(StrEnum):
+    period = "period"
+    month = "month"
+    week = "week"
+
+
+class RateMeasure(StrEnum):
+    satisfaction = "satisfaction"  # satisfied answers / answers (survey)
+    participation = "participation"  # distinct respondents of a type / roster size of a population
+    passed = "pass"  # assessments passed / assessments (合格率, 匹配率, 态度转变积极)
+    improvement = "improvement"  # people whose post score beats their pre score / people with both
+
+
+class StaffRule(StrEnum):
+    all_have = "all_have"  # every staff member in scope holds the credential (target null)
+    count_with = "count_with"  # at least `target` staff members hold the credential
+
+
+class PacingMode(StrEnum):
+    linear = "linear"  # expected grows linearly from period start to period end
+    due = "due"  # nothing expected before the due date, all of it after
+    milestones = "milestones"  # piecewise linear through the given (date, value) points
+    none = "none"  # no pacing (rates, gates, per-person rules)
+
+
+# ---------------------------------------------------------------- project and vocabularies
+
+
+class Funding(Strict):
+    amount_wan: float = Field(gt=0, description="最高资助资金（万元）")
+    source: str | None = Field(default=None, description="资金来源，如 社区服务业资金")
+
+
+class Period(Strict):
+    start: dt.date
+    end: dt.date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Period:
+        if self.end <= self.start:
+            raise ValueError("项目周期的结束日期必须晚于开始日期")
+        return self
+
+
+class Project(Strict):
+    code: Annotated[str, Field(pattern=r"^\d{4}[A-D]\d{3}[A-Z]?$")]
+    name: str = Field(min_length=2)
+    category: Literal["助残惠童类", "为老服务类", "社会救助类", "其他社会公益服务类"]
+    funding: Funding
+    area: list[str] = Field(min_length=1, description="实施区域：区、县（市）名，或“市域范围内”")
+    period: Period
+    midterm: dt.date | None = Field(default=None, description="中期评估日；缺省为周期中点")
+    organisation: str | None = Field(default=None, description="承接社会组织（签约后填写）")
+    target_groups: str | None = Field(default=None, description="主要服务对象（原文）")
+    service_scale: str | None = Field(default=None, description="服务人数/人次（原文）")
+    summary: str | None = Field(default=None, description="项目简介和目标（原文）")
+
+    @property
+    def midterm_date(self) -> dt.date:
+        if self.midterm is not None:
+            return self.midterm
+        return self.period.start + (self.period.end - self.period.start) / 2
+
+
+class ActivityType(Strict):
+    key: Key
+    label: str
+    serves: Literal["person", "group"] = Field(
+        description="person：一条记录服务一名对象（需服务对象编号）；group：一条记录是一场活动（需参与人数）"
+    )
+    hours: bool = Field(default=False, description="是否记录时长")
+    population: Key | None = Field(default=None, description="serves=person 时，服务对象须在该名册人群中")
+
+
+class Population(Strict):
+    key: Key
+    label: str
+    expected: int | None = Field(default=None, ge=0, description="发布表给出的规模，如 约430人 → 430")
+    expected_text: str | None = Field(default=None, description="发布表原文，如 约430人")
+    unit: str = "人"
+
+
+class Vocab(Strict):
+    key: Key
+    label: str
+
+
+# ---------------------------------------------------------------- KPI building blocks
+
+
+class Bound(Strict):
+    """A per-record rule: a record outside [min, max] does not count and is a violation."""
+
+    field: Field_
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _some_bound(self) -> Bound:
+        if self.min is None and self.max is None:
+            raise ValueError("each 条目至少需要 min 或 max")
+        return self
+
+
+class Where(Strict):
+    """Filters on the records a KPI looks at. Every key names a vocabulary the project declares."""
+
+    types: list[Key] | None = Field(default=None, description="活动类型或成果类型的 key")
+    population: Key | None = Field(default=None, description="名册人群 key")
+    respondent_types: list[Key] | None = None
+    instrument: Key | None = Field(default=None, description="评估工具 key（assessment）")
+    level_at_least: Literal["区县", "市级", "省级", "国家级"] | None = None
+    towns: list[str] | None = None
+    districts: list[str] | None = None
+
+
+class Milestone(Strict):
+    date: dt.date | Literal["midterm", "end"]
+    value: float = Field(ge=0)
+
+
+class Pacing(Strict):
+    mode: PacingMode = PacingMode.linear
+    due: dt.date | Literal["midterm", "end"] | None = None
+    milestones: list[Milestone] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Pacing:
+        if self.mode is PacingMode.due and self.due is None:
+            raise ValueError("pacing.mode 为 due 时必须给出 due（日期、midterm 或 end）")
+        if self.mode is PacingMode.milestones and not self.milestones:
+            raise ValueError("pacing.mode 为 milestones 时必须给出 milestones")
+        return self
+
+
+class NotTarget(Strict):
+    """A number in the clause text that is deliberately not a target, with the reason."""
+
+    value: str = Field(description="原文中的数字或数量，如 8周岁、2024年、5-10人中的 10")
+    reason: str
+
+
+class KPI(Strict):
+    key: Key
+    kind: Kind
+    label: str = Field(description="简短中文名，如 探访总人次")
+    excerpt: str | None = Field(default=None, description="条款中此指标对应的原文片段（须为原文子串）")
+    source: Source = Source.activity
+    where: Where = Field(default_factory=Where)
+    field: Field_ | None = Field(default=None, description="sum / average / distinct / coverage 的字段")
+    each: list[Bound] = Field(default_factory=list, description="每条记录须满足的下限/上限")
+    cap_per_person: int | None = Field(default=None, ge=1, description="每名对象最多计入的记录数")
+    per: Per = Per.period
+    by: Field_ = Field(default=Field_.person, description="per_person：按人（缺省）或按小组、镇街等")
+    measure: RateMeasure | None = None
+    members: list[str] | None = Field(default=None, description="coverage：须覆盖的集合")
+    min_each: int = Field(default=1, ge=1)
+    incident_types: list[Key] | None = None
+    credential: Key | None = None
+    rule: StaffRule | None = None
+    target: float | None = None
+    comparator: Comparator = Comparator.ge
+    unit: str
+    pacing: Pacing | None = Field(default=None, description="缺省：计数类按周期线性；其余不适用")
+    tolerance: float = Field(default=0.15, ge=0, le=1, description="低于应完成值多少仍算进度正常")
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _kind_needs(self) -> KPI:  # noqa: C901 - one flat table of rules reads best
+        k = self.kind
+        numeric = k in {Kind.count, Kind.sum, Kind.average, Kind.distinct, Kind.per_person,
+                        Kind.rate, Kind.coverage, Kind.duration}
+        if numeric and self.target is None:
+            raise ValueError(f"{k.value} 类指标必须给出 target（数值）")
+        if k in {Kind.approval_gate, Kind.zero_incident} and self.target is not None:
+            raise ValueError(f"{k.value} 类指标没有数值目标，target 应省略或为 null")
+        if k in {Kind.sum, Kind.average, Kind.distinct} and self.field is None:
+            raise ValueError(f"{k.value} 类指标必须给出 field")
+        if k is Kind.coverage and (not self.members or self.field is None):
+            raise ValueError("coverage 类指标必须给出 members（集合）和 field（按哪个字段覆盖）")
+        if k is Kind.rate and self.measure is None:
+            raise ValueError("rate 类指标必须给出 measure（satisfaction/participation/pass/improvement）")
+        if k is Kind.rate and self.measure is RateMeasure.participation and not self.where.population:
+            raise ValueError("参与率（participation）必须给出 where.population 作为分母名册")
+        if k is Kind.zero_incident and not self.incident_types:
+            raise ValueError("zero_incident 类指标必须给出 incident_types")
+        if k is Kind.staff:
+            if self.rule is None or self.credential is None:
+                raise ValueError("staff 类指标必须给出 rule 和 credential")
+            if self.rule is StaffRule.count_with and self.target is None:
+                raise ValueError("staff/count_with 必须给出 target")
+        if k is Kind.per_person and self.by is Field_.person and not self.where.population:
+            raise ValueError("按人的 per_person 指标必须给出 where.population（对整个名册判定）")
+        return self
+
+    def default_pacing(self) -> Pacing:
+        if self.pacing is not None:
+            return self.pacing
+        if self.kind in {Kind.count, Kind.sum, Kind.distinct, Kind.coverage} or (
+            self.kind is Kind.staff and self.rule is StaffRule.count_with
+        ):
+            return Pacing(mode=PacingMode.linear)
+        return Pacing(mode=PacingMode.none)
+
+
+class Clause(Strict):
+    clause: int = Field(ge=0, description="发布表条款号；第1条之前的目标为 0")
+    text: str = Field(min_length=2, description="发布表原文（去掉条款号和末尾标点）")
+    kpis: list[KPI] = Field(min_length=1)
+    not_targets: list[NotTarget] = Field(default_factory=list)
+
+
+DEFAULT_INCIDENT_TYPES: tuple[Vocab, ...] = (
+    Vocab(key="negative_publicity", label="负面舆情"),
+    Vocab(key="liable_complaint", label="有责投诉"),
+    Vocab(key="safety_accident", label="安全事故"),
+)
+DEFAULT_RESPONDENT_TYPES: tuple[Vocab, ...] = (Vocab(key="client", label="服务对象"),)
+
+
+class Spec(Strict):
+    spec_version: Literal[1] = 1
+    project: Project
+    activity_types: list[ActivityType] = Field(default_factory=list)
+    populations: list[Population] = Field(default_factory=list)
+    deliverable_types: list[Vocab] = Field(default_factory=list)
+    respondent_types: list[Vocab] = Field(default_factory=lambda: list(DEFAULT_RESPONDENT_TYPES))
+    instruments: list[Vocab] = Field(default_factory=list, description="评估工具（前后测、考核、需求匹配）")
+    incident_types: list[Vocab] = Field(default_factory=lambda: list(DEFAULT_INCIDENT_TYPES))
+    credentials: list[Vocab] = Field(default_factory=list, description="工作人员资质，如 无犯罪记录证明")
+    clauses: list[Clause] = Field(min_length=1)
+
+    # ------------------------------------------------------------------ convenience
+
+    @property
+    def code(self) -> str:
+        return self.project.code
+
+    def kpi_id(self, clause: Clause, kpi: KPI) -> str:
+        return f"{self.project.code}.{clause.clause}.{kpi.key}"
+
+    def iter_kpis(self) -> list[tuple[Clause, KPI]]:
+        return [(c, k) for c in self.clauses for k in c.kpis]
+
+    def activity_type(self, key_or_label: str) -> ActivityType | None:
+        for t in self.activity_types:
+            if key_or_label in (t.key, t.label):
+                return t
+        return None
+
+
+def normalise_text(s: str) -> str:
+    """Whitespace-insensitive form used to compare clause texts."""
+    return re.sub(r"\s+", "", s)

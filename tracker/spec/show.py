@@ -1,0 +1,46 @@
+"""A readable Chinese table of one project's KPIs."""
+
+from __future__ import annotations
+
+from tracker.spec.model import Spec
+
+KIND_LABELS = {
+    "count": "计数", "sum": "求和", "average": "平均", "distinct": "去重计数", "per_person": "每人频次",
+    "rate": "比率", "coverage": "覆盖", "duration": "持续时间", "approval_gate": "事前审核",
+    "zero_incident": "零事件", "staff": "人员资质", "manual": "人工评定",
+}
+
+
+def fmt_target(kpi_target: float | None) -> str:
+    if kpi_target is None:
+        return "—"
+    return f"{kpi_target:g}"
+
+
+def render_spec_table(spec: Spec) -> str:
+    p = spec.project
+    lines = [
+        f"{p.code}  {p.name}",
+        f"类别：{p.category}    资助：{p.funding.amount_wan:g} 万元    区域：{'、'.join(p.area)}",
+        f"周期：{p.period.start} 至 {p.period.end}    中期：{p.midterm_date}",
+        "",
+    ]
+    rows = [("条款", "指标 id", "名称", "类型", "目标", "单位")]
+    for clause, kpi in spec.iter_kpis():
+        rows.append((str(clause.clause), spec.kpi_id(clause, kpi), kpi.label, KIND_LABELS[kpi.kind.value],
+                     f"{kpi.comparator.value} {fmt_target(kpi.target)}" if kpi.target is not None else "—",
+                     kpi.unit))
+    widths = [max(_w(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for n, r in enumerate(rows):
+        lines.append("  ".join(_pad(c, widths[i]) for i, c in enumerate(r)).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _w(s: str) -> int:
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in s)
+
+
+def _pad(s: str, width: int) -> str:
+    return s + " " * (width - _w(s))
