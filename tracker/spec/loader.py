@@ -220,7 +220,7 @@ def _semantic_problems(spec: Spec, raw: Any, file: str) -> list[Problem]:
             ids.add(kid)
             if kpi.excerpt and _squash(kpi.excerpt) not in _squash(clause.text):
                 add([*loc, "excerpt"], "excerpt 必须是本条款原文的片段")
-            problems.extend(_check_refs(kpi, loc, add, acts, pops, dels, resp, inst, incs, creds))
+            _check_refs(kpi, loc, add, acts, pops, dels, resp, inst, incs, creds)
     return problems
 
 
@@ -229,7 +229,7 @@ def _squash(s: str) -> str:
 
 
 def _check_refs(kpi: KPI, loc: list[Any], add: Any, acts: set[str], pops: set[str], dels: set[str],
-                resp: set[str], inst: set[str], incs: set[str], creds: set[str]) -> list[Problem]:
+                resp: set[str], inst: set[str], incs: set[str], creds: set[str]) -> None:
     w = kpi.where
     type_vocab, type_name = (dels, "成果类型") if kpi.source is Source.deliverable else (acts, "活动类型")
     for j, t in enumerate(w.types or []):
@@ -255,7 +255,6 @@ def _check_refs(kpi: KPI, loc: list[Any], add: Any, acts: set[str], pops: set[st
                       Field_.copies}
     if kpi.kind in {Kind.sum, Kind.average} and kpi.field not in numeric_fields:
         add([*loc, "field"], f"{kpi.kind.value} 只能用于数值字段：{', '.join(f.value for f in numeric_fields)}")
-    return []
 
 
 # ------------------------------------------------------------------ public API
@@ -271,7 +270,7 @@ class LoadedSpec:
 def parse_spec_text(text: str, file: str = "<spec>") -> tuple[Spec | None, list[Problem]]:
     """Parse one spec's YAML text. Returns the spec, or None and every problem found."""
     try:
-        raw = yaml.load(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+        raw = yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark
         line = mark.line + 1 if mark else None
@@ -293,13 +292,15 @@ def parse_spec_text(text: str, file: str = "<spec>") -> tuple[Spec | None, list[
 
 
 def spec_files(directory: Path) -> list[Path]:
+    if directory.is_file():
+        return [directory]
     return sorted(p for p in directory.rglob("*.yaml") if not p.name.startswith("_"))
 
 
 def load_specs(directory: Path, *, release_check: bool = True) -> list[LoadedSpec]:
     """Load every spec under ``directory``; raise ``SpecError`` with all problems if any."""
-    if not directory.is_dir():
-        raise SpecError([Problem(str(directory), None, "", "规格目录不存在")])
+    if not directory.exists():
+        raise SpecError([Problem(str(directory), None, "", "规格目录或文件不存在")])
     files = spec_files(directory)
     if not files:
         raise SpecError([Problem(str(directory), None, "", "目录下没有任何 .yaml 规格文件")])

@@ -242,7 +242,7 @@ class KPI(Strict):
     notes: str | None = None
 
     @model_validator(mode="after")
-    def _kind_needs(self) -> KPI:  # noqa: C901 - one flat table of rules reads best
+    def _kind_needs(self) -> KPI:
         k = self.kind
         numeric = k in {Kind.count, Kind.sum, Kind.average, Kind.distinct, Kind.per_person,
                         Kind.rate, Kind.coverage, Kind.duration}

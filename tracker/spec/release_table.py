@@ -8,6 +8,7 @@ verbatim and reports the text's inconsistencies (``ReleaseTables.issues``) inste
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -280,7 +281,7 @@ def _code_gaps(codes: list[str]) -> list[str]:
         if len(c) == 9:
             groups.setdefault(c[:8], []).append(c[8])
     for g, letters in sorted(groups.items()):
-        for a, b in zip(letters, letters[1:], strict=False):
+        for a, b in itertools.pairwise(letters):
             for missing in range(ord(a) + 1, ord(b)):
                 out.append(f"{g}{chr(missing)}：编号缺失（{g}{a} 之后直接是 {g}{b}）")
     return out

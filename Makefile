@@ -1,0 +1,32 @@
+# The two commands of the README: `make demo` and `make test`. Both set up everything they need.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	./scripts/system-deps
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/tracker demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check tracker tests bench scripts
+
+test: $(STAMP)
+	$(BIN)/ruff check tracker tests bench
+	TRACKER_TEST_PG_URL=$$(./scripts/start-postgres) $(BIN)/pytest -q -n 2
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) data/*.db* .pytest_cache

@@ -1,0 +1,89 @@
+"""Connecting to the database: SQLite by default (WAL, foreign keys on, busy timeout), PostgreSQL
+through psycopg. The schema is created and migrated with Alembic on first use."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, create_engine
+
+from tracker import config
+from tracker.errors import TrackerError
+
+_ENGINES: dict[str, Engine] = {}
+_MIGRATED: set[str] = set()
+_LOCK = threading.Lock()
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        if u.database and u.database != ":memory:":
+            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    elif u.get_backend_name() == "postgresql":
+        if u.drivername == "postgresql":
+            u = u.set(drivername="postgresql+psycopg")
+        engine = create_engine(u, pool_pre_ping=True)
+    else:
+        raise TrackerError(f"不支持的数据库：{u.get_backend_name()}（支持 sqlite 与 postgresql）")
+    return engine
+
+
+def get_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
+    """The engine for ``url`` (default ``TRACKER_DB_URL``), migrated to the latest schema."""
+    url = url or config.db_url()
+    with _LOCK:
+        engine = _ENGINES.get(url)
+        if engine is None:
+            engine = _ENGINES[url] = make_engine(url)
+        if migrate and url not in _MIGRATED:
+            from tracker.db.migrate import upgrade
+
+            try:
+                upgrade(engine)
+            except TrackerError:
+                raise
+            except Exception as e:  # connection refused, bad credentials …
+                raise TrackerError(f"无法连接或初始化数据库 {make_url(url).render_as_string(hide_password=True)}：{e}") from e
+            _MIGRATED.add(url)
+    return engine
+
+
+def dispose_engines() -> None:
+    with _LOCK:
+        for e in _ENGINES.values():
+            e.dispose()
+        _ENGINES.clear()
+        _MIGRATED.clear()
+
+
+@contextmanager
+def session_scope(url: str | None = None) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error."""
+    with Session(get_engine(url), expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"

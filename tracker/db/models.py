@@ -1,0 +1,293 @@
+"""The database schema (SQLModel tables). Timestamps are aware UTC datetimes. Validation of input happens elsewhere, in plain models:
+``table=True`` models do not validate.
+
+Operator records are append-only. Every record row carries where it came from (who entered it, when,
+from which file and row) and a system-time validity: ``entered_at`` (known from) and ``retired_at``
+(known until, set when the record is amended or voided). A correction is itself a record
+(``Correction``), and what a record said before stays queryable. "As known on K" means
+``entered_at <= K AND (retired_at IS NULL OR retired_at > K)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Numeric, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> dt.datetime:
+    """Aware UTC timestamps everywhere; SQLModel stores them as UTC and returns them aware."""
+    return dt.datetime.now(dt.UTC)
+
+
+# ------------------------------------------------------------------ projects, organisations, contacts
+
+
+class Project(SQLModel, table=True):
+    """A funded project, synchronised from its spec file (the specs are the source of truth)."""
+
+    code: str = Field(primary_key=True, max_length=16)
+    name: str
+    category: str
+    funding_wan: float
+    funding_source: str | None = None
+    area: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    period_start: dt.date
+    period_end: dt.date
+    midterm: dt.date
+    organisation: str | None = None
+    spec_path: str
+    spec_sha256: str = Field(max_length=64)
+    synced_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Organisation(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    credit_code: str | None = Field(default=None, description="统一社会信用代码")
+
+
+class Contact(SQLModel, table=True):
+    """Who receives a project's progress: the NGO contact(s) and the bureau officer(s)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_code: str | None = Field(default=None, foreign_key="project.code", index=True,
+                                     description="null：局方全局联系人（收取全市汇总）")
+    organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
+    role: str = Field(description="ngo | bureau")
+    name: str
+    email: str
+    phone: str | None = None
+    active: bool = True
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+# ------------------------------------------------------------------ import batches and corrections
+
+
+class ImportBatch(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    project_code: str = Field(foreign_key="project.code", index=True)
+    kind: str
+    file_name: str
+    file_sha256: str = Field(max_length=64, index=True)
+    rows_total: int = 0
+    rows_imported: int = 0
+    rows_unchanged: int = 0
+    rows_invalid: int = 0
+    entered_by: str
+    started_at: dt.datetime = Field(default_factory=utcnow)
+    finished_at: dt.datetime | None = None
+
+
+class Correction(SQLModel, table=True):
+    """An amendment or a voiding of a record: itself an append-only record."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_code: str = Field(foreign_key="project.code", index=True)
+    table_name: str
+    old_id: int
+    new_id: int | None = Field(default=None, description="amend：新记录的 id；void：空")
+    action: str = Field(description="amend | void")
+    reason: str
+    author: str
+    at: dt.datetime = Field(default_factory=utcnow)
+
+
+# ------------------------------------------------------------------ operator records
+
+
+class RecordBase(SQLModel):
+    """Columns every operator record has: identity, provenance and system-time validity."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_code: str = Field(foreign_key="project.code", index=True, max_length=16)
+    record_id: str | None = Field(default=None, max_length=64, description="记录编号（运营方的键）")
+    dedupe_key: str = Field(max_length=64, description="无记录编号时：文件内容与该行内容的指纹")
+    attributes: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, nullable=False)
+    entered_at: dt.datetime = Field(default_factory=utcnow)
+    entered_by: str = Field(default="system")
+    source_file: str | None = None
+    source_row: int | None = None
+    batch_id: int | None = Field(default=None, foreign_key="importbatch.id")
+    retired_at: dt.datetime | None = Field(default=None, description="被更正或作废的时间（系统时间）")
+    supersedes: int | None = Field(default=None, description="更正时：被更正记录的 id")
+
+
+def _record_indexes(table: str) -> tuple[Any, ...]:
+    """Current rows are unique by record_id, and by dedupe_key when there is no record_id."""
+    return (
+        Index(f"uq_{table}_record_id", "project_code", "record_id", unique=True,
+              sqlite_where=text("retired_at IS NULL AND record_id IS NOT NULL"),
+              postgresql_where=text("retired_at IS NULL AND record_id IS NOT NULL")),
+        Index(f"uq_{table}_dedupe", "project_code", "dedupe_key", unique=True,
+              sqlite_where=text("retired_at IS NULL"), postgresql_where=text("retired_at IS NULL")),
+    )
+
+
+class Person(RecordBase, table=True):
+    """服务对象名册（建档立卡）. ID numbers are kept only as a keyed hash and a masked form."""
+
+    __table_args__ = (
+        *_record_indexes("person"),
+        Index("uq_person_person_id", "project_code", "person_id", unique=True,
+              sqlite_where=text("retired_at IS NULL"), postgresql_where=text("retired_at IS NULL")),
+        Index("ix_person_project_population", "project_code", "population"),
+    )
+    person_id: str = Field(max_length=64, description="服务对象编号")
+    population: str | None = Field(default=None, max_length=48, description="规格中的人群 key")
+    name: str | None = Field(default=None, description="姓名（仅库内；任何输出均脱敏）")
+    id_hash: str | None = Field(default=None, max_length=64, description="身份证号的带密钥哈希")
+    id_masked: str | None = Field(default=None, max_length=18, description="330106********002X")
+    birth_date: dt.date | None = None
+    household: str | None = None
+    district: str | None = None
+    town: str | None = None
+    village: str | None = None
+    category: str | None = None
+    enrolled_on: dt.date | None = None
+
+
+class Activity(RecordBase, table=True):
+    __table_args__ = (
+        *_record_indexes("activity"),
+        Index("ix_activity_project_type_date", "project_code", "activity_type", "date"),
+        Index("ix_activity_project_person", "project_code", "person_id"),
+    )
+    date: dt.date
+    activity_type: str = Field(max_length=48, description="规格中的活动类型 key")
+    person_id: str | None = Field(default=None, max_length=64)
+    participants: int | None = None
+    hours: float | None = None
+    days: float | None = None
+    district: str | None = None
+    town: str | None = None
+    village: str | None = None
+    location: str | None = None
+    level: str | None = None
+    group_name: str | None = Field(default=None, description="小组、营期或个案名称")
+    staff: str | None = None
+    notes: str | None = None
+    evidence: str | None = Field(default=None, description="签到表、照片等佐证文件")
+
+
+class Survey(RecordBase, table=True):
+    __table_args__ = (*_record_indexes("survey"), Index("ix_survey_project_date", "project_code", "date"))
+    date: dt.date
+    respondent_type: str = Field(max_length=48)
+    person_id: str | None = Field(default=None, max_length=64)
+    satisfied: bool | None = None
+    score: float | None = None
+
+
+class Deliverable(RecordBase, table=True):
+    __table_args__ = (*_record_indexes("deliverable"),)
+    date: dt.date
+    deliverable_type: str = Field(max_length=48)
+    title: str | None = None
+    words: int | None = None
+    minutes: float | None = None
+    copies: int | None = None
+    level: str | None = None
+    file: str | None = Field(default=None, description="成果文件（佐证）")
+
+
+class Approval(RecordBase, table=True):
+    __table_args__ = (*_record_indexes("approval"),)
+    date: dt.date = Field(description="审批日期")
+    activity_type: str | None = Field(default=None, max_length=48, description="空：覆盖全部活动类型")
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+    reference: str | None = Field(default=None, description="审批文号")
+    notes: str | None = None
+
+
+class Incident(RecordBase, table=True):
+    __table_args__ = (*_record_indexes("incident"),)
+    date: dt.date
+    incident_type: str = Field(max_length=48)
+    description: str | None = None
+    notes: str | None = None
+
+
+class Staff(RecordBase, table=True):
+    __table_args__ = (*_record_indexes("staff"),)
+    staff_id: str = Field(max_length=64)
+    name: str | None = None
+    role: str | None = None
+    works_with_children: bool = False
+    started_on: dt.date | None = None
+
+
+class StaffCredential(RecordBase, table=True):
+    __table_args__ = (*_record_indexes("staffcredential"),)
+    staff_id: str = Field(max_length=64)
+    credential: str = Field(max_length=48)
+    obtained_on: dt.date | None = None
+    expires_on: dt.date | None = None
+    reference: str | None = None
+
+
+class Assessment(RecordBase, table=True):
+    __table_args__ = (*_record_indexes("assessment"),
+                      Index("ix_assessment_project_instrument", "project_code", "instrument"))
+    date: dt.date
+    instrument: str = Field(max_length=48)
+    person_id: str | None = Field(default=None, max_length=64)
+    phase: str = Field(default="single", description="pre | mid | post | single")
+    score: float | None = None
+    passed: bool | None = None
+
+
+class Expense(RecordBase, table=True):
+    __table_args__ = (*_record_indexes("expense"),)
+    date: dt.date
+    category: str = Field(description="科目")
+    amount: Decimal = Field(sa_column=Column(Numeric(14, 2), nullable=False))
+    notes: str | None = None
+
+
+# ------------------------------------------------------------------ judgements and explanations
+
+
+class Judgement(SQLModel, table=True):
+    """An auditor's verdict on a ``manual`` KPI (the latest as known on a date counts)."""
+
+    __table_args__ = (UniqueConstraint("kpi_id", "recorded_at", name="uq_judgement_kpi_time"),)
+    id: int | None = Field(default=None, primary_key=True)
+    project_code: str = Field(foreign_key="project.code", index=True)
+    kpi_id: str = Field(index=True)
+    verdict: str = Field(description="met | missed")
+    value: float | None = None
+    evidence: str
+    author: str
+    recorded_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Explanation(SQLModel, table=True):
+    """The NGO's 未完成原因和改进措施 for a KPI, or its 下一步计划 for the project."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_code: str = Field(foreign_key="project.code", index=True)
+    kpi_id: str | None = Field(default=None, index=True)
+    topic: str = Field(description="reason | remedy | plan")
+    text: str
+    author: str
+    recorded_at: dt.datetime = Field(default_factory=utcnow)
+
+
+RECORD_TABLES: dict[str, type[RecordBase]] = {
+    "roster": Person,
+    "activity": Activity,
+    "survey": Survey,
+    "deliverable": Deliverable,
+    "approval": Approval,
+    "incident": Incident,
+    "staff": Staff,
+    "credential": StaffCredential,
+    "assessment": Assessment,
+    "expense": Expense,
+}

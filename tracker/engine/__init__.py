@@ -1,0 +1,1 @@
+"""The progress engine: specs compiled to SQL aggregates, judged in plain Python."""
