@@ -24,7 +24,7 @@ def test_first_use_creates_schema_and_syncs_projects(db_url: str, tmp_path: Path
     assert str(row.period_end) == "2025-03-31"
 
     # A changed spec is picked up by the next command without further steps.
-    text = (specs / "B004E.yaml").read_text("utf-8").replace("source: 社区服务业资金", "source: 福彩公益金")
+    text = (specs / "B004E.yaml").read_text("utf-8").replace("source: 福彩金", "source: 福彩公益金")
     (specs / "B004E.yaml").write_text(text, "utf-8")
     ws2 = open_workspace(db_url, specs)
     with ws2.session() as s:

@@ -192,6 +192,8 @@ class Deliverable(RecordBase, table=True):
     minutes: float | None = None
     copies: int | None = None
     level: str | None = None
+    district: str | None = None
+    town: str | None = None
     file: str | None = Field(default=None, description="成果文件（佐证）")
 
 

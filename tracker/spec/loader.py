@@ -59,16 +59,18 @@ class _Loader(yaml.SafeLoader):
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
-    loader.flatten_mapping(node)
+    own = [k for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"]
+    loader.flatten_mapping(node)  # merged keys (<<: *anchor) come first; own keys override them
     d = _LineDict()
     d.line = node.start_mark.line + 1
     d.key_lines = {}
+    seen_own: set[object] = set()
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
-        if key in d:
-            raise yaml.MarkedYAMLError(
-                problem=f"重复的键 “{key}”", problem_mark=key_node.start_mark
-            )
+        if key_node in own:
+            if key in seen_own:
+                raise yaml.MarkedYAMLError(problem=f"重复的键 “{key}”", problem_mark=key_node.start_mark)
+            seen_own.add(key)
         d[key] = loader.construct_object(value_node, deep=True)
         d.key_lines[str(key)] = key_node.start_mark.line + 1
     return d

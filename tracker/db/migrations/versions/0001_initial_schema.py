@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 23:56:38.191287
+Create Date: 2026-11-28 23:58:11.520412
 """
 
 from collections.abc import Sequence
@@ -330,6 +330,8 @@ def upgrade() -> None:
         sa.Column("minutes", sa.Float(), nullable=True),
         sa.Column("copies", sa.Integer(), nullable=True),
         sa.Column("level", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("district", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("town", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("file", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.ForeignKeyConstraint(
             ["batch_id"],
