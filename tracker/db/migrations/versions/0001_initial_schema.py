@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 23:58:11.520412
+Create Date: 2026-11-28 23:59:35.889622
 """
 
 from collections.abc import Sequence
@@ -27,6 +27,33 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("name"),
     )
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("project_code", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("period", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("recipient", sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
+        sa.Column("contact_id", sa.Integer(), nullable=True),
+        sa.Column("role", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("send_on", sa.Date(), nullable=False),
+        sa.Column("data_as_of", sa.Date(), nullable=False),
+        sa.Column("state", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("next_attempt_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("claimed_by", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
+        sa.Column("claimed_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("sent_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("message_id", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
+        sa.Column("subject", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("kind", "project_code", "period", "recipient", name="uq_outbox_message"),
+    )
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.create_index("ix_outbox_state_next", ["state", "next_attempt_at"], unique=False)
+
     op.create_table(
         "project",
         sa.Column("code", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
@@ -829,5 +856,9 @@ def downgrade() -> None:
 
     op.drop_table("contact")
     op.drop_table("project")
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_state_next")
+
+    op.drop_table("outbox")
     op.drop_table("organisation")
     # ### end Alembic commands ###
