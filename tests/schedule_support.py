@@ -1,0 +1,94 @@
+"""Helpers for the scheduler tests (tests/test_schedule_*.py): a real SMTP server on loopback
+(aiosmtpd) that collects what it receives and can be stopped and started again on the same port, the
+fixture specs, and small helpers to read the received messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import socket
+import threading
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+
+from tracker.scheduling.settings import ScheduleSettings, SmtpSettings
+
+SPECS = Path(__file__).resolve().parent / "fixtures" / "schedule"
+P1, P2 = "2099D901", "2099D902"  # 2024-06-01..2025-03-31 (midterm 2024-11-15); 2024-09-01..2025-02-28
+SENDER = "gycy@mzj.example.cn"
+# No waiting between retries unless a test asks for it; a test that needs backoff passes its own.
+FAST = ScheduleSettings(retry_base=0.0)
+
+
+def free_port() -> int:
+    """aiosmtpd's Controller cannot bind port 0: ask the OS for a free port first."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    raw: bytes
+
+    @property
+    def msg(self) -> EmailMessage:
+        return email.message_from_bytes(self.raw, policy=email.policy.default)  # type: ignore[return-value]
+
+
+class Collector:
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        with self.lock:
+            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content
+                                          or envelope.content))
+        return "250 OK 已接收"
+
+
+class LoopbackSmtp:
+    """A real SMTP server on 127.0.0.1 that can go down and come back on the same port."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.collector = Collector()
+        self.controller: Controller | None = None
+
+    def start(self) -> None:
+        self.controller = Controller(self.collector, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    @property
+    def received(self) -> list[Received]:
+        with self.collector.lock:
+            return list(self.collector.received)
+
+    def settings(self) -> SmtpSettings:
+        return SmtpSettings(host="127.0.0.1", port=self.port, security="none", user=None, password=None,
+                            sender=SENDER, timeout=10.0)
+
+
+def subjects(server: LoopbackSmtp) -> list[str]:
+    return [str(r.msg["Subject"]) for r in server.received]
+
+
+def keys(server: LoopbackSmtp) -> list[tuple[str, str]]:
+    """(recipient, subject) of every received message, in arrival order."""
+    return [(r.rcpt_tos[0], str(r.msg["Subject"])) for r in server.received]
+
+
+def d(s: str) -> dt.date:
+    return dt.date.fromisoformat(s)
