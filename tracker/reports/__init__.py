@@ -1,0 +1,10 @@
+"""Mid-term and final compliance reports (issue 5): per project (HTML + PDF) and for the whole
+portfolio (XLSX + PDF). Templates and the scoring scheme live in ``reports/`` for the bureau to edit."""
+
+from __future__ import annotations
+
+from tracker.reports.common import ReportFiles
+from tracker.reports.portfolio import render_portfolio
+from tracker.reports.project import render_project_report
+
+__all__ = ["ReportFiles", "render_portfolio", "render_project_report"]

@@ -1,0 +1,170 @@
+"""Report charts as PNG bytes: matplotlib's ``Figure`` API on the Agg canvas (no pyplot state, safe in
+jobs and threads), Chinese labels in Noto Sans CJK SC (Debian ``fonts-noto-cjk``, installed by
+``scripts/system-deps``). Styles stay readable in black and white (line styles, hatches, greys).
+Charts never show people's names: only counts, months and vocabulary labels.
+
+The PNGs are deterministic (no timestamp metadata), so the HTML that embeds them is byte-identical
+when regenerated from the same records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Sequence
+
+import matplotlib
+from matplotlib import font_manager
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from tracker.errors import TrackerError
+
+FONT_FAMILY = "Noto Sans CJK SC"
+INK = "#1f3b57"  # dark blue, prints as near-black
+GREY = "#8c8c8c"
+LIGHT = "#c8c8c8"
+HATCHES = ("", "///", "...", "xxx", "\\\\\\", "ooo", "---", "+++")
+SHADES = ("#1f3b57", "#7f9db9", "#d9d9d9", "#4d4d4d", "#b0c4de", "#a6a6a6", "#e8e8e8", "#5f7f9f")
+
+_RC = {
+    "font.family": [FONT_FAMILY],
+    "font.size": 9,
+    "axes.unicode_minus": False,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 10,
+    "svg.hashsalt": "tracker",
+}
+
+
+def check_font() -> None:
+    """Fail with a clear message when the CJK font is missing (no silent boxes)."""
+    try:
+        font_manager.findfont(FONT_FAMILY, fallback_to_default=False)
+    except ValueError as e:
+        raise TrackerError("缺少中文字体 Noto Sans CJK SC：请先运行 scripts/system-deps 安装 fonts-noto-cjk") from e
+
+
+def _figure(w: float = 6.4, h: float = 2.5) -> Figure:
+    fig = Figure(figsize=(w, h), dpi=150, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    return buf.getvalue()
+
+
+def _ctx():  # type: ignore[no-untyped-def]
+    check_font()
+    return matplotlib.rc_context(_RC)
+
+
+def burnup(title: str, unit: str, months: Sequence[dt.date], cumulative: Sequence[float], target: float,
+           period: tuple[dt.date, dt.date], midterm: dt.date, as_of: dt.date,
+           pacing: Sequence[tuple[dt.date, float]] = ()) -> bytes:
+    """Cumulative actual (end of each month) against the target and the pacing line."""
+    with _ctx():
+        fig = _figure()
+        ax = fig.add_subplot()
+        start, end = period
+        if months:
+            # The cumulative value at the end of each month (the last one at the as-of date).
+            xs = [start, *[min(m, as_of) for m in months]]
+            ys = [0.0, *[float(v) for v in cumulative]]
+            ax.plot(xs, ys, color=INK, linewidth=2, marker="o", markersize=3, label="累计完成")
+        if pacing:
+            ax.plot([p[0] for p in pacing], [p[1] for p in pacing], color=GREY, linestyle="--",
+                    linewidth=1.2, label="进度要求")
+        ax.axhline(target, color="black", linestyle=":", linewidth=1.2, label=f"目标 {target:g}")
+        ax.axvline(midterm, color=GREY, linewidth=0.8)
+        ax.annotate("中期", (midterm, target), xytext=(3, -12), textcoords="offset points", fontsize=8)
+        ax.axvline(as_of, color=GREY, linewidth=0.8, linestyle="-.")
+        ax.annotate("统计截至", (as_of, 0), xytext=(3, 3), textcoords="offset points", fontsize=8)
+        ax.set_xlim(start, end)
+        ax.set_ylim(0, max(target, *(cumulative or [0])) * 1.1 or 1)
+        ax.set_title(title)
+        ax.set_ylabel(unit)
+        ax.xaxis.set_major_formatter(matplotlib.dates.DateFormatter("%Y-%m"))
+        ax.legend(loc="upper left", fontsize=8, frameon=False)
+        return _png(fig)
+
+
+def monthly_volume(months: Sequence[str], series: dict[str, Sequence[int]]) -> bytes:
+    """Records per month, stacked by activity type (hatched for black-and-white printing)."""
+    with _ctx():
+        fig = _figure()
+        ax = fig.add_subplot()
+        bottom = [0] * len(months)
+        for i, (label, values) in enumerate(series.items()):
+            ax.bar(list(months), list(values), bottom=bottom, label=label, color=SHADES[i % len(SHADES)],
+                   hatch=HATCHES[i % len(HATCHES)], edgecolor="black", linewidth=0.5)
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        ax.set_title("每月活动记录数")
+        ax.set_ylabel("条")
+        ax.tick_params(axis="x", labelrotation=45)
+        if series:
+            ax.legend(fontsize=8, frameon=False)
+        return _png(fig)
+
+
+def per_person(title: str, counts: Sequence[int], people: Sequence[int], rule: float, unit: str) -> bytes:
+    """How many people (or person-months) received 0, 1, 2 … services, against the per-person rule."""
+    with _ctx():
+        fig = _figure()
+        ax = fig.add_subplot()
+        below = [c < rule for c in counts]
+        ax.bar([str(c) for c in counts], list(people),
+               color=[LIGHT if b else INK for b in below], hatch=None, edgecolor="black", linewidth=0.5)
+        for i, b in enumerate(below):
+            if b:
+                ax.patches[i].set_hatch("///")
+        ax.set_title(f"{title}（斜线：低于每人 {rule:g} {unit} 的要求）")
+        ax.set_xlabel(f"次数（{unit}）")
+        ax.set_ylabel("人数")
+        return _png(fig)
+
+
+def satisfaction(labels: Sequence[str], rates: Sequence[float], answers: Sequence[int],
+                 target: float | None) -> bytes:
+    """Satisfaction rate by respondent type, with the number of answers on each bar."""
+    with _ctx():
+        fig = _figure(6.4, 2.4)
+        ax = fig.add_subplot()
+        bars = ax.barh(list(labels), list(rates), color=INK, edgecolor="black", linewidth=0.5)
+        for bar, r, n in zip(bars, rates, answers, strict=True):
+            ax.annotate(f"{r:.1f}%（{n} 份）", (bar.get_width(), bar.get_y() + bar.get_height() / 2),
+                        xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
+        if target is not None:
+            ax.axvline(target, color="black", linestyle=":", linewidth=1.2)
+            ax.annotate(f"目标 {target:g}%", (target, 1), xycoords=("data", "axes fraction"),
+                        xytext=(-3, 2), textcoords="offset points", ha="right", fontsize=8)
+        ax.set_xlim(0, 125)
+        ax.set_title("各类调查对象满意率")
+        ax.set_xlabel("%")
+        return _png(fig)
+
+
+STATUS_ORDER = ("met", "on_track", "behind", "missed", "pending")
+STATUS_CN = {"met": "达标", "on_track": "进度正常", "behind": "进度滞后", "missed": "未达标", "pending": "待评定"}
+
+
+def status_stack(title: str, groups: Sequence[str], counts: dict[str, Sequence[int]]) -> bytes:
+    """KPI statuses per group (category or district), as a horizontal stacked bar."""
+    with _ctx():
+        fig = _figure(6.4, max(2.2, 0.35 * len(groups) + 1.2))
+        ax = fig.add_subplot()
+        left = [0] * len(groups)
+        for i, s in enumerate(STATUS_ORDER):
+            vals = list(counts.get(s, [0] * len(groups)))
+            ax.barh(list(groups), vals, left=left, label=STATUS_CN[s], color=SHADES[i % len(SHADES)],
+                    hatch=HATCHES[i], edgecolor="black", linewidth=0.5)
+            left = [a + b for a, b in zip(left, vals, strict=True)]
+        ax.invert_yaxis()
+        ax.set_title(title)
+        ax.set_xlabel("指标数")
+        ax.legend(fontsize=7, frameon=False, ncols=5, loc="lower center", bbox_to_anchor=(0.5, 1.08))
+        return _png(fig)

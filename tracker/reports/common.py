@@ -1,0 +1,149 @@
+"""Shared pieces of the reports: output paths, dates, the engine hook, the Jinja2 environment and
+the HTML → PDF step (WeasyPrint)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import jinja2
+
+from tracker.config import REPO_DIR
+from tracker.errors import TrackerError
+from tracker.spec.model import KPI, PacingMode, Spec
+
+Which = Literal["midterm", "final"]
+WHICH_CN: dict[str, str] = {"midterm": "中期", "final": "终期"}
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass
+class ReportFiles:
+    html: Path | None = None
+    pdf: Path | None = None
+    xlsx: Path | None = None
+    fingerprint: str | None = None
+
+
+def check_which(which: str) -> Which:
+    if which not in WHICH_CN:
+        raise TrackerError(f"报告类型只能是 midterm（中期）或 final（终期），收到 “{which}”")
+    return which  # type: ignore[return-value]
+
+
+def default_as_of(spec: Spec, which: Which) -> dt.date:
+    return spec.project.midterm_date if which == "midterm" else spec.project.period.end
+
+
+def aware(known_on: dt.datetime | None) -> dt.datetime | None:
+    if known_on is None:
+        return None
+    if known_on.utcoffset() is None:
+        raise TrackerError("“按某时已录入的记录”的时间必须带时区（如 2024-11-15T23:59:59+08:00）")
+    return known_on.astimezone(dt.UTC)
+
+
+def local(ts: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if ts is None:
+        return "—"
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=dt.UTC)
+    return ts.astimezone(TZ).strftime(fmt)
+
+
+def engine_module() -> ModuleType:
+    """``tracker.engine.progress`` (issue 4), or a clear error while it is not installed."""
+    try:
+        from tracker.engine import progress
+    except ModuleNotFoundError as e:
+        if e.name != "tracker.engine.progress":
+            raise
+        raise TrackerError("进度计算模块（tracker.engine.progress）尚未就绪，无法生成报告") from e
+    return progress
+
+
+def has_engine() -> bool:
+    try:
+        engine_module()
+    except TrackerError:
+        return False
+    return True
+
+
+# ------------------------------------------------------------------ pacing line for burn-up charts
+
+
+def _resolve(spec: Spec, d: dt.date | str) -> dt.date:
+    if d == "midterm":
+        return spec.project.midterm_date
+    if d == "end":
+        return spec.project.period.end
+    return d  # type: ignore[return-value]
+
+
+def pacing_points(spec: Spec, kpi: KPI) -> list[tuple[dt.date, float]]:
+    """The expected cumulative value over the period, as the points of a polyline."""
+    start, end = spec.project.period.start, spec.project.period.end
+    p = kpi.default_pacing()
+    t = float(kpi.target or 0)
+    if p.mode is PacingMode.linear:
+        return [(start, 0.0), (end, t)]
+    if p.mode is PacingMode.due and p.due is not None:
+        due = _resolve(spec, p.due)
+        return [(start, 0.0), (due, 0.0), (due, t), (end, t)]
+    if p.mode is PacingMode.milestones and p.milestones:
+        return [(start, 0.0), *sorted((_resolve(spec, m.date), float(m.value)) for m in p.milestones)]
+    return []
+
+
+# ------------------------------------------------------------------ templates and PDF
+
+
+def templates_dir() -> Path:
+    return Path(os.environ.get("TRACKER_REPORTS", REPO_DIR / "reports"))
+
+
+def jinja_env(directory: Path | None = None) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(directory or templates_dir())),
+        autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True, default=True),
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    )
+    from tracker.reports.scoring import fmt_num
+
+    env.filters["num"] = fmt_num
+    env.filters["b64"] = lambda b: base64.b64encode(b).decode("ascii")
+    env.filters["localtime"] = local
+    return env
+
+
+def render_template(name: str, context: dict[str, Any], directory: Path | None = None) -> str:
+    try:
+        return jinja_env(directory).get_template(name).render(**context)
+    except jinja2.TemplateNotFound as e:
+        raise TrackerError(f"找不到报告模板 {e.name}（目录 {directory or templates_dir()}）") from e
+    except jinja2.TemplateError as e:
+        raise TrackerError(f"报告模板 {name} 有误：{e}") from e
+
+
+def write_pdf(html: str, path: Path, base_dir: Path | None = None) -> None:
+    import weasyprint
+
+    weasyprint.HTML(string=html, base_url=str(base_dir or templates_dir())).write_pdf(str(path))
+
+
+def pdf_variant(html: str, generated_at: dt.datetime) -> str:
+    """The HTML the PDF is made from: the report plus its generation time (PDF metadata and page
+    footer). The ``.html`` file itself carries no generation time, so it is byte-identical whenever
+    it is regenerated from the same records and dates."""
+    stamp = local(generated_at, "%Y-%m-%d %H:%M:%S")
+    extra = (f'<meta name="dcterms.created" content="{generated_at.astimezone(dt.UTC).isoformat()}">\n'
+             f'<meta name="generator" content="tracker">\n'
+             f"<style>@page {{ @bottom-left {{ content: \"生成时间：{stamp}（北京时间）\"; }} }}</style>\n")
+    return html.replace("</head>", extra + "</head>", 1)

@@ -1,0 +1,265 @@
+"""The per-project compliance report (中期/终期): HTML and PDF, CONTRACTS.md section 5.
+
+``render_project_report`` gathers the engine's progress, the report's own SQL aggregates (fund use,
+missing evidence, appendices), the NGO's explanations and the scoring verdict, renders
+``reports/project.html.j2`` and prints it to PDF.
+
+Reproducibility: the ``.html`` file depends only on the records included, the as-of date, the
+known-on moment, the spec and the templates. It carries no generation time: the time appears only in
+the PDF (page footer and document metadata). Regenerating from the same records gives a
+byte-identical ``.html``; the footer's record fingerprint shows which records were counted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from tracker.db.models import utcnow
+from tracker.engine.types import STATUS_LABELS, KpiProgress, ProjectProgress
+from tracker.reports import charts, query
+from tracker.reports.common import (
+    WHICH_CN,
+    ReportFiles,
+    aware,
+    check_which,
+    default_as_of,
+    engine_module,
+    local,
+    pacing_points,
+    pdf_variant,
+    render_template,
+    templates_dir,
+    write_pdf,
+)
+from tracker.reports.notes import TOPICS
+from tracker.reports.scoring import ScoreResult, apply_scheme, clause_results, describe_gap, load_scheme
+from tracker.spec.model import Kind, Spec
+from tracker.workspace import Workspace
+
+VIOLATION_COLUMNS: list[tuple[str, str]] = [
+    ("kpi_id", "指标"), ("date", "日期"), ("record_id", "记录编号"), ("what", "类型/时段"),
+    ("person", "服务对象编号"), ("name", "姓名（脱敏）"), ("reason", "原因"),
+]
+VIOLATIONS_SHOWN = 200  # the appendix lists at most this many; `tracker violations` lists them all
+
+
+@dataclass
+class Chart:
+    title: str
+    png: bytes
+
+
+@dataclass
+class FundUse:
+    funding: Decimal
+    lines: list[query.ExpenseLine]
+    spent: Decimal
+    rate: float | None  # percent of the funding spent
+
+
+@dataclass
+class ProjectReport:
+    """Everything the template shows (also used by the portfolio and by tests)."""
+
+    spec: Spec
+    which: str
+    as_of: dt.date
+    known_on: dt.datetime | None
+    progress: ProjectProgress
+    spec_sha: str
+    score: ScoreResult
+    clauses: list[Any]
+    funds: FundUse
+    fingerprint: query.Fingerprint
+    charts: list[Chart] = field(default_factory=list)
+    explanations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    plans: list[dict[str, Any]] = field(default_factory=list)
+    not_on_track: list[KpiProgress] = field(default_factory=list)
+    missing_deliverables: list[dict[str, Any]] = field(default_factory=list)
+    missing_activity_evidence: list[tuple[str, int]] = field(default_factory=list)
+    approvals: list[dict[str, Any]] = field(default_factory=list)
+    deliverables: list[dict[str, Any]] = field(default_factory=list)
+    violations: list[dict[str, Any]] = field(default_factory=list)
+    violations_total: int = 0
+    violation_columns: list[tuple[str, str]] = field(default_factory=lambda: list(VIOLATION_COLUMNS))
+
+
+def _vocab_labels(spec: Spec) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for group in (spec.activity_types, spec.deliverable_types, spec.respondent_types, spec.populations):
+        for v in group:
+            out[v.key] = v.label
+    return out
+
+
+def _violation_table(rows: list[dict[str, Any]], kpi_labels: dict[str, str],
+                     labels: dict[str, str]) -> list[dict[str, Any]]:
+    """The appendix rows: KPI ids as labels, vocabulary keys as labels. Names come masked from the
+    engine; they are masked here again as a second line of defence, and ID numbers never shown."""
+    from tracker.reports.privacy import mask_name
+
+    out = []
+    for r in rows:
+        v = {key: r.get(key) for key, _ in VIOLATION_COLUMNS}
+        if v["name"] and "*" not in str(v["name"]):
+            v["name"] = mask_name(str(v["name"]))
+        v["kpi_id"] = kpi_labels.get(str(v["kpi_id"]), v["kpi_id"])
+        if v["what"] in labels:
+            v["what"] = labels[v["what"]]
+        out.append(v)
+    return out
+
+
+def build_project_report(ws: Workspace, code: str, which: str, as_of: dt.date | None = None,
+                         known_on: dt.datetime | None = None, *, progress: ProjectProgress | None = None,
+                         scheme: str | None = None, with_charts: bool = True) -> ProjectReport:
+    which = check_which(which)
+    ls = ws.loaded(code)
+    spec = ls.spec
+    as_of = as_of or default_as_of(spec, which)
+    known_on = aware(known_on)
+    eng = None
+    if progress is None:
+        eng = engine_module()
+        progress = eng.compute_progress(ws, code, as_of, known_on)
+    labels = _vocab_labels(spec)
+    kpi_labels = {k.id: f"第{k.clause}条 {k.label}" for k in progress.kpis}
+    with ws.engine.connect() as conn:
+        lines = query.expenses_by_category(conn, code, as_of, known_on)
+        monthly = query.monthly_activity(conn, code, as_of, known_on)
+        sat = query.satisfaction_by_type(conn, code, as_of, known_on)
+        no_evidence = query.activities_without_evidence(conn, code, as_of, known_on)
+        delivs = query.deliverables(conn, code, as_of, known_on)
+        appr = query.approvals(conn, code, as_of, known_on)
+        expl = query.explanations(conn, code, known_on)
+        fp = query.fingerprint(conn, code, as_of, known_on)
+    funding = (Decimal(str(spec.project.funding.amount_wan)) * 10000).quantize(Decimal("0.01"))
+    spent = sum((x.amount for x in lines), Decimal("0.00"))
+    rate = float(spent / funding * 100) if lines else None
+    funds = FundUse(funding, lines, spent, rate)
+    name, sch = load_scheme(name=scheme)
+    score = apply_scheme(spec, progress, rate, sch, name)
+
+    for d in delivs:
+        d["type_label"] = labels.get(d["deliverable_type"], d["deliverable_type"])
+    for a in appr:
+        a["type_label"] = labels.get(a["activity_type"], a["activity_type"]) if a["activity_type"] else "全部活动"
+
+    explanations: dict[str, list[dict[str, Any]]] = {}
+    plans = []
+    for e in expl:
+        e = {**e, "topic_label": TOPICS.get(e["topic"], e["topic"])}
+        if e["topic"] == "plan":
+            plans.append(e)
+        if e["kpi_id"] and e["topic"] != "plan":
+            explanations.setdefault(e["kpi_id"], []).append(e)
+
+    violations: list[dict[str, Any]] = []
+    if eng is None:
+        try:
+            eng = engine_module()
+        except Exception:
+            eng = None
+    if eng is not None and any(k.violations for k in progress.kpis):
+        violations = list(eng.list_violations(ws, code, None, as_of, known_on))
+    vrows = _violation_table(violations[:VIOLATIONS_SHOWN], kpi_labels, labels)
+
+    report = ProjectReport(
+        spec=spec, which=which, as_of=as_of, known_on=known_on, progress=progress, spec_sha=ls.sha256,
+        score=score, clauses=clause_results(spec, progress), funds=funds, fingerprint=fp,
+        explanations=explanations, plans=plans,
+        not_on_track=[k for k in progress.kpis if k.status in ("behind", "missed")],
+        missing_deliverables=[d for d in delivs if not d["file"]],
+        missing_activity_evidence=[(labels.get(t, t), n) for t, n in no_evidence],
+        approvals=appr, deliverables=delivs, violations=vrows, violations_total=len(violations),
+    )
+    if with_charts:
+        report.charts = _charts(ws, spec, progress, as_of, known_on, monthly, sat, labels, eng)
+    return report
+
+
+def _charts(ws: Workspace, spec: Spec, progress: ProjectProgress, as_of: dt.date,
+            known_on: dt.datetime | None, monthly: list[tuple[str, str, int]],
+            sat: list[tuple[str, int, int]], labels: dict[str, str], eng: Any) -> list[Chart]:
+    out: list[Chart] = []
+    kpis = {spec.kpi_id(c, k): k for c, k in spec.iter_kpis()}
+    p = spec.project
+    for kp in progress.kpis:
+        k = kpis.get(kp.id)
+        if k is None or k.kind not in (Kind.count, Kind.sum) or kp.target is None or eng is None:
+            continue
+        if float(kp.target) <= 1:  # a single deliverable: the verdict table says all there is
+            continue
+        df = eng.monthly_series(ws, spec.code, kp.id, as_of, known_on)
+        months = [_month_end(m) for m in df["month"]] if len(df) else []
+        cum = [float(v) for v in df["cumulative"]] if len(df) else []
+        title = f"第{kp.clause}条 {kp.label}：累计完成"
+        out.append(Chart(title, charts.burnup(title, kp.unit, months, cum, float(kp.target),
+                                              (p.period.start, p.period.end), p.midterm_date, as_of,
+                                              pacing_points(spec, k))))
+    if monthly:
+        months = sorted({m for m, _, _ in monthly})
+        types = sorted({t for _, t, _ in monthly}, key=lambda t: [a.key for a in spec.activity_types].index(t)
+                       if spec.activity_type(t) else 99)
+        grid = {(m, t): n for m, t, n in monthly}
+        series = {labels.get(t, t): [grid.get((m, t), 0) for m in months] for t in types}
+        out.append(Chart("每月活动记录数", charts.monthly_volume(months, series)))
+    for kp in progress.kpis:
+        k = kpis.get(kp.id)
+        if k is None or k.kind is not Kind.per_person or eng is None or kp.target is None:
+            continue
+        df = eng.per_person_distribution(ws, spec.code, kp.id, as_of, known_on)
+        if len(df):
+            title = f"第{kp.clause}条 {kp.label}：分布"
+            out.append(Chart(title, charts.per_person(title, [int(c) for c in df["count"]],
+                                                      [int(n) for n in df["people"]], float(kp.target), kp.unit)))
+    if sat:
+        target = next((kp.target for kp in progress.kpis
+                       if (k := kpis.get(kp.id)) is not None and k.kind is Kind.rate
+                       and k.measure is not None and k.measure.value == "satisfaction"), None)
+        out.append(Chart("各类调查对象满意率", charts.satisfaction(
+            [labels.get(t, t) for t, _, _ in sat], [100.0 * s / n for _, n, s in sat],
+            [n for _, n, _ in sat], target)))
+    return out
+
+
+def _month_end(m: Any) -> dt.date:
+    """The last day of the month whose first day is ``m`` (the cumulative value holds from then)."""
+    d = m.date() if hasattr(m, "date") and callable(m.date) else m
+    if isinstance(d, str):
+        d = dt.date.fromisoformat(d[:10])
+    nxt = dt.date(d.year + (d.month == 12), d.month % 12 + 1, 1)
+    return nxt - dt.timedelta(days=1)
+
+
+def html_for(report: ProjectReport, directory: Path | None = None) -> str:
+    p = report.spec.project
+    ctx = {
+        "r": report, "p": p, "which_cn": WHICH_CN[report.which], "status_labels": STATUS_LABELS,
+        "known_on_text": (f"按 {local(report.known_on, '%Y-%m-%d')} 已录入的记录计算"
+                          f"（截至北京时间 {local(report.known_on, '%H:%M:%S')}）") if report.known_on else None,
+        "latest_entry": local(report.fingerprint.latest),
+        "describe_gap": describe_gap, "topics": TOPICS,
+    }
+    return render_template("project.html.j2", ctx, directory)
+
+
+def render_project_report(ws: Workspace, code: str, which: str, as_of: dt.date | None, out_dir: Path,
+                          known_on: dt.datetime | None = None, *, progress: ProjectProgress | None = None,
+                          scheme: str | None = None, pdf: bool = True,
+                          generated_at: dt.datetime | None = None) -> ReportFiles:
+    """Write ``<CODE>-midterm.html`` and ``.pdf`` (or ``-final``) into ``out_dir``."""
+    report = build_project_report(ws, code, which, as_of, known_on, progress=progress, scheme=scheme)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    html = html_for(report)
+    stem = f"{code}-{report.which}"
+    files = ReportFiles(html=out_dir / f"{stem}.html", fingerprint=report.fingerprint.digest)
+    files.html.write_text(html, encoding="utf-8")  # type: ignore[union-attr]
+    if pdf:
+        files.pdf = out_dir / f"{stem}.pdf"
+        write_pdf(pdf_variant(html, generated_at or utcnow()), files.pdf, templates_dir())
+    return files

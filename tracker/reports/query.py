@@ -1,0 +1,169 @@
+"""SQL aggregates the reports need beyond the engine's progress figures.
+
+Every query respects the as-of date (records dated on or before it) and the system-time view: with
+``known_on`` the records as known on that moment, otherwise the current records. Counting and summing
+happen in the database; Python only formats the grouped rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy.engine import Connection
+
+from tracker.db.models import (
+    RECORD_TABLES,
+    Activity,
+    Approval,
+    Deliverable,
+    Expense,
+    Explanation,
+    Judgement,
+    RecordBase,
+    Survey,
+)
+
+
+def visible(table: type[RecordBase], known_on: dt.datetime | None) -> ColumnElement[bool]:
+    """Current rows, or the rows as known on ``known_on`` (docs/architecture.md, record visibility)."""
+    t = table.__table__.c  # type: ignore[attr-defined]
+    if known_on is None:
+        return t.retired_at.is_(None)
+    return and_(t.entered_at <= known_on, or_(t.retired_at.is_(None), t.retired_at > known_on))
+
+
+def _scope(table: type[RecordBase], code: str, as_of: dt.date, known_on: dt.datetime | None) -> ColumnElement[bool]:
+    t = table.__table__.c  # type: ignore[attr-defined]
+    cond = and_(t.project_code == code, visible(table, known_on))
+    if "date" in t:
+        cond = and_(cond, t.date <= as_of)
+    return cond
+
+
+def month_expr(conn: Connection, col: Any) -> Any:
+    """``YYYY-MM`` of a date column, in the dialect at hand."""
+    if conn.dialect.name == "postgresql":
+        return func.to_char(col, "YYYY-MM")
+    return func.strftime("%Y-%m", col)
+
+
+@dataclass
+class ExpenseLine:
+    category: str
+    amount: Decimal
+    count: int
+
+
+def expenses_by_category(conn: Connection, code: str, as_of: dt.date,
+                         known_on: dt.datetime | None) -> list[ExpenseLine]:
+    t = Expense.__table__.c  # type: ignore[attr-defined]
+    q = (select(t.category, func.sum(t.amount), func.count())
+         .where(_scope(Expense, code, as_of, known_on))
+         .group_by(t.category).order_by(func.sum(t.amount).desc(), t.category))
+    return [ExpenseLine(c, Decimal(str(a or 0)).quantize(Decimal("0.01")), int(n))
+            for c, a, n in conn.execute(q)]
+
+
+def monthly_activity(conn: Connection, code: str, as_of: dt.date,
+                     known_on: dt.datetime | None) -> list[tuple[str, str, int]]:
+    """(month ``YYYY-MM``, activity type key, records) for every month with activity."""
+    t = Activity.__table__.c  # type: ignore[attr-defined]
+    m = month_expr(conn, t.date)
+    q = (select(m, t.activity_type, func.count()).where(_scope(Activity, code, as_of, known_on))
+         .group_by(m, t.activity_type).order_by(m, t.activity_type))
+    return [(str(a), str(b), int(n)) for a, b, n in conn.execute(q)]
+
+
+def satisfaction_by_type(conn: Connection, code: str, as_of: dt.date,
+                         known_on: dt.datetime | None) -> list[tuple[str, int, int]]:
+    """(respondent type key, answers, satisfied answers)."""
+    t = Survey.__table__.c  # type: ignore[attr-defined]
+    q = (select(t.respondent_type, func.count(), func.sum(case((t.satisfied.is_(True), 1), else_=0)))
+         .where(_scope(Survey, code, as_of, known_on), t.satisfied.is_not(None))
+         .group_by(t.respondent_type).order_by(t.respondent_type))
+    return [(str(r), int(n), int(s or 0)) for r, n, s in conn.execute(q)]
+
+
+def activities_without_evidence(conn: Connection, code: str, as_of: dt.date,
+                                known_on: dt.datetime | None) -> list[tuple[str, int]]:
+    """(activity type key, activities with no sign-in sheet or photo recorded)."""
+    t = Activity.__table__.c  # type: ignore[attr-defined]
+    q = (select(t.activity_type, func.count())
+         .where(_scope(Activity, code, as_of, known_on), or_(t.evidence.is_(None), t.evidence == ""))
+         .group_by(t.activity_type).order_by(t.activity_type))
+    return [(str(a), int(n)) for a, n in conn.execute(q)]
+
+
+def deliverables(conn: Connection, code: str, as_of: dt.date,
+                 known_on: dt.datetime | None) -> list[dict[str, Any]]:
+    t = Deliverable.__table__.c  # type: ignore[attr-defined]
+    q = (select(t.record_id, t.date, t.deliverable_type, t.title, t.words, t.minutes, t.copies, t.level, t.file)
+         .where(_scope(Deliverable, code, as_of, known_on)).order_by(t.date, t.id))
+    return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def approvals(conn: Connection, code: str, as_of: dt.date, known_on: dt.datetime | None) -> list[dict[str, Any]]:
+    t = Approval.__table__.c  # type: ignore[attr-defined]
+    q = (select(t.record_id, t.date, t.activity_type, t.valid_from, t.valid_to, t.reference)
+         .where(_scope(Approval, code, as_of, known_on)).order_by(t.date, t.id))
+    return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def explanations(conn: Connection, code: str, known_on: dt.datetime | None) -> list[dict[str, Any]]:
+    t = Explanation.__table__.c  # type: ignore[attr-defined]
+    q = select(t.id, t.kpi_id, t.topic, t.text, t.author, t.recorded_at).where(t.project_code == code)
+    if known_on is not None:
+        q = q.where(t.recorded_at <= known_on)
+    return [dict(r._mapping) for r in conn.execute(q.order_by(t.recorded_at, t.id))]
+
+
+def _ts(v: dt.datetime) -> str:
+    if v.tzinfo is None:
+        v = v.replace(tzinfo=dt.UTC)
+    return v.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+@dataclass
+class Fingerprint:
+    digest: str  # sha256 hex over the included rows
+    rows: int
+    latest: dt.datetime | None  # the latest entered_at / recorded_at among them
+
+    @property
+    def short(self) -> str:
+        return self.digest[:16]
+
+
+def fingerprint(conn: Connection, code: str, as_of: dt.date, known_on: dt.datetime | None) -> Fingerprint:
+    """A hash over (table, id, entered_at) of every record the report rests on.
+
+    The rows are those of the project dated on or before ``as_of`` (undated ones such as staff
+    always) as visible ``known_on``, plus auditors' judgements and the NGO's explanations recorded by
+    then. The same records give the same fingerprint; any added, amended or voided row changes it.
+    """
+    h = hashlib.sha256()
+    n = 0
+    latest: dt.datetime | None = None
+    tables: list[tuple[str, Any, Any, ColumnElement[bool]]] = []
+    for kind, model in sorted(RECORD_TABLES.items()):
+        c = model.__table__.c  # type: ignore[attr-defined]
+        tables.append((kind, c.id, c.entered_at, _scope(model, code, as_of, known_on)))
+    for name, model in (("judgement", Judgement), ("explanation", Explanation)):
+        c = model.__table__.c  # type: ignore[attr-defined]
+        cond = c.project_code == code
+        if known_on is not None:
+            cond = and_(cond, c.recorded_at <= known_on)
+        tables.append((name, c.id, c.recorded_at, cond))
+    for name, id_col, at_col, cond in tables:
+        for rid, at in conn.execute(select(id_col, at_col).where(cond).order_by(id_col)):
+            h.update(f"{name}:{rid}:{_ts(at)}\n".encode())
+            n += 1
+            if at.tzinfo is None:
+                at = at.replace(tzinfo=dt.UTC)
+            latest = at if latest is None or at > latest else latest
+    return Fingerprint(h.hexdigest(), n, latest)

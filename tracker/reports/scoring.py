@@ -1,0 +1,232 @@
+"""Apply the scoring scheme in ``reports/scoring.yaml`` (the bureau edits it; see the file's comments).
+
+Two scheme types: ``all_clauses`` (合格 only when every clause is met) and ``weighted`` (100 points
+over dimensions such as 项目实施/项目成效/资金使用/项目管理, graded by thresholds).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tracker.config import REPO_DIR
+from tracker.engine.types import STATUS_LABELS, KpiProgress, ProjectProgress
+from tracker.errors import TrackerError
+from tracker.spec.model import Spec
+
+STATUSES = ("met", "on_track", "behind", "missed", "pending")
+# The worst status of a clause's KPIs is the clause's status.
+_SEVERITY = {"missed": 4, "behind": 3, "pending": 2, "on_track": 1, "met": 0}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Dimension(_Strict):
+    name: str
+    weight: float = Field(gt=0)
+    kinds: list[str] = Field(default_factory=list)
+    partial: Literal["completion"] | None = None
+    measure: Literal["execution_rate"] | None = None
+    full_at: float = Field(default=100, gt=0, le=100)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Dimension:
+        if bool(self.kinds) == bool(self.measure):
+            raise ValueError(f"维度“{self.name}”须且只能给出 kinds 或 measure 之一")
+        return self
+
+
+class Grade(_Strict):
+    grade: str
+    min: float
+
+
+class Scheme(_Strict):
+    title: str
+    type: Literal["all_clauses", "weighted"]
+    pass_label: str = "合格"
+    fail_label: str = "不合格"
+    dimensions: list[Dimension] = Field(default_factory=list)
+    status_credit: dict[Literal["met", "on_track", "behind", "missed", "pending"], float] = Field(
+        default_factory=lambda: {"met": 1, "on_track": 1, "behind": 0.5, "missed": 0, "pending": 0})
+    grades: list[Grade] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _weighted_complete(self) -> Scheme:
+        if self.type == "weighted":
+            if not self.dimensions or not self.grades:
+                raise ValueError("weighted 方案须给出 dimensions 和 grades")
+            total = sum(d.weight for d in self.dimensions)
+            if abs(total - 100) > 1e-6:
+                raise ValueError(f"各维度权重之和须为 100，现为 {total:g}")
+            if sorted((g.min for g in self.grades), reverse=True) != [g.min for g in self.grades]:
+                raise ValueError("grades 须按分数线从高到低排列")
+            if self.grades[-1].min > 0:
+                raise ValueError("grades 最后一档的 min 须为 0")
+        return self
+
+
+class ScoringFile(_Strict):
+    use: str
+    schemes: dict[str, Scheme]
+
+    @model_validator(mode="after")
+    def _use_exists(self) -> ScoringFile:
+        if self.use not in self.schemes:
+            raise ValueError(f"use: “{self.use}” 不在 schemes 中（已有：{'、'.join(self.schemes)}）")
+        return self
+
+
+def scoring_path() -> Path:
+    return Path(os.environ.get("TRACKER_SCORING", REPO_DIR / "reports" / "scoring.yaml"))
+
+
+def load_scheme(path: Path | None = None, name: str | None = None) -> tuple[str, Scheme]:
+    """The scheme named ``name`` (default: the file's ``use``) from the scoring file."""
+    path = path or scoring_path()
+    try:
+        raw = yaml.safe_load(path.read_text("utf-8"))
+        cfg = ScoringFile.model_validate(raw)
+    except FileNotFoundError as e:
+        raise TrackerError(f"找不到评分方案文件 {path}") from e
+    except yaml.YAMLError as e:
+        raise TrackerError(f"评分方案文件 {path} 不是合法的 YAML：{e}") from e
+    except ValidationError as e:
+        msgs = "；".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors())
+        raise TrackerError(f"评分方案文件 {path} 有误：{msgs}") from e
+    name = name or cfg.use
+    if name not in cfg.schemes:
+        raise TrackerError(f"评分方案 “{name}” 不在 {path} 中（已有：{'、'.join(cfg.schemes)}）")
+    return name, cfg.schemes[name]
+
+
+# ------------------------------------------------------------------ clauses and gaps
+
+
+@dataclass
+class ClauseResult:
+    clause: int
+    text: str
+    kpis: list[KpiProgress]
+    status: str
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+
+def clause_results(spec: Spec, progress: ProjectProgress) -> list[ClauseResult]:
+    by_id = {k.id: k for k in progress.kpis}
+    out = []
+    for c in spec.clauses:
+        kpis = [by_id[spec.kpi_id(c, k)] for k in c.kpis if spec.kpi_id(c, k) in by_id]
+        status = max((k.status for k in kpis), key=lambda s: _SEVERITY[s]) if kpis else "pending"
+        out.append(ClauseResult(c.clause, c.text, kpis, status))
+    return out
+
+
+def fmt_num(v: float | None) -> str:
+    if v is None:
+        return "—"
+    v = round(float(v), 2)
+    if v.is_integer():
+        return f"{int(v):,}"
+    return f"{v:,.2f}".rstrip("0").rstrip(".")
+
+
+def describe_gap(k: KpiProgress) -> str:
+    """What failed and by how much, in one Chinese phrase."""
+    head = f"第{k.clause}条 {k.label}"
+    if k.status == "pending":
+        return f"{head}：待评定（尚无可判定的记录或审核意见）"
+    if k.target is None:
+        if k.violations:
+            return f"{head}：违规 {k.violations} 条"
+        return f"{head}：{STATUS_LABELS[k.status]}"
+    unit = "" if k.unit == "%" else k.unit
+    pct = "%" if k.unit == "%" else ""
+    target, actual = f"{fmt_num(k.target)}{pct}", f"{fmt_num(k.actual)}{pct}"
+    if k.actual is None:
+        return f"{head}：目标 {target}{unit}，尚无实际值"
+    gap = abs(float(k.target) - float(k.actual))
+    if k.comparator == ">=":
+        word = f"差 {fmt_num(gap)}{pct}{unit}"
+    elif k.comparator == "<=":
+        word = f"超出 {fmt_num(gap)}{pct}{unit}"
+    else:
+        word = f"相差 {fmt_num(gap)}{pct}{unit}"
+    comp = f"（完成 {k.completion:.1f}%）" if k.completion is not None else ""
+    extra = f"；违规 {k.violations} 条" if k.violations else ""
+    return f"{head}：目标 {target}{unit}，实际 {actual}{unit}，{word}{comp}{extra}"
+
+
+# ------------------------------------------------------------------ scores
+
+
+@dataclass
+class DimensionScore:
+    name: str
+    weight: float
+    score: float
+    basis: str  # how the score was reached, in Chinese
+
+
+@dataclass
+class ScoreResult:
+    scheme: str
+    title: str
+    type: str
+    clauses_met: int
+    clauses_total: int
+    verdict: str
+    passed: bool
+    total: float | None = None
+    dimensions: list[DimensionScore] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+def _kpi_credit(k: KpiProgress, scheme: Scheme, dim: Dimension) -> float:
+    if dim.partial == "completion" and k.status in ("behind", "missed") and k.completion is not None:
+        return max(0.0, min(1.0, k.completion / 100.0))
+    return float(scheme.status_credit.get(k.status, 0.0))  # type: ignore[call-overload]
+
+
+def apply_scheme(spec: Spec, progress: ProjectProgress, execution_rate: float | None,
+                 scheme: Scheme, name: str = "") -> ScoreResult:
+    """Score one project. ``execution_rate`` is the percent of the funding spent (None: unknown)."""
+    clauses = clause_results(spec, progress)
+    met = sum(1 for c in clauses if c.status == "met")
+    failures = [describe_gap(k) for c in clauses for k in c.kpis if k.status != "met"]
+    if scheme.type == "all_clauses":
+        passed = met == len(clauses)
+        return ScoreResult(name, scheme.title, scheme.type, met, len(clauses),
+                           scheme.pass_label if passed else scheme.fail_label, passed, failures=failures)
+    dims: list[DimensionScore] = []
+    for d in scheme.dimensions:
+        if d.measure == "execution_rate":
+            if execution_rate is None:
+                share, basis = 0.0, "无经费支出记录"
+            else:
+                share = min(1.0, execution_rate / d.full_at)
+                basis = f"执行率 {execution_rate:.1f}%（{d.full_at:g}% 得满分）"
+        else:
+            ks = [k for k in progress.kpis if k.kind in d.kinds]
+            if ks:
+                share = sum(_kpi_credit(k, scheme, d) for k in ks) / len(ks)
+                n_met = sum(1 for k in ks if k.status == "met")
+                basis = f"{len(ks)} 项指标，达标 {n_met} 项"
+            else:
+                share, basis = 1.0, "本项目无此类指标，按满分计"
+        dims.append(DimensionScore(d.name, d.weight, round(d.weight * share, 1), basis))
+    total = round(sum(x.score for x in dims), 1)
+    grade = next(g.grade for g in scheme.grades if total >= g.min)
+    # Any grade above the lowest one passes (合格; A and B).
+    passed = len(scheme.grades) < 2 or total >= scheme.grades[-2].min
+    return ScoreResult(name, scheme.title, scheme.type, met, len(clauses), grade, passed, total, dims, failures)
