@@ -1,0 +1,207 @@
+"""Every KPI kind on a hand-worked fixture (tests/fixtures/engine/specs/X001.yaml), on SQLite and
+PostgreSQL. Expected figures are worked out by hand in each test.
+
+Period 2024-06-01 … 2025-03-31 = 304 days; as of 2024-09-30, 122 days have elapsed."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from fixtures.engine.factory import CODE, add, d, judgement, person, workspace
+
+from tracker.engine.progress import (
+    compute_progress,
+    list_violations,
+    monthly_series,
+    per_person_distribution,
+)
+
+AS_OF = d("2024-09-30")
+END = d("2025-03-31")
+
+
+def kp(p, key):  # type: ignore[no-untyped-def]
+    return next(k for k in p.kpis if k.key == key)
+
+
+def _counting_records(ws):  # type: ignore[no-untyped-def]
+    person(ws, "P1", town="甲镇", name="张三丰")
+    person(ws, "P2", town="乙镇", name="李四")
+    person(ws, "P3", town="甲镇")
+    person(ws, "P4", town="丙镇", enrolled_on=d("2024-10-15"))  # not on the roster yet on 09-30
+    for pid, day, district in [("P1", "2024-06-05", "西湖区"), ("P1", "2024-07-05", "西湖区"),
+                               ("P2", "2024-07-10", "上城区"), ("P1", "2024-10-02", "西湖区")]:
+        add(ws, "activity", activity_type="visit", person_id=pid, date=d(day), district=district)
+    for day, n, g in [("2024-08-01", 60, "G1"), ("2024-08-15", 30, "G1"), ("2024-09-01", 50, "G2")]:
+        add(ws, "activity", activity_type="lecture", participants=n, date=d(day), group_name=g)
+    for pid, day in [("P1", "2024-06-10"), ("P1", "2024-06-20"), ("P1", "2024-07-01"), ("P2", "2024-07-02")]:
+        add(ws, "activity", activity_type="bath", person_id=pid, date=d(day))
+    for lvl, day in [("市级", "2024-08-01"), ("区县", "2024-08-02"), ("国家级", "2024-08-03")]:
+        add(ws, "deliverable", deliverable_type="publicity", level=lvl, date=d(day))
+
+
+def test_counts_sums_averages_distinct_bounds_caps(db_url: str) -> None:
+    ws = workspace(db_url)
+    _counting_records(ws)
+    p = compute_progress(ws, CODE, AS_OF)
+    v = kp(p, "visits_total")  # 3 visits by 09-30 (the 10-02 one is later)
+    assert (v.actual, v.evidence, v.violations) == (3, 3, 0)
+    assert v.expected == pytest.approx(100 * 122 / 304)
+    assert v.forecast == pytest.approx(3 * 304 / 122)
+    assert v.status == "behind"
+    big = kp(p, "big_lectures")  # 60 and 50 count; the 30-person lecture is under 50: a violation
+    assert (big.actual, big.violations) == (2, 1)
+    assert kp(p, "people_served").actual == 60 + 30 + 50 + 3  # a person-serving visit is 1 participant
+    assert kp(p, "avg_size").actual == pytest.approx((60 + 30 + 50) / 3)
+    assert kp(p, "visit_people").actual == 2  # P1, P2
+    assert kp(p, "roster_towns").actual == 2  # 甲镇, 乙镇 (P4 enrolled after as_of)
+    baths = kp(p, "baths")  # P1's third bath is over the cap of 2
+    assert (baths.actual, baths.violations) == (3, 1)
+    news = kp(p, "city_news")  # 市级 and 国家级 count, 区县 does not; due at the end → expected 0
+    assert (news.actual, news.expected, news.status) == (2, 0, "met")
+    assert kp(p, "xihu_visits").actual == 2
+    # Later: the 10-02 visit counts, and P4 is on the roster.
+    p2 = compute_progress(ws, CODE, d("2024-10-31"))
+    assert kp(p2, "visits_total").actual == 4 and kp(p2, "roster_towns").actual == 3
+
+    viol = list_violations(ws, CODE, f"{CODE}.1.baths", AS_OF)
+    assert [(r["date"], r["person"], r["name"]) for r in viol] == [(d("2024-07-01"), "P1", "张*丰")]
+    assert "2" in viol[0]["reason"]
+    viol = list_violations(ws, CODE, f"{CODE}.1.big_lectures", AS_OF)
+    assert [r["date"] for r in viol] == [d("2024-08-15")]
+
+    s = monthly_series(ws, CODE, f"{CODE}.1.visits_total", AS_OF)
+    assert list(s["value"]) == [1, 2, 0, 0] and list(s["cumulative"]) == [1, 3, 3, 3]
+    assert s["month"].iloc[0] == d("2024-06-01")
+
+
+def test_per_person_over_whole_roster_and_elapsed_months(db_url: str) -> None:
+    ws = workspace(db_url)
+    _counting_records(ws)
+    p = compute_progress(ws, CODE, AS_OF)
+    per = kp(p, "per_elder")  # P1 2 visits, P2 1, P3 never visited (fails), P4 not enrolled yet
+    assert (per.actual, per.violations, per.status) == (0, 2, "behind")
+    assert per.detail["members"] == 3
+    m = kp(p, "monthly")  # Jun–Sep elapsed (09-30 is the last day): 3 members × 4 months = 12 cells;
+    assert (m.actual, m.violations, m.detail["units"]) == (0, 12 - 3, 12)  # P1 Jun, P1 Jul, P2 Jul
+    m29 = kp(compute_progress(ws, CODE, d("2024-09-29")), "monthly")  # September not over yet
+    assert (m29.detail["units"], m29.violations) == (9, 6)
+    g = kp(p, "per_group")  # G1 1 session ≥ 50 (one of 30 is a violation), G2 1: both below 2
+    assert (g.actual, g.violations) == (1, 2 + 1)
+    assert kp(compute_progress(ws, CODE, d("2024-06-15")), "monthly").status == "pending"  # no month over
+
+    dist = per_person_distribution(ws, CODE, f"{CODE}.2.per_elder", AS_OF)
+    assert dict(zip(dist["count"], dist["people"], strict=True)) == {0: 1, 1: 1, 2: 1}
+    viol = list_violations(ws, CODE, f"{CODE}.2.per_elder", AS_OF)
+    assert sorted((r["person"], r["name"]) for r in viol) == [("P2", "李*"), ("P3", None)]
+
+
+def test_rates_need_denominators(db_url: str) -> None:
+    ws = workspace(db_url)
+    for pid in ("P1", "P2", "P3"):
+        person(ws, pid)
+    p0 = compute_progress(ws, CODE, AS_OF)  # no answers yet: pending, not 0% or 100%
+    for key in ("satisfaction", "match_rate", "improvement", "participation"):
+        assert kp(p0, key).status == "pending" or key == "participation"
+    assert kp(p0, "satisfaction").actual is None
+    assert kp(p0, "participation").actual == 0  # the roster is there: 0 of 3 answered
+    for pid, sat, rt in [("P1", True, "client"), ("P2", False, "client"), ("P1", True, "client"),
+                         ("X9", True, "client"), ("P3", False, "helper")]:
+        add(ws, "survey", person_id=pid, satisfied=sat, respondent_type=rt, date=d("2024-09-01"))
+    for ok in (True, True, False, True):
+        add(ws, "assessment", instrument="match", passed=ok, date=d("2024-09-02"))
+    for pid, phase, score in [("P1", "pre", 50), ("P1", "post", 70), ("P2", "pre", 60), ("P2", "post", 55),
+                              ("P3", "pre", 40)]:
+        add(ws, "assessment", instrument="skill", person_id=pid, phase=phase, score=score, date=d("2024-09-03"))
+    p = compute_progress(ws, CODE, AS_OF)
+    sat = kp(p, "satisfaction")  # client answers: 4, satisfied 3 (the helper's answer is not a client's)
+    assert sat.actual == pytest.approx(75) and sat.detail == {"numerator": 3, "denominator": 4}
+    assert sat.status == "behind" and sat.expected is None and sat.forecast is None
+    part = kp(p, "participation")  # P1, P2 of the 3-person roster (X9 is not on it)
+    assert part.actual == pytest.approx(200 / 3) and part.status == "on_track"
+    assert kp(p, "match_rate").actual == pytest.approx(75)
+    imp = kp(p, "improvement")  # P1 improved, P2 did not, P3 has no post test
+    assert imp.actual == pytest.approx(50) and imp.detail == {"numerator": 1, "denominator": 2}
+    assert kp(compute_progress(ws, CODE, END), "satisfaction").status == "missed"
+
+
+def test_coverage_lists_uncovered_members(db_url: str) -> None:
+    ws = workspace(db_url)
+    for town, n in [("甲镇", 2), ("乙镇", 1), ("丁镇", 3)]:
+        for i in range(n):
+            add(ws, "activity", activity_type="hub", participants=5, town=town, date=d(f"2024-07-0{i + 1}"))
+    c = kp(compute_progress(ws, CODE, AS_OF), "hub_towns")
+    assert c.actual == 1 and c.detail["uncovered"] == ["乙镇", "丙镇"]  # in the spec's order
+    assert c.detail["counts"] == {"甲镇": 2, "乙镇": 1, "丙镇": 0}
+    # expected 3 × 122/304 = 1.204; 1 < 1.204 × 0.85 = 1.023 → behind
+    assert c.expected == pytest.approx(3 * 122 / 304) and c.status == "behind"
+
+
+def test_duration_per_case(db_url: str) -> None:
+    ws = workspace(db_url)
+    for pid in ("C1", "C2", "C3"):
+        person(ws, pid, population="cases")
+    for pid, day in [("C1", "2024-06-03"), ("C1", "2024-09-10"), ("C1", "2024-12-03"),
+                     ("C2", "2024-07-15"), ("C2", "2024-12-14")]:
+        add(ws, "activity", activity_type="case_service", person_id=pid, date=d(day))
+    mid = kp(compute_progress(ws, CODE, AS_OF), "case_duration")
+    # C1 06-03→09-10 = 3 months, C2 one service = 0, C3 none = 0; no violations before the end;
+    # every case can still reach 6 months by 2025-03-31 (C3 from 09-30: 6) → on track.
+    assert (mid.actual, mid.violations, mid.status) == (0, 0, "on_track")
+    end = kp(compute_progress(ws, CODE, END), "case_duration")
+    # C1 06-03→12-03 = 6; C2 07-15→12-14 = 4 (a day short of 5); C3 0 → 2 cases below 6.
+    assert (end.actual, end.violations, end.status) == (0, 2, "missed")
+
+
+def test_approval_gate_dated_before_or_after(db_url: str) -> None:
+    ws = workspace(db_url)
+    assert kp(compute_progress(ws, CODE, AS_OF), "approval").status == "pending"  # nothing to judge
+    add(ws, "approval", activity_type="visit", date=d("2024-06-10"), valid_from=d("2024-06-01"),
+        valid_to=d("2024-12-31"))
+    add(ws, "approval", activity_type=None, date=d("2024-08-20"))
+    add(ws, "activity", activity_type="visit", person_id="P1", date=d("2024-06-05"))  # before any approval
+    add(ws, "activity", activity_type="visit", person_id="P1", date=d("2024-07-05"))  # covered by the first
+    add(ws, "activity", activity_type="lecture", participants=9, date=d("2024-08-01"))  # 2nd approval later
+    add(ws, "activity", activity_type="lecture", participants=9, date=d("2024-08-21"))  # covered by the 2nd
+    add(ws, "activity", activity_type="visit", person_id="P1", date=d("2025-01-05"))  # 1st expired; 2nd covers
+    g = kp(compute_progress(ws, CODE, END), "approval")
+    assert (g.actual, g.violations, g.evidence, g.target, g.status) == (2, 2, 5, None, "missed")
+    viol = list_violations(ws, CODE, f"{CODE}.5.approval", END)
+    assert [r["date"] for r in viol] == [d("2024-06-05"), d("2024-08-01")]
+
+
+def test_zero_incident_staff_and_manual(db_url: str) -> None:
+    ws = workspace(db_url)
+    p = compute_progress(ws, CODE, AS_OF)
+    assert kp(p, "no_incident").status == "on_track" and kp(p, "crc").status == "pending"
+    assert kp(p, "rules").status == "pending"
+    assert kp(compute_progress(ws, CODE, END), "no_incident").status == "met"
+    add(ws, "incident", incident_type="safety_accident", date=d("2024-08-01"))  # not this KPI's type
+    assert kp(compute_progress(ws, CODE, AS_OF), "no_incident").actual == 0
+    add(ws, "incident", incident_type="negative_publicity", date=d("2024-08-02"))
+    z = kp(compute_progress(ws, CODE, AS_OF), "no_incident")
+    assert (z.actual, z.violations, z.status) == (1, 1, "missed")
+
+    add(ws, "staff", staff_id="S1", name="王五", works_with_children=True)
+    add(ws, "staff", staff_id="S2", name="赵六", works_with_children=True)
+    add(ws, "staff", staff_id="S3", name="钱七", works_with_children=False)
+    add(ws, "credential", staff_id="S1", credential="no_criminal_record")
+    add(ws, "credential", staff_id="S2", credential="no_criminal_record", expires_on=d("2024-08-31"))  # expired
+    add(ws, "credential", staff_id="S1", credential="social_worker")
+    add(ws, "credential", staff_id="S3", credential="social_worker")
+    p = compute_progress(ws, CODE, AS_OF)
+    crc = kp(p, "crc")  # in scope (the clause is about children): S1, S2; S2's certificate expired
+    assert (crc.actual, crc.violations, crc.evidence, crc.status) == (1, 1, 2, "behind")
+    assert kp(compute_progress(ws, CODE, END), "crc").status == "missed"
+    assert [r["name"] for r in list_violations(ws, CODE, f"{CODE}.5.crc", AS_OF)] == ["赵*"]
+    sw = kp(p, "social_workers")
+    assert (sw.actual, sw.status) == (2, "met")
+
+    t1 = dt.datetime(2024, 9, 15, 8, tzinfo=dt.UTC)
+    judgement(ws, f"{CODE}.5.rules", "met", t1)
+    assert kp(compute_progress(ws, CODE, AS_OF), "rules").status == "met"
+    before = kp(compute_progress(ws, CODE, AS_OF, known_on=t1 - dt.timedelta(hours=1)), "rules")
+    assert before.status == "pending"
+    judgement(ws, f"{CODE}.5.rules", "missed", t1 + dt.timedelta(days=1))
+    assert kp(compute_progress(ws, CODE, AS_OF), "rules").status == "missed"

@@ -1,0 +1,35 @@
+"""An auditor's verdict on a ``manual`` KPI; the latest one as known on a date counts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracker.db.models import Judgement, utcnow
+from tracker.engine.compile import code_of, find_kpi
+from tracker.errors import TrackerError
+from tracker.spec.model import Kind
+
+VERDICTS = {"met": "达标", "missed": "未达标"}
+
+
+def record_judgement(ws: Any, kpi_id: str, verdict: str, evidence: str, author: str,
+                     value: float | None = None) -> Judgement:
+    """Record a verdict (``met`` or ``missed``) with its evidence on a manual KPI."""
+    if verdict not in VERDICTS:
+        raise TrackerError(f"评定结果 “{verdict}” 无效，应为 met（达标）或 missed（未达标）")
+    if not evidence or not evidence.strip():
+        raise TrackerError("必须给出评定依据（--evidence）")
+    if not author or not author.strip():
+        raise TrackerError("必须给出评定人（--author）")
+    code = code_of(kpi_id)
+    spec = ws.spec(code)
+    _clause, kpi = find_kpi(spec, kpi_id)
+    if kpi.kind is not Kind.manual:
+        raise TrackerError(f"指标 {kpi_id} 是 {kpi.kind.value} 类，由记录自动计算，不能人工评定")
+    j = Judgement(project_code=code, kpi_id=kpi_id, verdict=verdict, value=value,
+                  evidence=evidence.strip(), author=author.strip(), recorded_at=utcnow())
+    with ws.session() as s:
+        s.add(j)
+        s.commit()
+        s.refresh(j)
+    return j

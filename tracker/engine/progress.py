@@ -1,0 +1,356 @@
+"""Progress of a project (and of the whole portfolio) as of a date, as known on a system time.
+
+The database computes every figure (see ``tracker.engine.compile``); this module runs the compiled
+statements (one shared SELECT per source for the simple KPIs, one SELECT for each other KPI), adds
+pacing and status, and shapes series and distributions with pandas.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Float, and_, case, cast, func, literal, not_, or_, select
+from sqlalchemy.engine import Connection
+
+from tracker.db.models import Incident, Person, Staff
+from tracker.engine import pacing
+from tracker.engine.compile import (
+    Base,
+    Compiled,
+    Ctx,
+    approval_compliant,
+    compile_kpi,
+    find_kpi,
+    shared_statements,
+    staff_has_credential,
+    staff_scope,
+    visible,
+)
+from tracker.engine.sqlfuncs import month_index, month_start
+from tracker.engine.status import decide_status
+from tracker.engine.types import KpiProgress, ProjectProgress
+from tracker.spec.model import KPI, Clause, Field_, Kind, Per, Spec, StaffRule
+
+STATUS_ORDER = {"missed": 0, "behind": 1, "pending": 2, "on_track": 3, "met": 4}
+
+
+def _num(v: Any) -> float | None:
+    return None if v is None else float(v)
+
+
+def _mask_name(name: str | None) -> str | None:
+    try:
+        from tracker.records.privacy import mask_name  # type: ignore[import-not-found]
+    except ImportError:
+        mask_name = None
+    if name is None:
+        return None
+    if mask_name is not None:
+        return str(mask_name(name))
+    if len(name) <= 1:
+        return "*"
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def _normalise_known_on(known_on: dt.datetime | None) -> dt.datetime | None:
+    if known_on is None:
+        return None
+    if known_on.tzinfo is None:  # a wall-clock time in Hangzhou
+        from zoneinfo import ZoneInfo
+
+        known_on = known_on.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+    return known_on.astimezone(dt.UTC)
+
+
+# ------------------------------------------------------------------ running compiled statements
+
+
+def measure(conn: Connection, ctx: Ctx) -> list[tuple[Compiled, dict[str, Any]]]:
+    """Every KPI of ``ctx.spec`` measured: (compiled, row of named values)."""
+    shared: dict[Any, Base] = {}
+    compiled = [compile_kpi(ctx, clause, kpi, shared) for clause, kpi in ctx.spec.iter_kpis()]
+    values: dict[str, dict[str, Any]] = {c.kpi_id: {} for c in compiled}
+    for _src, stmt, mapping in shared_statements(compiled, shared):
+        row = conn.execute(stmt).mappings().one()
+        for label, (c, name) in mapping.items():
+            values[c.kpi_id][name] = row[label]
+    for c in compiled:
+        if c.stmt is None:
+            continue
+        row = conn.execute(c.stmt).mappings().first()
+        values[c.kpi_id].update(dict(row) if row else {})
+        if c.detail_stmt is not None:
+            values[c.kpi_id]["members_detail"] = [(m, int(n)) for m, n in conn.execute(c.detail_stmt)]
+    return [(c, values[c.kpi_id]) for c in compiled]
+
+
+def _progress_of(ctx: Ctx, c: Compiled, v: dict[str, Any]) -> KpiProgress:
+    kpi, project = c.kpi, ctx.spec.project
+    actual = _num(v.get("actual"))
+    evidence = int(v.get("evidence") or 0)
+    violations = int(v.get("violations") or 0)
+    detail: dict[str, Any] = {}
+    if "den" in v:
+        detail.update(numerator=int(v["num"] or 0), denominator=int(v["den"] or 0))
+    if kpi.kind is Kind.per_person:
+        detail.update(members=int(v.get("members") or 0), units=int(v.get("units") or 0))
+        if not v.get("units"):
+            actual = None
+    if kpi.kind is Kind.duration:
+        detail.update(cases=int(v.get("units") or 0))
+        if not v.get("units"):
+            actual = None
+    if kpi.kind is Kind.coverage:
+        order = {m: i for i, m in enumerate(kpi.members or [])}
+        members = sorted(v.get("members_detail", []), key=lambda mn: order.get(mn[0], len(order)))
+        detail.update(members=len(members),
+                      uncovered=[m for m, n in members if n < kpi.min_each],
+                      counts={m: n for m, n in members})
+    verdict = None
+    if kpi.kind is Kind.manual:
+        verdict = v.get("verdict")
+        if verdict:
+            detail.update(verdict=verdict, evidence=v.get("text"), author=v.get("author"),
+                          recorded_at=v["recorded_at"].isoformat() if v.get("recorded_at") else None)
+    exp = pacing.expected(kpi, project, ctx.as_of)
+    fc = pacing.forecast(kpi, project, ctx.as_of, actual)
+    status = decide_status(
+        kind=kpi.kind.value, comparator=kpi.comparator.value, target=kpi.target, actual=actual,
+        expected=exp, tolerance=kpi.tolerance, period_ended=ctx.as_of >= project.period.end,
+        violations=violations, evidence=evidence, verdict=verdict,
+        rule=kpi.rule.value if kpi.rule else None, potential=_num(v.get("potential")),
+    )
+    return KpiProgress(
+        id=c.kpi_id, clause=c.clause.clause, key=kpi.key, label=kpi.label, kind=kpi.kind.value,
+        comparator=kpi.comparator.value, target=kpi.target, unit=kpi.unit, text=c.clause.text,
+        actual=actual, expected=exp, forecast=fc, status=status, violations=violations,
+        evidence=evidence, excerpt=kpi.excerpt, detail=detail,
+    )
+
+
+def _project_progress(conn: Connection, spec: Spec, as_of: dt.date, known_on: dt.datetime | None) -> ProjectProgress:
+    ctx = Ctx(spec, as_of, known_on)
+    kpis = [_progress_of(ctx, c, v) for c, v in measure(conn, ctx)]
+    p = spec.project
+    return ProjectProgress(project=spec.code, name=p.name, as_of=as_of, known_on=known_on,
+                           period_start=p.period.start, period_end=p.period.end,
+                           midterm=p.midterm_date, kpis=kpis)
+
+
+def compute_progress(ws: Any, code: str, as_of: dt.date, known_on: dt.datetime | None = None) -> ProjectProgress:
+    """Every KPI of a project as of ``as_of`` (event date), as known on ``known_on`` (system time)."""
+    spec = ws.spec(code)
+    with ws.engine.connect() as conn:
+        return _project_progress(conn, spec, as_of, _normalise_known_on(known_on))
+
+
+def portfolio_order(p: ProjectProgress) -> tuple[int, ...]:
+    c = p.counts()
+    return (-c["missed"], -c["behind"], -c["pending"], -c["on_track"], p.project)  # type: ignore[return-value]
+
+
+def compute_portfolio(ws: Any, as_of: dt.date, known_on: dt.datetime | None = None, *,
+                      cap_to_period: bool = False) -> list[ProjectProgress]:
+    """Every project's progress, the worst first (most missed, then behind, then pending).
+    With ``cap_to_period`` each project is judged as of min(as_of, its period end)."""
+    k = _normalise_known_on(known_on)
+    out = []
+    with ws.engine.connect() as conn:
+        for code in ws.codes:
+            spec = ws.spec(code)
+            d = min(as_of, spec.project.period.end) if cap_to_period else as_of
+            out.append(_project_progress(conn, spec, d, k))
+    return sorted(out, key=portfolio_order)
+
+
+# ------------------------------------------------------------------ counted records, violations
+
+
+def _counted_rows(ctx: Ctx, kpi: KPI) -> Any:
+    """The records a count/sum/average/distinct KPI looks at: date, value, person, ok (inside the
+    bounds and the cap) as a subquery."""
+    b = Base(ctx, kpi.source)
+    ok = b.each_ok(kpi)
+    ok_i = case((ok, 1), else_=0)
+    value = b.field(kpi.field) if kpi.field else literal(1)
+    conds = b.where(kpi.where)
+    date = b.date if b.date is not None else literal(ctx.as_of)
+    cols = [b.t.c.id.label("id"), date.label("date"), value.label("v"), ok_i.label("ok")]
+    if "person_id" in b.t.c:
+        cols.append(b.t.c.person_id.label("person"))
+        if kpi.cap_per_person:
+            cols.append(func.row_number().over(partition_by=[b.t.c.person_id, ok_i],
+                                               order_by=[b.t.c.date, b.t.c.id]).label("rn"))
+    inner = b.select(*cols).where(*b.base_conds(), *conds).subquery("rows")
+    counted = inner.c.ok == 1
+    if kpi.cap_per_person and "rn" in inner.c:
+        counted = and_(counted, or_(inner.c.person.is_(None), inner.c.rn <= kpi.cap_per_person))
+    return inner, counted, b.t.name
+
+
+def list_violations(ws: Any, code: str, kpi_id: str | None, as_of: dt.date,
+                    known_on: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """The records (or members) breaking a rule of one KPI, or of every KPI of the project; names
+    masked. Each row: kpi_id, table, id, record_id, date, what, person, name, reason."""
+    spec = ws.spec(code)
+    ctx = Ctx(spec, as_of, _normalise_known_on(known_on))
+    pairs = [find_kpi(spec, kpi_id)] if kpi_id else spec.iter_kpis()
+    out: list[dict[str, Any]] = []
+    with ws.engine.connect() as conn:
+        for clause, kpi in pairs:
+            out.extend(_violations_of(conn, ctx, clause, kpi))
+    return out
+
+
+def _person_names(conn: Connection, ctx: Ctx, ids: set[str]) -> dict[str, str | None]:
+    if not ids:
+        return {}
+    p = Person.__table__
+    rows = conn.execute(select(p.c.person_id, p.c.name).where(
+        p.c.project_code == ctx.code, visible(p, ctx.known_on), p.c.person_id.in_(sorted(ids))))
+    return {pid: name for pid, name in rows}
+
+
+def _violations_of(conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI) -> list[dict[str, Any]]:
+    kid = ctx.spec.kpi_id(clause, kpi)
+    rows: list[dict[str, Any]] = []
+    k = kpi.kind
+    if k in {Kind.count, Kind.sum, Kind.average, Kind.distinct} and (kpi.each or kpi.cap_per_person):
+        inner, counted, table = _counted_rows(ctx, kpi)
+        src = Base(ctx, kpi.source).t
+        tcols = [src.c.record_id]
+        type_col = src.c.activity_type if "activity_type" in src.c else (
+            src.c.deliverable_type if "deliverable_type" in src.c else literal(None))
+        q = (select(inner.c.id, inner.c.date, inner.c.ok, *tcols, type_col.label("what"),
+                    inner.c.person if "person" in inner.c else literal(None).label("person"))
+             .select_from(inner.join(src, src.c.id == inner.c.id)).where(not_(counted))
+             .order_by(inner.c.date, inner.c.id))
+        for r in conn.execute(q).mappings():
+            reason = "不满足每条记录的要求（" + "，".join(_bound_text(b) for b in kpi.each) + "）" \
+                if r["ok"] == 0 else f"超过每名对象最多计入 {kpi.cap_per_person} 次"
+            rows.append(dict(kpi_id=kid, table=table, id=r["id"], record_id=r["record_id"], date=r["date"],
+                             what=r["what"], person=r["person"], reason=reason))
+    elif k is Kind.approval_gate:
+        b = Base(ctx, kpi.source)
+        conds = b.where(kpi.where)
+        q = (b.select(b.t.c.id, b.t.c.record_id, b.t.c.date, b.t.c.activity_type.label("what"),
+                      b.t.c.person_id.label("person"))
+             .where(*b.base_conds(), *conds, not_(approval_compliant(ctx, b.t))).order_by(b.t.c.date, b.t.c.id))
+        for r in conn.execute(q).mappings():
+            rows.append(dict(kpi_id=kid, table="activity", **r, reason="活动开展前没有覆盖该活动的审批"))
+    elif k is Kind.zero_incident:
+        t = Incident.__table__
+        q = select(t.c.id, t.c.record_id, t.c.date, t.c.incident_type.label("what")).where(
+            t.c.project_code == ctx.code, visible(t, ctx.known_on), t.c.date <= ctx.as_of,
+            t.c.incident_type.in_(kpi.incident_types or [])).order_by(t.c.date)
+        for r in conn.execute(q).mappings():
+            rows.append(dict(kpi_id=kid, table="incident", person=None, **r, reason="发生了不得发生的事件"))
+    elif k is Kind.staff and kpi.rule is StaffRule.all_have:
+        s = Staff.__table__.alias("s")
+        assert kpi.credential
+        q = select(s.c.id, s.c.record_id, s.c.staff_id, s.c.name).where(
+            *staff_scope(ctx, clause, kpi, s), not_(staff_has_credential(ctx, s, kpi.credential)))
+        for r in conn.execute(q).mappings():
+            rows.append(dict(kpi_id=kid, table="staff", id=r["id"], record_id=r["record_id"], date=None,
+                             what=r["staff_id"], person=None, name=_mask_name(r["name"]),
+                             reason=f"缺少有效的资质 {kpi.credential}"))
+    elif k is Kind.per_person:
+        dist = _member_counts(conn, ctx, kpi)
+        for member, slot, n in dist:
+            if (n > (kpi.target or 0)) if kpi.comparator.value == "<=" else (n < (kpi.target or 0)):
+                when = month_start(slot).strftime("%Y-%m") if kpi.per is Per.month else (
+                    f"第{slot + 1}周" if kpi.per is Per.week else None)
+                rows.append(dict(kpi_id=kid, table="roster" if kpi.by is Field_.person else kpi.by.value,
+                                 id=None, record_id=None, date=None, what=when, person=member,
+                                 reason=f"{'当月' if kpi.per is Per.month else ''}仅 {n} 次，要求 "
+                                        f"{kpi.comparator.value} {kpi.target:g}"))
+    if rows:
+        names = _person_names(conn, ctx, {r["person"] for r in rows if r.get("person")})
+        for r in rows:
+            r.setdefault("name", _mask_name(names.get(r["person"])) if r.get("person") else None)
+    return rows
+
+
+def _bound_text(b: Any) -> str:
+    lo = f"≥{b.min:g}" if b.min is not None else ""
+    hi = f"≤{b.max:g}" if b.max is not None else ""
+    return f"{b.field.value} {lo}{' ' if lo and hi else ''}{hi}"
+
+
+def _member_counts(conn: Connection, ctx: Ctx, kpi: KPI) -> list[tuple[str, int, int]]:
+    """(member, slot, count) for every member × elapsed slot of a per_person KPI."""
+    from sqlalchemy import Integer, true
+
+    from tracker.engine.compile import _literal_rows, _members, _slot_key, _slots
+
+    b = Base(ctx, kpi.source)
+    unit = b.field(kpi.by)
+    conds = b.where(kpi.where, population=not (kpi.by is Field_.person and kpi.where.population))
+    ok = b.each_ok(kpi)
+    key = _slot_key(b, ctx, kpi.per)
+    counts = (b.select(unit.label("member"), key.label("slot"), func.sum(case((ok, 1), else_=0)).label("n"))
+              .where(*b.base_conds(), *conds, unit.is_not(None)).group_by(unit, key).subquery("counts"))
+    ub = Base(ctx, kpi.source, "u")
+    members = _members(ctx, kpi, ub, ub.field(kpi.by), ub.where(kpi.where))
+    slots = _literal_rows(_slots(ctx, kpi.per), "slot", Integer)
+    grid = members.join(slots, true()).outerjoin(
+        counts, and_(counts.c.member == members.c.member, counts.c.slot == slots.c.slot))
+    q = (select(members.c.member, slots.c.slot, func.coalesce(counts.c.n, 0))
+         .select_from(grid).order_by(members.c.member, slots.c.slot))
+    return [(m, int(s), int(n)) for m, s, n in conn.execute(q)]
+
+
+# ------------------------------------------------------------------ series and distributions
+
+
+def monthly_series(ws: Any, code: str, kpi_id: str, as_of: dt.date,
+                   known_on: dt.datetime | None = None) -> pd.DataFrame:
+    """Month by month (first day of the month), the value added and the cumulative value, for
+    count/sum/distinct KPIs (distinct: values counted in the month they first appear)."""
+    spec = ws.spec(code)
+    _clause, kpi = find_kpi(spec, kpi_id)
+    if kpi.kind not in {Kind.count, Kind.sum, Kind.distinct}:
+        return pd.DataFrame(columns=["month", "value", "cumulative"])
+    ctx = Ctx(spec, as_of, _normalise_known_on(known_on))
+    inner, counted, _ = _counted_rows(ctx, kpi)
+    m = month_index(inner.c.date)
+    if kpi.kind is Kind.distinct:
+        first = (select(inner.c.v, func.min(m).label("m")).where(counted, inner.c.v.is_not(None))
+                 .group_by(inner.c.v).subquery("first_seen"))
+        q = select(first.c.m, func.count()).group_by(first.c.m).order_by(first.c.m)
+    elif kpi.kind is Kind.sum:
+        q = select(m.label("m"), func.sum(cast(inner.c.v, Float))).where(counted).group_by(m).order_by(m)
+    else:
+        q = select(m.label("m"), func.count()).where(counted).group_by(m).order_by(m)
+    with ws.engine.connect() as conn:
+        got = {int(mi): float(v or 0) for mi, v in conn.execute(q)}
+    from tracker.engine.sqlfuncs import py_month_index
+
+    start = py_month_index(spec.project.period.start)
+    end = py_month_index(min(as_of, spec.project.period.end))
+    lo = min([start, *got]) if got else start
+    months = list(range(lo, max(end, *got) + 1 if got else end + 1))
+    df = pd.DataFrame({"month": [month_start(i) for i in months], "value": [got.get(i, 0.0) for i in months]})
+    df["cumulative"] = df["value"].cumsum()
+    return df
+
+
+def per_person_distribution(ws: Any, code: str, kpi_id: str, as_of: dt.date,
+                            known_on: dt.datetime | None = None) -> pd.DataFrame:
+    """How many members (member-slots for per month/week) have each count: columns count, people."""
+    spec = ws.spec(code)
+    _clause, kpi = find_kpi(spec, kpi_id)
+    if kpi.kind is not Kind.per_person:
+        return pd.DataFrame(columns=["count", "people"])
+    ctx = Ctx(spec, as_of, _normalise_known_on(known_on))
+    with ws.engine.connect() as conn:
+        rows = _member_counts(conn, ctx, kpi)
+    df = pd.DataFrame(rows, columns=["member", "slot", "count"])
+    out = df.groupby("count").size().reset_index(name="people")
+    return out.astype({"count": int, "people": int})
+
+
