@@ -47,6 +47,12 @@ class Collector:
         self.received: list[Received] = []
         self.lock = threading.Lock()
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
+        if address.startswith("refuse"):
+            return "550 5.1.1 没有这个用户"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
         with self.lock:
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content
@@ -92,3 +98,18 @@ def keys(server: LoopbackSmtp) -> list[tuple[str, str]]:
 
 def d(s: str) -> dt.date:
     return dt.date.fromisoformat(s)
+
+
+def add_visits(ws, code: str, visits: list[tuple[str, str]]) -> None:  # type: ignore[no-untyped-def]
+    """Home visits (date, person) written straight into the activity table: the figures the emails
+    must show are then known by hand."""
+    from sqlalchemy import insert
+
+    from tracker.db.models import Activity
+
+    rows = [{"project_code": code, "record_id": f"V{i:04d}", "dedupe_key": f"{code}-V{i:04d}",
+             "attributes": {}, "date": d(day), "activity_type": "home_visit", "person_id": person,
+             "entered_by": "test", "entered_at": dt.datetime.now(dt.UTC)}
+            for i, (day, person) in enumerate(visits)]
+    with ws.engine.begin() as conn:
+        conn.execute(insert(Activity), rows)

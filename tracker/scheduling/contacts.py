@@ -38,19 +38,10 @@ class ContactInfo:
 
 
 def mask_name(name: str) -> str:
-    """张三 → 张*, 欧阳娜娜 → 欧**娜 (the privacy module's rule when it is there)."""
-    try:
-        from tracker.records.privacy import mask_name as real
-    except ImportError:
-        real = None
-    if real is not None:
-        return real(name)
-    name = name.strip()
-    if len(name) <= 1:
-        return "*"
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
+    """张三 → 张*, 王小明 → 王**, 欧阳娜娜 → 欧阳** (``tracker.records.privacy``)."""
+    from tracker.records.privacy import mask_name as real
+
+    return real(name)
 
 
 def normalise_email(email: str) -> str:

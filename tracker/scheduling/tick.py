@@ -26,6 +26,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 
@@ -81,6 +82,13 @@ def worker_id() -> str:
 
 def today_shanghai() -> dt.date:
     return dt.datetime.now(TZ).date()
+
+
+def effective_as_of(settings: ScheduleSettings, now: dt.datetime | None = None) -> dt.date:
+    """The last day whose send time (``settings.hour:minute`` Beijing time) has passed: a tick at
+    02:00 on the 1st does not yet send what is due at 09:00 that day."""
+    t = (now or dt.datetime.now(dt.UTC)).astimezone(TZ)
+    return (t - dt.timedelta(hours=settings.hour, minutes=settings.minute)).date()
 
 
 def project_dates(ws: Workspace) -> list[ProjectDates]:
@@ -176,15 +184,17 @@ def _failed(ws: Workspace, r: Outbox, me: str, error: str, now: dt.datetime, set
 def tick(ws: Workspace, as_of: dt.date | None = None, *, now: dt.datetime | None = None,
          settings: ScheduleSettings | None = None, smtp: SmtpSettings | None = None,
          kinds: set[str] | None = None, codes: set[str] | None = None,
-         send: bool = True, me: str | None = None) -> list[OutboxRow]:
+         send: bool = True, me: str | None = None,
+         should_stop: Callable[[], bool] | None = None) -> list[OutboxRow]:
     """Plan everything due by ``as_of`` (default: today in Beijing) and send what is owed.
 
     Returns the rows this call tried to send, in the order it tried them, with their new state.
     ``now`` (aware) is the clock for claims and backoff; ``kinds``/``codes`` narrow a tick to some
-    kinds or projects (``*`` is the digest's project code); ``send=False`` only plans.
+    kinds or projects (``*`` is the digest's project code); ``send=False`` only plans;
+    ``should_stop`` is asked before each message (a scheduler shutting down stops between messages).
     """
-    as_of = as_of or today_shanghai()
     settings = settings or schedule_settings()
+    as_of = as_of or effective_as_of(settings, now)
     plan(ws, as_of, settings, kinds=kinds, codes=codes)
     smtp = smtp or smtp_settings()
     if not send or smtp is None:
@@ -197,7 +207,8 @@ def tick(ws: Workspace, as_of: dt.date | None = None, *, now: dt.datetime | None
     content = ContentBuilder(ws)
     try:
         with SmtpMailer(smtp) as mailer:
-            _send_owed(ws, as_of, settings, smtp, mailer, content, me, now, clock_fixed, kinds, codes, done)
+            _send_owed(ws, as_of, settings, smtp, mailer, content, me, now, clock_fixed, kinds, codes, done,
+                       should_stop or (lambda: False))
     finally:
         content.close()
     return done
@@ -217,10 +228,12 @@ def _candidates(ws: Workspace, as_of: dt.date, kinds: set[str] | None, codes: se
 def _send_owed(ws: Workspace, as_of: dt.date, settings: ScheduleSettings, smtp: SmtpSettings,
                mailer: SmtpMailer, content: ContentBuilder, me: str, now: dt.datetime | None,
                clock_fixed: bool, kinds: set[str] | None, codes: set[str] | None,
-               done: list[OutboxRow]) -> None:
+               done: list[OutboxRow], should_stop: Callable[[], bool]) -> None:
     blocked: set[tuple[str, str, str]] = set()  # streams with an earlier message still unsent
     active = _active_contacts(ws)
     for r in _candidates(ws, as_of, kinds, codes):
+        if should_stop():
+            return
         stream = (r.kind, r.project_code, r.recipient)
         if stream in blocked:
             continue
