@@ -1,0 +1,200 @@
+"""``tracker demo`` (the whole pipeline on a fresh SQLite database) and ``tracker simulate``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from tracker import config
+from tracker.cli import app
+from tracker.errors import TrackerError
+
+KIND_LABELS: dict[str, str] = {
+    "roster": "服务对象名册", "staff": "工作人员", "credential": "工作人员资质", "approval": "审批记录",
+    "activity": "活动记录", "survey": "满意度调查", "assessment": "评估记录", "deliverable": "成果",
+    "expense": "经费支出", "incident": "事件",
+}
+
+
+def _date(value: str | None, default: dt.date) -> dt.date:
+    if value is None:
+        return default
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise TrackerError(f"日期 “{value}” 无法识别，请写成 YYYY-MM-DD，如 2024-11-15") from None
+
+
+def _codes(value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    return [c.strip() for c in value.replace("，", ",").split(",") if c.strip()]
+
+
+@contextmanager
+def _bar(description: str, total: int) -> Iterator[Any]:
+    """A progress bar on stderr (rich), advanced by calling ``update(advance=1, description=…)``."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=False, disable=not console.is_terminal) as p:
+        task = p.add_task(description, total=total)
+
+        def update(advance: int = 1, description: str | None = None) -> None:
+            p.update(task, advance=advance, **({"description": description} if description else {}))
+
+        yield update
+    if not console.is_terminal:
+        typer.echo(f"{description}：完成 {total} 项", err=True)
+
+
+def _simulate_with_bar(ws: Any, as_of: dt.date, scale: float, seed: int, codes: list[str] | None) -> Any:
+    from tracker.simulate import simulate
+
+    n = len(codes) if codes is not None else len(ws.codes)
+    with _bar("模拟运营记录", n) as update:
+        def progress(code: str, i: int, total: int) -> None:
+            if i:
+                update(1, f"模拟运营记录 {code}" if code else "模拟运营记录")
+
+        return simulate(ws, as_of, scale=scale, seed=seed, projects=codes, progress=progress)
+
+
+def _counts_table(summary: Any) -> str:
+    lines = ["记录类型        条数"]
+    for kind, label in KIND_LABELS.items():
+        lines.append(f"{label:<12}{summary.counts.get(kind, 0):>8}")
+    lines.append(f"{'合计':<12}{summary.total:>8}")
+    return "\n".join(lines)
+
+
+@app.command("simulate")
+def simulate_cmd(
+    scale: Annotated[float, typer.Option("--scale", help="真实规模的倍数（基准测试用），如 1、5、10")] = 1.0,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="模拟到此日期（YYYY-MM-DD），缺省 2024-11-15")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="随机种子；同一种子得到同样的记录")] = 2024,
+    projects: Annotated[str | None, typer.Option("--projects", help="只模拟这些项目（逗号分隔）")] = None,
+) -> None:
+    """按规格为全部项目生成模拟运营记录，经导入通道写入 TRACKER_DB_URL 指定的数据库。"""
+    from tracker.simulate import DEFAULT_AS_OF
+    from tracker.workspace import open_workspace
+
+    day = _date(as_of, DEFAULT_AS_OF)
+    ws = open_workspace(config.db_url(), config.specs_dir())
+    summary = _simulate_with_bar(ws, day, scale, seed, _codes(projects))
+    typer.echo(f"已模拟 {len(summary.per_project)} 个项目至 {day}（规模 ×{scale:g}，种子 {seed}），"
+               f"用时 {summary.seconds:.1f} 秒：")
+    typer.echo(_counts_table(summary))
+
+
+@app.command("demo")
+def demo_cmd(
+    out: Annotated[Path | None, typer.Option("--out", help="报告输出目录，缺省 data/demo/")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="评估日期（YYYY-MM-DD），缺省 2024-11-15（中期评估）")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="数据库 URL；缺省新建 data/demo.db（不使用 TRACKER_DB_URL）")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="随机种子")] = 2024,
+    projects: Annotated[str | None, typer.Option("--projects", help="只演示这些项目（逗号分隔）")] = None,
+    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="是否生成 PDF（缺省生成）")] = True,
+) -> None:
+    """一条命令演示全流程：新建 SQLite 数据库、载入规格、模拟一年运营记录、计算进度、生成中期报告。"""
+    from tracker.simulate import DEFAULT_AS_OF
+    from tracker.workspace import open_workspace
+
+    t0 = time.perf_counter()
+    day = _date(as_of, DEFAULT_AS_OF)
+    out_dir = out or (config.data_dir() / "demo")
+    if db is None:
+        path = config.data_dir() / "demo.db"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        db = f"sqlite:///{path.as_posix()}"
+    ws = open_workspace(db, config.specs_dir())
+    codes = _codes(projects)
+    if codes:
+        for c in codes:
+            ws.spec(c)
+    typer.echo(f"数据库：{db}；规格：{len(ws.codes)} 个项目；评估日期：{day}", err=True)
+
+    summary = _simulate_with_bar(ws, day, 1.0, seed, codes)
+    chosen = codes or ws.codes
+
+    from tracker.engine.progress import compute_progress, portfolio_order
+
+    progress = []
+    with _bar("计算进度", len(chosen)) as update:
+        for code in chosen:
+            progress.append(compute_progress(ws, code, day))
+            update(1)
+    progress.sort(key=portfolio_order)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "progress.json").write_text(
+        json.dumps([p.to_json() for p in sorted(progress, key=lambda p: p.project)], ensure_ascii=False,
+                   indent=1), encoding="utf-8")
+
+    from tracker.reports import render_portfolio, render_project_report
+
+    paths: list[Path] = []
+    with _bar("生成中期报告", len(progress) + 1) as update:
+        for p in sorted(progress, key=lambda p: p.project):
+            files = render_project_report(ws, p.project, "midterm", day, out_dir, progress=p, pdf=pdf)
+            paths.extend(f for f in (files.pdf, files.html) if f is not None)
+            update(1, f"生成中期报告 {p.project}")
+        files = render_portfolio(ws, "midterm", day, out_dir, progress=progress, codes=chosen, pdf=pdf)
+        paths.extend(f for f in (files.xlsx, files.pdf) if f is not None)
+        update(1)
+
+    typer.echo(_summary_table(progress))
+    typer.echo("")
+    typer.echo(_counts_table(summary))
+    typer.echo("")
+    typer.echo(f"报告（{out_dir}）：")
+    portfolio = [p for p in paths if p.name.startswith("portfolio-")]
+    for p in portfolio:
+        typer.echo(f"  {p}")
+    pdfs = [p for p in paths if p.suffix == ".pdf" and p not in portfolio]
+    htmls = [p for p in paths if p.suffix == ".html"]
+    for p in pdfs or htmls:
+        typer.echo(f"  {p}")
+    typer.echo(f"  {out_dir / 'progress.json'}")
+    typer.echo(f"用时 {time.perf_counter() - t0:.1f} 秒。")
+
+
+def _summary_table(progress: list[Any]) -> str:
+    from tracker.engine.types import STATUS_LABELS
+
+    head = ["项目编号", "项目名称", *STATUS_LABELS.values()]
+    rows = []
+    totals = dict.fromkeys(STATUS_LABELS, 0)
+    for p in progress:
+        c = p.counts()
+        for k in totals:
+            totals[k] += c[k]
+        name = p.name if len(p.name) <= 18 else p.name[:17] + "…"
+        rows.append([p.project, name, *(str(c[k]) for k in STATUS_LABELS)])
+    rows.append(["合计", f"{len(progress)} 个项目", *(str(totals[k]) for k in STATUS_LABELS)])
+
+    def width(s: str) -> int:
+        return sum(2 if ord(ch) > 0x2E7F else 1 for ch in s)
+
+    widths = [max(width(r[i]) for r in [head, *rows]) for i in range(len(head))]
+
+    def line(r: list[str]) -> str:
+        cells = []
+        for i, cell in enumerate(r):
+            pad = " " * (widths[i] - width(cell))
+            cells.append(cell + pad if i < 2 else pad + cell)
+        return "  ".join(cells)
+
+    sep = "  ".join("-" * w for w in widths)
+    return "\n".join([f"中期评估汇总（截至 {progress[0].as_of if progress else ''}）", line(head), sep,
+                      *(line(r) for r in rows[:-1]), sep, line(rows[-1])])
