@@ -133,7 +133,9 @@ def _row(i: DueItem, c: Contact) -> dict[str, object]:
     now = dt.datetime.now(dt.UTC)
     return {"kind": i.kind, "project_code": i.project_code, "period": i.period, "recipient": c.email,
             "contact_id": c.id, "role": c.role, "send_on": i.send_on, "data_as_of": i.data_as_of,
-            "state": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
+            "state": "pending", "attempts": 0, "created_at": now,
+            # due from the start of its send day (Beijing time): claimable at once by any tick that plans it
+            "next_attempt_at": dt.datetime.combine(i.send_on, dt.time(0, 0), TZ).astimezone(dt.UTC)}
 
 
 def _insert_ignore(ws: Workspace, rows: list[dict[str, object]]) -> int:
