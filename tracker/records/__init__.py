@@ -1,0 +1,10 @@
+"""Operators' records: import (files and rows), logging, templates, privacy, corrections.
+
+Public functions (docs/architecture.md): ``import_file``, ``import_rows``, ``amend``, ``void``;
+``tracker.records.privacy`` and ``tracker.records.visibility.visible``.
+"""
+
+from tracker.records.corrections import amend, void
+from tracker.records.importer import ImportResult, RowError, import_file, import_rows
+
+__all__ = ["ImportResult", "RowError", "amend", "import_file", "import_rows", "void"]

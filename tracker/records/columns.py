@@ -1,0 +1,252 @@
+"""The columns of each record kind: English key, Chinese label, value type, database column.
+
+CONTRACTS.md section 3 fixes the keys and labels of roster, activity, survey, approval, expense and
+deliverable; the other kinds (incident, staff, credential, assessment) follow the same pattern.
+Headers may be the key or the label (compared after NFKC, so full-width brackets match).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from tracker.db.models import RECORD_TABLES, RecordBase
+
+# value types
+TEXT = "text"  # free text, kept as written (trimmed)
+CODE = "code"  # an identifier (record_id, person_id …): NFKC, never a float
+DATE = "date"
+COUNT = "count"  # non-negative integer
+NUMBER = "number"  # non-negative number
+MONEY = "money"  # amount in yuan, two decimals
+BOOL = "bool"  # 是/否
+LEVEL = "level"  # 区县 < 市级 < 省级 < 国家级
+PHASE = "phase"  # 前测/中测/后测/单次
+ID_NUMBER = "id_number"  # 身份证号: stored as a keyed hash and a masked form only
+POPULATION = "population"
+VOCAB = "vocab"  # a vocabulary of the project's spec (see Col.vocab)
+
+
+@dataclass(frozen=True)
+class Col:
+    key: str
+    label: str
+    type: str = TEXT
+    db: str | None = None  # database column; default: key
+    required: bool = False
+    vocab: str | None = None  # activity_types, respondent_types, deliverable_types …
+    aliases: tuple[str, ...] = ()
+    period: bool = False  # a date that must lie inside the project's period
+    future_ok: bool = False
+
+    @property
+    def column(self) -> str:
+        return self.db or self.key
+
+
+@dataclass(frozen=True)
+class KindDef:
+    kind: str
+    label: str
+    columns: tuple[Col, ...]
+    natural_key: str | None = None  # roster: person_id, staff: staff_id (the record's identity)
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def model(self) -> type[RecordBase]:
+        return RECORD_TABLES[self.kind]
+
+    def col(self, key: str) -> Col:
+        for c in self.columns:
+            if c.key == key:
+                return c
+        raise KeyError(key)
+
+    @property
+    def required(self) -> list[Col]:
+        return [c for c in self.columns if c.required]
+
+
+_RID = Col("record_id", "记录编号", CODE)
+_DATE = Col("date", "日期", DATE, required=True, period=True)
+_PERSON = Col("person_id", "服务对象编号", CODE)
+_NOTES = Col("notes", "备注")
+
+KINDS: dict[str, KindDef] = {
+    k.kind: k
+    for k in (
+        KindDef("roster", "服务对象名册", (
+            Col("person_id", "服务对象编号", CODE, required=True),
+            Col("name", "姓名"),
+            Col("id_number", "身份证号", ID_NUMBER, db="id_hash", aliases=("身份证号码", "公民身份号码")),
+            Col("population", "人群", POPULATION, aliases=("服务对象类型",)),
+            Col("household", "户号", CODE),
+            Col("district", "区县"),
+            Col("town", "乡镇街道", aliases=("乡镇（街道）", "镇街")),
+            Col("village", "村社", aliases=("村（社区）", "村社区")),
+            Col("category", "类别"),
+            Col("enrolled_on", "建档日期", DATE),
+            Col("birth_date", "出生日期", DATE),
+        ), natural_key="person_id"),
+        KindDef("activity", "活动记录", (
+            _RID, _DATE,
+            Col("activity", "活动类型", VOCAB, db="activity_type", required=True, vocab="activity_types"),
+            _PERSON,
+            Col("participants", "参与人数", COUNT),
+            Col("hours", "时长（小时）", NUMBER, aliases=("时长",)),
+            Col("days", "天数", NUMBER),
+            Col("district", "区县"),
+            Col("town", "乡镇街道", aliases=("乡镇（街道）", "镇街")),
+            Col("village", "村社", aliases=("村（社区）", "村社区")),
+            Col("location", "地点"),
+            Col("level", "级别", LEVEL),
+            Col("group", "小组名称", db="group_name", aliases=("小组", "营期", "个案")),
+            Col("staff", "工作人员"),
+            _NOTES,
+            Col("evidence", "佐证材料", aliases=("佐证",)),
+        )),
+        KindDef("survey", "满意度调查", (
+            _RID, _DATE,
+            Col("respondent_type", "调查对象类型", VOCAB, vocab="respondent_types"),
+            _PERSON,
+            Col("satisfied", "是否满意", BOOL),
+            Col("score", "评分", NUMBER),
+        )),
+        KindDef("deliverable", "成果", (
+            _RID, _DATE,
+            Col("deliverable", "成果类型", VOCAB, db="deliverable_type", required=True, vocab="deliverable_types"),
+            Col("title", "标题"),
+            Col("words", "字数", COUNT),
+            Col("minutes", "时长（分钟）", NUMBER),
+            Col("copies", "数量", COUNT),
+            Col("level", "级别", LEVEL),
+            Col("district", "区县"),
+            Col("town", "乡镇街道", aliases=("镇街",)),
+            Col("file", "文件"),
+        )),
+        KindDef("approval", "审批记录", (
+            _RID,
+            Col("date", "审批日期", DATE, required=True),
+            Col("activity", "活动类型", VOCAB, db="activity_type", vocab="activity_types"),
+            Col("valid_from", "起始日期", DATE, future_ok=True),
+            Col("valid_to", "截止日期", DATE, future_ok=True),
+            Col("reference", "审批文号"),
+            _NOTES,
+        )),
+        KindDef("incident", "事件记录", (
+            _RID, _DATE,
+            Col("incident_type", "事件类型", VOCAB, required=True, vocab="incident_types"),
+            Col("description", "事件描述"),
+            _NOTES,
+        )),
+        KindDef("staff", "工作人员", (
+            _RID,
+            Col("staff_id", "工作人员编号", CODE, required=True),
+            Col("name", "姓名"),
+            Col("role", "岗位"),
+            Col("works_with_children", "是否接触儿童", BOOL),
+            Col("started_on", "入职日期", DATE),
+        ), natural_key="staff_id"),
+        KindDef("credential", "工作人员资质", (
+            _RID,
+            Col("staff_id", "工作人员编号", CODE, required=True),
+            Col("credential", "资质类型", VOCAB, required=True, vocab="credentials"),
+            Col("obtained_on", "取得日期", DATE),
+            Col("expires_on", "有效期至", DATE, future_ok=True),
+            Col("reference", "证书编号"),
+        )),
+        KindDef("assessment", "评估记录", (
+            _RID, _DATE,
+            Col("instrument", "评估工具", VOCAB, required=True, vocab="instruments"),
+            _PERSON,
+            Col("phase", "阶段", PHASE),
+            Col("score", "评分", NUMBER),
+            Col("passed", "是否合格", BOOL),
+        )),
+        KindDef("expense", "经费支出", (
+            _RID, _DATE,
+            Col("category", "科目", required=True),
+            Col("amount", "金额（元）", MONEY, required=True, aliases=("金额",)),
+            _NOTES,
+        )),
+    )
+}
+
+KIND_ALIASES: dict[str, str] = {**{k.label: k.kind for k in KINDS.values()}, "person": "roster",
+                                "名册": "roster", "活动": "activity", "调查": "survey", "审批": "approval",
+                                "事件": "incident", "资质": "credential", "评估": "assessment", "支出": "expense"}
+
+PROJECT_HEADERS = ("project", "项目编号")
+IGNORED_HEADERS = ("错误说明", "原行号")
+VOCAB_LABELS = {"activity_types": "活动类型", "respondent_types": "调查对象类型", "deliverable_types": "成果类型",
+                "incident_types": "事件类型", "instruments": "评估工具", "credentials": "资质类型"}
+LEVEL_MAP = {"区县": "区县", "区级": "区县", "县级": "区县", "县市区级": "区县", "县(市、区)级": "区县",
+             "市级": "市级", "省级": "省级", "国家级": "国家级", "全国": "国家级"}
+PHASE_MAP = {"前测": "pre", "pre": "pre", "中测": "mid", "mid": "mid", "后测": "post", "post": "post",
+             "单次": "single", "single": "single"}
+PHASE_LABELS = {"pre": "前测", "mid": "中测", "post": "后测", "single": "单次"}
+BOOL_MAP = {"是": True, "否": False, "y": True, "n": False, "yes": True, "no": False, "true": True,
+            "false": False, "1": True, "0": False, "满意": True, "不满意": False, "合格": True,
+            "不合格": False, "√": True, "×": False, "有": True, "无": False}
+
+
+def norm_header(h: object) -> str:
+    s = unicodedata.normalize("NFKC", str(h if h is not None else "")).strip()
+    s = re.sub(r"\s+", "", s).rstrip("*").lower()
+    return s
+
+
+def resolve_kind(kind: str) -> str:
+    k = kind.strip()
+    if k in KINDS:
+        return k
+    if k in KIND_ALIASES:
+        return KIND_ALIASES[k]
+    from tracker.errors import TrackerError
+
+    names = "、".join(f"{d.kind}（{d.label}）" for d in KINDS.values())
+    raise TrackerError(f"未知的记录类型 “{kind}”；可选：{names}")
+
+
+def header_index(kd: KindDef) -> dict[str, str]:
+    """Normalised header → column key, for one kind."""
+    out: dict[str, str] = {}
+    for c in kd.columns:
+        for name in (c.key, c.label, *c.aliases):
+            out[norm_header(name)] = c.key
+    return out
+
+
+def match_headers(kd: KindDef, headers: list[str]) -> dict[int, str]:
+    """Position → column key for the headers this kind recognises."""
+    idx = header_index(kd)
+    out: dict[int, str] = {}
+    seen: set[str] = set()
+    for i, h in enumerate(headers):
+        key = idx.get(norm_header(h))
+        if key and key not in seen:
+            out[i] = key
+            seen.add(key)
+    return out
+
+
+def detect_kind(headers: list[str]) -> tuple[str | None, list[str]]:
+    """The kind whose required columns are all present and which recognises the most headers.
+    Returns (kind, candidates-with-equal-score) ; kind None when no kind fits or it is ambiguous."""
+    scored: list[tuple[int, str]] = []
+    for kd in KINDS.values():
+        m = match_headers(kd, headers)
+        keys = set(m.values())
+        if all(c.key in keys for c in kd.required):
+            scored.append((len(keys), kd.kind))
+    if not scored:
+        return None, []
+    scored.sort(reverse=True)
+    best = [k for n, k in scored if n == scored[0][0]]
+    return (best[0] if len(best) == 1 else None), best
+
+
+def known_header(h: str) -> bool:
+    n = norm_header(h)
+    return any(n in header_index(kd) for kd in KINDS.values())

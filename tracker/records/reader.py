@@ -1,0 +1,300 @@
+"""Reading operators' files: CSV (UTF-8, UTF-8 with BOM or GB18030, detected) and XLSX.
+
+Files are read in chunks (bounded memory). Every cell comes out as text: ID and phone numbers are
+never turned into numbers; Excel date cells become ``YYYY-MM-DD``; a numeric cell that lost digits
+keeps its float form so that the checks can reject it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tracker.errors import TrackerError
+from tracker.records.columns import known_header
+
+BLOCK = 1 << 20
+HEADER_SCAN = 10  # the header may sit below a title row or two
+
+
+@dataclass
+class Source:
+    path: Path
+    fmt: str  # csv | xlsx
+    sha256: str
+    encoding: str | None
+    headers: list[str]
+    header_row: int  # 1-based row number of the header
+    total_rows: int | None
+    sep: str = ","
+    sheet: str | None = None
+
+    def chunks(self, size: int = 50_000) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+        """(cells as text with columns 0..len(headers)-1, file row numbers), empty rows left out."""
+        if self.fmt == "csv":
+            yield from self._csv_chunks(size)
+        else:
+            yield from self._xlsx_chunks(min(size, 20_000))
+
+    # ------------------------------------------------------------------ CSV
+
+    def _csv_chunks(self, size: int) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+        ncol = len(self.headers)
+        try:
+            reader = pd.read_csv(
+                self.path, encoding=self.encoding, sep=self.sep, header=None, names=list(range(ncol)),
+                skiprows=self.header_row, dtype=str, keep_default_na=False, na_filter=False,
+                skip_blank_lines=False, chunksize=size, engine="c", index_col=False,
+            )
+            first = self.header_row + 1
+            for chunk in reader:
+                rows = np.arange(first, first + len(chunk))
+                first += len(chunk)
+                yield _drop_empty(chunk.fillna(""), rows)
+        except pd.errors.ParserError as e:
+            raise TrackerError(f"CSV 格式错误：{_parser_detail(e, self.header_row)}。请检查该行的列数或引号") from None
+        except UnicodeDecodeError:
+            raise TrackerError("文件编码前后不一致，无法按 UTF-8 或 GB18030 读取：请在 Excel 中另存为“CSV UTF-8”") from None
+
+    # ------------------------------------------------------------------ XLSX
+
+    def _xlsx_chunks(self, size: int) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+        wb = _open_workbook(self.path)
+        try:
+            ws = wb[self.sheet] if self.sheet else wb.worksheets[0]
+            ncol = len(self.headers)
+            buf: list[list[str]] = []
+            nums: list[int] = []
+            r = self.header_row
+            for row in ws.iter_rows(min_row=self.header_row + 1, values_only=True):
+                r += 1
+                cells = [cell_text(v) for v in row[:ncol]]
+                if len(cells) < ncol:
+                    cells += [""] * (ncol - len(cells))
+                if not any(cells):
+                    continue
+                buf.append(cells)
+                nums.append(r)
+                if len(buf) >= size:
+                    yield pd.DataFrame(buf, columns=list(range(ncol)), dtype=object), np.array(nums)
+                    buf, nums = [], []
+            if buf:
+                yield pd.DataFrame(buf, columns=list(range(ncol)), dtype=object), np.array(nums)
+        finally:
+            wb.close()
+
+
+def _parser_detail(e: Exception, header_row: int) -> str:
+    import re
+
+    msg = str(e)
+    m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
+    if m:
+        line = int(m.group(2)) + header_row
+        return f"第{line}行有 {m.group(3)} 列，表头只有 {m.group(1)} 列"
+    return "无法解析"
+
+
+def _drop_empty(chunk: pd.DataFrame, rows: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    if chunk.shape[1] == 0:
+        return chunk, rows
+    nonempty = np.zeros(len(chunk), dtype=bool)
+    for c in chunk.columns:
+        nonempty |= (chunk[c].to_numpy(dtype=object) != "")
+    if nonempty.all():
+        return chunk.reset_index(drop=True), rows
+    return chunk[nonempty].reset_index(drop=True), rows[nonempty]
+
+
+def cell_text(v: Any) -> str:
+    """One spreadsheet cell as text."""
+    if v is None:
+        return ""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "是" if v else "否"
+    if isinstance(v, dt.datetime):
+        if v.hour == v.minute == v.second == 0 and not v.microsecond:
+            return v.date().isoformat()
+        return v.isoformat(sep=" ")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if v != v:
+            return ""
+        if v.is_integer() and abs(v) < 1e15:
+            return str(int(v))
+        return repr(v)  # 3.3010619500101002e+17: digits lost, rejected by the checks
+    return str(v)
+
+
+def _open_workbook(path: Path) -> Any:
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        return load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as e:
+        raise TrackerError(f"无法读取 Excel 文件 {path.name}：文件已损坏或不是 .xlsx 工作簿（{type(e).__name__}）") from None
+    except Exception as e:  # openpyxl's InvalidFileException and friends
+        raise TrackerError(f"无法读取 Excel 文件 {path.name}：{type(e).__name__}") from None
+
+
+# ------------------------------------------------------------------ opening a file
+
+
+def _scan(path: Path) -> tuple[str, str, str | None, int]:
+    """(format, sha256, encoding, newline count), checking the bytes without holding the file."""
+    size = path.stat().st_size
+    if size == 0:
+        raise TrackerError(f"文件 {path.name} 为空（0 字节），没有可导入的数据")
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        head = f.read(BLOCK)
+        if head.startswith(b"PK\x03\x04"):
+            h.update(head)
+            for block in iter(lambda: f.read(BLOCK), b""):
+                h.update(block)
+            return "xlsx", h.hexdigest(), None, 0
+        if head.startswith(b"\xd0\xcf\x11\xe0"):
+            raise TrackerError(f"{path.name} 是旧版 Excel（.xls）文件：请在 Excel 中另存为 .xlsx 或“CSV UTF-8”后再导入")
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise TrackerError(f"{path.name} 是 UTF-16 编码的文本：请在 Excel 中另存为“CSV UTF-8”后再导入")
+        lower = head[:2048].lstrip().lower()
+        if lower.startswith((b"<html", b"<!doctype", b"<?xml", b"<table")):
+            raise TrackerError(f"{path.name} 实际是网页或 XML 文件（常见于系统导出的“.xls”）：请在 Excel 中打开并另存为 .xlsx")
+        if b"\x00" in head or _binary_share(head) > 0.01:
+            raise TrackerError(f"{path.name} 不是 CSV 或 Excel 表格（含有二进制内容），无法导入")
+        bom = head.startswith(codecs.BOM_UTF8)
+        lines = 0
+        dec = codecs.getincrementaldecoder("utf-8")("strict")
+        ok = True
+        block = head
+        pos = 0
+        while block:
+            h.update(block)
+            lines += block.count(b"\n")
+            if ok:
+                try:
+                    dec.decode(block)
+                except UnicodeDecodeError:
+                    ok = False
+                    if bom:
+                        raise TrackerError(
+                            f"{path.name} 标明为 UTF-8（带 BOM），但第{lines}行附近的内容不是 UTF-8：文件编码与标记不符。"
+                            "请在 Excel 中重新另存为“CSV UTF-8”") from None
+            pos += len(block)
+            block = f.read(BLOCK)
+        if ok:
+            try:
+                dec.decode(b"", final=True)
+            except UnicodeDecodeError:
+                ok = False
+        if ok:
+            return "csv", h.hexdigest(), "utf-8-sig", lines
+    # not UTF-8: GB18030 (a superset of GBK/GB2312; never decode as gbk)
+    dec = codecs.getincrementaldecoder("gb18030")("strict")
+    with path.open("rb") as f:
+        n = 0
+        try:
+            for block in iter(lambda: f.read(BLOCK), b""):
+                text = dec.decode(block)
+                if n == 0 and _control_share(text) > 0.01:
+                    raise TrackerError(f"{path.name} 不是 CSV 或 Excel 表格（含有二进制内容），无法导入")
+                n += 1
+            dec.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise TrackerError(
+                f"{path.name} 的编码无法识别（既不是 UTF-8 也不是 GB18030/GBK）：请在 Excel 中另存为“CSV UTF-8”或 .xlsx"
+            ) from None
+    return "csv", h.hexdigest(), "gb18030", lines
+
+
+def _binary_share(b: bytes) -> float:
+    if not b:
+        return 0.0
+    ctrl = sum(b.count(bytes([c])) for c in range(32) if c not in (9, 10, 13))
+    return ctrl / len(b)
+
+
+def _control_share(t: str) -> float:
+    if not t:
+        return 0.0
+    return sum(1 for ch in t if ord(ch) < 32 and ch not in "\t\r\n") / len(t)
+
+
+def _pick_header(rows: list[list[str]]) -> int:
+    """Index of the header row among the first rows: the one with the most recognised headers."""
+    best, best_n = 0, 0
+    for i, r in enumerate(rows[:HEADER_SCAN]):
+        n = sum(1 for c in r if c and known_header(c))
+        if n > best_n:
+            best, best_n = i, n
+    return best
+
+
+def open_source(path: Path) -> Source:
+    path = Path(path)
+    if not path.exists():
+        raise TrackerError(f"找不到文件 {path}")
+    if path.is_dir():
+        raise TrackerError(f"{path} 是目录，请指定要导入的文件")
+    fmt, sha, enc, lines = _scan(path)
+    if fmt == "xlsx":
+        return _open_xlsx(path, sha)
+    with path.open("r", encoding=enc, newline="") as f:
+        head_text = "".join(line for _, line in zip(range(HEADER_SCAN + 1), f, strict=False))
+    first_line = head_text.splitlines()[0] if head_text.strip() else ""
+    sep = "\t" if first_line.count("\t") > first_line.count(",") else ","
+    head_rows = list(csv.reader(io.StringIO(head_text), delimiter=sep))
+    head_rows = [r for r in head_rows]
+    if not any(any(c.strip() for c in r) for r in head_rows):
+        raise TrackerError(f"文件 {path.name} 为空：没有表头和数据行")
+    hi = _pick_header(head_rows)
+    headers = [c.strip() for c in head_rows[hi]]
+    while headers and not headers[-1]:
+        headers.pop()
+    return Source(path, "csv", sha, enc, headers, hi + 1, max(lines - hi - 1, 0), sep)
+
+
+def _open_xlsx(path: Path, sha: str) -> Source:
+    wb = _open_workbook(path)
+    try:
+        chosen = None
+        for ws in wb.worksheets:
+            if getattr(ws, "sheet_state", "visible") != "visible":
+                continue
+            rows = [[cell_text(v).strip() for v in r]
+                    for r in ws.iter_rows(min_row=1, max_row=HEADER_SCAN, values_only=True)]
+            if not rows:
+                continue
+            hi = _pick_header(rows)
+            if any(c and known_header(c) for c in rows[hi]):
+                chosen = (ws, hi, rows[hi])
+                break
+            if chosen is None and any(any(r) for r in rows):
+                chosen = (ws, hi, rows[hi])
+        if chosen is None:
+            raise TrackerError(f"文件 {path.name} 为空：工作簿中没有表头和数据行")
+        ws, hi, headers = chosen
+        headers = list(headers)
+        while headers and not headers[-1]:
+            headers.pop()
+        total = ws.max_row - hi - 1 if ws.max_row else None
+        return Source(path, "xlsx", sha, None, headers, hi + 1, total, sheet=ws.title)
+    finally:
+        wb.close()
