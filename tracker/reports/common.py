@@ -115,9 +115,11 @@ def jinja_env(directory: Path | None = None) -> jinja2.Environment:
         autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True, default=True),
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
+    from tracker.engine.types import _num
     from tracker.reports.scoring import fmt_num
 
     env.filters["num"] = fmt_num
+    env.filters["raw"] = lambda v: "" if v is None else str(_num(v))  # machine-readable, as in the JSON
     env.filters["b64"] = lambda b: base64.b64encode(b).decode("ascii")
     env.filters["localtime"] = local
     return env

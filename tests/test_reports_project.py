@@ -1,0 +1,173 @@
+"""Per-project reports (issue 5) on SQLite and PostgreSQL: the figures in the HTML are the engine's
+and the hand-worked values of tests/fixtures/reports/seed.py; regeneration is byte-identical; a
+report as known on the mid-term date ignores records entered later; the PDF embeds Noto Sans CJK
+and carries the Chinese text and the charts; an empty project renders."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "reports"))
+
+import seed
+from support import SPECS, raw, render_warnings_fail, verdict_rows  # noqa: F401
+
+from tracker.engine.progress import compute_progress
+from tracker.reports import render_project_report
+from tracker.reports.notes import add_note
+from tracker.reports.project import build_project_report
+from tracker.workspace import open_workspace
+
+MID = dt.date(2024, 11, 15)
+# The end of the mid-term day, Beijing time: the late records (entered 2024-12-05) are not yet known.
+KNOWN_MID = dt.datetime(2024, 11, 15, 23, 59, 59, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+GEN = dt.datetime(2025, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def ws(db_url: str):  # type: ignore[no-untyped-def]
+    w = open_workspace(db_url, SPECS)
+    seed.seed(w.engine)
+    return w
+
+
+def test_midterm_figures_are_the_engines_and_the_hand_worked_ones(ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    files = render_project_report(ws, seed.CODE, "midterm", None, tmp_path, generated_at=GEN)
+    assert files.html == tmp_path / "2099B001-midterm.html"
+    assert files.pdf == tmp_path / "2099B001-midterm.pdf"
+    html = files.html.read_text("utf-8")
+    rows = verdict_rows(html)
+    engine = compute_progress(ws, seed.CODE, MID)
+    assert list(rows) == [k.id for k in engine.kpis]
+    for k in engine.kpis:
+        r = rows[k.id]
+        assert r["status"] == k.status, k.id
+        assert r["actual_value"] == raw(k.actual), k.id
+        assert r["target_value"] == raw(k.target), k.id
+        assert r["violations_text"] == str(k.violations), k.id
+        assert r["evidence_text"] == str(k.evidence), k.id
+    # Hand-worked (seed.py): 99 visits by 20 people in 3 towns, 3 valid trainings of 4, 9/10 satisfied.
+    by_key = {k.split(".")[-1]: r for k, r in rows.items()}
+    assert by_key["visits_total"]["actual_value"] == "99"
+    assert by_key["visits_total"]["completion_text"] == "49.5%"
+    assert by_key["visit_people"]["actual_value"] == "20"
+    assert by_key["towns_covered"]["status"] == "met"
+    assert by_key["trainings"]["actual_value"] == "3"
+    assert by_key["trainings"]["violations_text"] == "1"
+    assert by_key["satisfaction"]["actual_value"] == "90"
+    assert by_key["visits_monthly"]["violations_text"] == "1"  # P020 had no visit in September
+    assert by_key["experience"]["status_text"] == "待评定"
+    # Header, verbatim clause text, funds (12 000 + 8 000.50 + 3 000 of 300 000), missing evidence.
+    assert '<html lang="zh-CN">' in html
+    assert "测试社会工作服务中心" in html and "建德市、淳安县" in html
+    assert "探访对象不少于20人，每月上门不少于1次，总数不少于200人次" in html
+    assert "支出 <strong>23,000.5</strong> 元" in html and "执行率 <strong>7.7%</strong>" in html
+    assert "成果“中期调研报告”（调研报告，2024-10-01）未提交文件" in html
+    assert "上门探访：9 条活动记录没有签到表或照片等佐证" in html  # every 10th of 99 visits
+    # Violations appendix: names masked, never in clear.
+    for name in seed.NAMES:
+        assert name not in html
+    assert "2024-09" in html and "P020" in html
+    # Summary: only clause 1 is met (2: monthly rule behind; 3: trainings behind; 4 and 5 on track
+    # until the end; 6: the manual KPI is still pending).
+    assert 'id="clauses-met">1</strong> / 6' in html
+    clauses = build_project_report(ws, seed.CODE, "midterm", with_charts=False).clauses
+    assert [c.status for c in clauses] == ["met", "behind", "behind", "on_track", "on_track", "pending"]
+    # Charts: burn-ups for visits_total and trainings, monthly volume, per-person, satisfaction.
+    assert len(re.findall(r'<img src="data:image/png;base64,', html)) == 5
+    assert "生成时间：" not in html and "2025-01-02" not in html  # the generation time lives only in the PDF
+
+
+def test_html_is_byte_identical_on_regeneration(ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    a = render_project_report(ws, seed.CODE, "final", None, tmp_path / "a",
+                              generated_at=dt.datetime(2025, 4, 1, tzinfo=dt.UTC))
+    b = render_project_report(ws, seed.CODE, "final", None, tmp_path / "b",
+                              generated_at=dt.datetime(2025, 5, 9, 8, 7, tzinfo=dt.UTC))
+    assert a.html.read_bytes() == b.html.read_bytes()
+    assert a.fingerprint == b.fingerprint
+    # The generation time is in the PDF (footer), so the PDFs differ.
+    ta = subprocess.run(["pdftotext", str(a.pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "生成时间：2025-04-01 08:00:00" in ta
+
+
+def test_as_known_on_midterm_keeps_midterm_figures_after_later_records(ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    before = render_project_report(ws, seed.CODE, "midterm", MID, tmp_path / "before", KNOWN_MID, pdf=False)
+    seed.seed_late(ws.engine)  # 10 visits dated 2024-11-10, entered 2024-12-05, and an expense
+    now = render_project_report(ws, seed.CODE, "midterm", MID, tmp_path / "now", pdf=False)
+    again = render_project_report(ws, seed.CODE, "midterm", MID, tmp_path / "again", KNOWN_MID, pdf=False)
+    h_before, h_now, h_again = (f.html.read_text("utf-8") for f in (before, now, again))
+    assert h_again == h_before
+    assert "按 2024-11-15 已录入的记录计算" in h_again
+    assert "按 2024-11-15 已录入的记录计算" not in h_now
+    total = next(k for k in verdict_rows(h_again) if k.endswith("visits_total"))
+    assert verdict_rows(h_again)[total]["actual_value"] == "99"
+    assert verdict_rows(h_now)[total]["actual_value"] == "109"
+    assert now.fingerprint != before.fingerprint and again.fingerprint == before.fingerprint
+    assert "支出 <strong>28,000.5</strong> 元" in h_now and "支出 <strong>23,000.5</strong> 元" in h_again
+
+
+def test_notes_appear_with_author_and_date_and_as_known_on_hides_later_ones(ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    t1 = dt.datetime(2024, 11, 10, 2, tzinfo=dt.UTC)
+    add_note(ws, seed.CODE, "reason", "部分志愿者培训因台风取消", "王社工", kpi="trainings", at=t1)
+    add_note(ws, seed.CODE, "remedy", "十二月起每月加开两场", "王社工", kpi="2099B001.3.trainings", at=t1)
+    add_note(ws, seed.CODE, "plan", "下半周期完成调研报告定稿", "李主任", at=t1)
+    add_note(ws, seed.CODE, "plan", "后补的计划", "李主任", at=dt.datetime(2024, 12, 1, tzinfo=dt.UTC))
+    h = render_project_report(ws, seed.CODE, "midterm", MID, tmp_path, KNOWN_MID, pdf=False).html.read_text("utf-8")
+    assert "<strong>未完成原因：</strong>部分志愿者培训因台风取消" in h
+    assert "<strong>改进措施：</strong>十二月起每月加开两场" in h
+    assert "王社工，2024-11-10" in h
+    assert "下半周期完成调研报告定稿" in h and "后补的计划" not in h
+    final = render_project_report(ws, seed.CODE, "final", None, tmp_path, pdf=False).html.read_text("utf-8")
+    assert "下一步计划" not in final  # the plan belongs to the mid-term report only
+
+
+def test_note_rejects_bad_input_in_chinese(ws) -> None:  # type: ignore[no-untyped-def]
+    from tracker.errors import TrackerError
+
+    with pytest.raises(TrackerError, match="topic 只能是"):
+        add_note(ws, seed.CODE, "excuse", "x", "a", kpi="trainings")
+    with pytest.raises(TrackerError, match="须针对某个指标"):
+        add_note(ws, seed.CODE, "reason", "x", "a")
+    with pytest.raises(TrackerError, match=r"没有指标 “trainingz”.*trainings"):
+        add_note(ws, seed.CODE, "reason", "x", "a", kpi="trainingz")
+    with pytest.raises(TrackerError, match="不能为空"):
+        add_note(ws, seed.CODE, "plan", "  ", "a")
+
+
+def test_pdf_embeds_cjk_font_and_has_text_and_figures(ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    files = render_project_report(ws, seed.CODE, "final", None, tmp_path, generated_at=GEN)
+    fonts = subprocess.run(["pdffonts", str(files.pdf)], capture_output=True, text=True, check=True).stdout
+    cjk = [line for line in fonts.splitlines() if "Noto-Sans-CJK-SC" in line]
+    assert cjk and all(line.split()[-5] == "yes" for line in cjk), fonts  # emb column
+    text = subprocess.run(["pdftotext", "-layout", str(files.pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    for s in ("终期评估报告", "逐条核查", "探访总人次", "资金使用", "附录三 成果清单", "不合格",
+              "图1"):
+        assert s in text, s
+    assert re.search(r"第\s*1\s*页\s*/\s*共\s*\d+\s*页", text)
+    images = subprocess.run(["pdfimages", "-list", str(files.pdf)], capture_output=True, text=True,
+                            check=True).stdout.splitlines()[2:]
+    images = [line for line in images if line.split()[2] == "image"]  # not the alpha masks
+    assert len(images) == 5
+
+
+def test_empty_project_renders_every_kpi(db_url: str, tmp_path: Path) -> None:
+    ws = open_workspace(db_url, SPECS)
+    for which in ("midterm", "final"):
+        files = render_project_report(ws, seed.EMPTY, which, None, tmp_path, generated_at=GEN)
+        html = files.html.read_text("utf-8")
+        engine = compute_progress(ws, seed.EMPTY, MID if which == "midterm" else dt.date(2025, 3, 31))
+        rows = verdict_rows(html)
+        assert [(k, r["status"]) for k, r in rows.items()] == [(k.id, k.status) for k in engine.kpis]
+        # Burn-ups still show the pacing line; nothing else has records to draw.
+        assert "每月活动记录数" not in html and "各类调查对象满意率" not in html
+        assert "没有违规记录" in html and "没有成果记录" in html
+        assert "—（无支出记录）" in html
+        assert files.pdf.stat().st_size > 10_000
+    assert "<span class=\"grade\" id=\"grade\">不合格</span>" in html  # final: nothing delivered

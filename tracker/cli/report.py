@@ -1,0 +1,96 @@
+"""``tracker report midterm|final`` (CONTRACTS.md §1, §5) and ``tracker note`` (未完成原因、改进措施、
+下一步计划 shown in the reports)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tracker.cli import app
+from tracker.errors import TrackerError
+
+
+def parse_known_on(text: str) -> dt.datetime:
+    """``2024-11-15`` → the end of that day, Beijing time; ``2024-11-15T18:00`` (or with a space) →
+    that moment, Beijing time unless an offset is given (``…+08:00``, ``…Z``)."""
+    from tracker.reports.common import TZ
+
+    s = text.strip()
+    try:
+        if len(s) == 10:
+            d = dt.date.fromisoformat(s)
+            return dt.datetime.combine(d, dt.time(23, 59, 59, 999999), TZ)
+        v = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except ValueError as e:
+        raise TrackerError(f"--as-known-on 的值 “{text}” 不是日期或时间：请写成 2024-11-15 或 2024-11-15T18:00") from e
+    return v if v.utcoffset() is not None else v.replace(tzinfo=TZ)
+
+
+def parse_date(text: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError as e:
+        raise TrackerError(f"{option} 的值 “{text}” 不是日期：请写成 YYYY-MM-DD，如 2024-11-15") from e
+
+
+@app.command("report")
+def report(
+    which: Annotated[str, typer.Argument(help="midterm（中期）或 final（终期）")],
+    out: Annotated[Path, typer.Option("--out", help="输出目录")],
+    project: Annotated[str | None, typer.Option("--project", help="项目编号")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="全部项目，另出全市汇总（XLSX 与 PDF）")] = False,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="统计截至日；缺省：中期评估日或周期结束日")] = None,
+    as_known_on: Annotated[str | None, typer.Option(
+        "--as-known-on", help="只计入此时已录入的记录（如 2024-11-15 或 2024-11-15T18:00），用于重出当时的报告")] = None,
+    scheme: Annotated[str | None, typer.Option("--scheme", help="评分方案名（reports/scoring.yaml）")] = None,
+) -> None:
+    """生成中期/终期报告：每个项目 <编号>-<midterm|final>.html 与 .pdf；--all 另出 portfolio-*.xlsx 与 .pdf。"""
+    from tracker.reports import render_portfolio, render_project_report
+    from tracker.reports.common import check_which
+    from tracker.workspace import open_workspace
+
+    which = check_which(which)
+    if bool(project) == bool(all_):
+        raise TrackerError("请用 --project 指定一个项目，或用 --all 生成全部项目（二者选一）")
+    d = parse_date(as_of, "--as-of") if as_of else None
+    k = parse_known_on(as_known_on) if as_known_on else None
+    ws = open_workspace()
+    codes = [project] if project else ws.codes
+    if project:
+        ws.loaded(project)
+    failed: list[str] = []
+    for code in codes:
+        try:
+            files = render_project_report(ws, code, which, d, out, k, scheme=scheme)
+        except TrackerError as e:
+            if not all_:
+                raise
+            failed.append(f"{code}：{e.message}")
+            typer.echo(f"错误：{code}：{e.message}", err=True)
+            continue
+        typer.echo(f"已生成 {files.html} 与 {files.pdf}")
+    if all_:
+        files = render_portfolio(ws, which, d, out, k, scheme=scheme)
+        typer.echo(f"已生成 {files.xlsx} 与 {files.pdf}")
+    if failed:
+        raise TrackerError(f"{len(failed)} 个项目的报告未能生成：" + "；".join(failed))
+
+
+@app.command("note")
+def note(
+    project: Annotated[str, typer.Option("--project", help="项目编号")],
+    topic: Annotated[str, typer.Option("--topic", help="reason（未完成原因）、remedy（改进措施）或 plan（下一步计划）")],
+    text: Annotated[str, typer.Option("--text", help="内容")],
+    author: Annotated[str, typer.Option("--author", help="填写人")],
+    kpi: Annotated[str | None, typer.Option("--kpi", help="指标编号或 key（原因、措施必填；计划可省略）")] = None,
+) -> None:
+    """记录承接组织对未完成指标的原因、改进措施，或下一步计划（写入报告，保留填写人和日期）。"""
+    from tracker.reports.notes import TOPICS, add_note
+    from tracker.workspace import open_workspace
+
+    row = add_note(open_workspace(), project, topic, text, author, kpi)
+    target = f"指标 {row.kpi_id}" if row.kpi_id else f"项目 {row.project_code}"
+    typer.echo(f"已记录{TOPICS[row.topic]}（{target}，{row.author}）。")
