@@ -20,6 +20,7 @@ is retired and replaced by its amended successor, which counts.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,7 +85,17 @@ SOURCE_TABLES = {
 TYPE_COLUMN = {Source.activity: "activity_type", Source.deliverable: "deliverable_type"}
 # Spec field → column name in the record tables.
 FIELD_COLUMN = {Field_.person: "person_id", Field_.group: "group_name"}
+TABLES = {t.name: t for t in (Activity.__table__, Deliverable.__table__, Person.__table__, Survey.__table__,
+                              Assessment.__table__, Approval.__table__, Incident.__table__, Staff.__table__,
+                              StaffCredential.__table__)}
 CHILD_WORDS = ("儿童", "未成年", "少年", "孩子", "青少年", "学生")
+
+
+@functools.cache
+def _alias(table_name: str, name: str) -> Any:
+    """Aliases are immutable and reusable across statements; building their column collections is
+    the costly part of compiling, so each (table, name) is built once."""
+    return TABLES[table_name].alias(name)
 
 
 @dataclass(frozen=True)
@@ -133,8 +144,8 @@ class Base:
     def __init__(self, ctx: Ctx, source: Source, alias: str = "r"):
         self.ctx = ctx
         self.source = source
-        self.t = SOURCE_TABLES[source].alias(alias)
-        self.p = Person.__table__.alias(f"{alias}_p") if source is not Source.roster else self.t
+        self.t = _alias(SOURCE_TABLES[source].name, alias)
+        self.p = _alias("person", f"{alias}_p") if source is not Source.roster else self.t
         self.uses_person = False
         person_serving = [a.key for a in ctx.spec.activity_types if a.serves == "person"]
         self.person_types = person_serving
@@ -227,7 +238,7 @@ class Base:
 
 def roster_members(ctx: Ctx, population: str, alias: str = "m") -> Any:
     """The roster of a population as of ``ctx``: one row per member (``member``)."""
-    p = Person.__table__.alias(alias)
+    p = _alias("person", alias)
     return (select(p.c.person_id.label("member"))
             .where(p.c.project_code == ctx.code, visible(p, ctx.known_on), p.c.population == population,
                    or_(p.c.enrolled_on.is_(None), p.c.enrolled_on <= ctx.as_of))
@@ -361,7 +372,7 @@ def _per_person(ctx: Ctx, kpi: KPI) -> Select[Any]:
     ok = b.each_ok(kpi)
     key = _slot_key(b, ctx, kpi.per)
     counts = (b.select(unit.label("member"), key.label("slot"), _sum_if(ok).label("n"))
-              .where(*b.base_conds(), *conds, unit.is_not(None)).group_by(unit, key).subquery("counts"))
+              .where(*b.base_conds(), *conds, unit.is_not(None)).group_by(*([unit] if kpi.per is Per.period else [unit, key])).subquery("counts"))
     ub = Base(ctx, kpi.source, "u")
     members = _members(ctx, kpi, ub, ub.field(kpi.by), ub.where(kpi.where))
     slots = _literal_rows(_slots(ctx, kpi.per), "slot", Integer)
@@ -458,7 +469,7 @@ def _duration(ctx: Ctx, kpi: KPI) -> Select[Any]:
 def approval_compliant(ctx: Ctx, a: Any) -> ColumnElement[bool]:
     """An activity is compliant when an approval covering its type (or every type) and its date was
     itself dated on or before the activity."""
-    ap = Approval.__table__.alias("ap")
+    ap = _alias("approval", "ap")
     return exists(select(ap.c.id).where(
         ap.c.project_code == ctx.code, visible(ap, ctx.known_on),
         or_(ap.c.activity_type.is_(None), ap.c.activity_type == a.c.activity_type),
@@ -477,7 +488,7 @@ def _approval_gate(ctx: Ctx, kpi: KPI) -> Select[Any]:
 
 
 def _zero_incident(ctx: Ctx, kpi: KPI) -> Select[Any]:
-    t = Incident.__table__.alias("i")
+    t = _alias("incident", "i")
     n = func.count()
     return select(n.label("actual"), n.label("evidence"), n.label("violations")).where(
         t.c.project_code == ctx.code, visible(t, ctx.known_on), t.c.date <= ctx.as_of,
@@ -490,7 +501,7 @@ def concerns_children(clause: Clause, kpi: KPI) -> bool:
 
 
 def staff_has_credential(ctx: Ctx, s: Any, credential: str) -> ColumnElement[bool]:
-    c = StaffCredential.__table__.alias("cred")
+    c = _alias("staffcredential", "cred")
     return exists(select(c.c.id).where(
         c.c.project_code == ctx.code, visible(c, ctx.known_on), c.c.staff_id == s.c.staff_id,
         c.c.credential == credential, or_(c.c.obtained_on.is_(None), c.c.obtained_on <= ctx.as_of),
@@ -508,7 +519,7 @@ def staff_scope(ctx: Ctx, clause: Clause, kpi: KPI, s: Any) -> list[ColumnElemen
 
 
 def _staff(ctx: Ctx, clause: Clause, kpi: KPI) -> Select[Any]:
-    s = Staff.__table__.alias("s")
+    s = _alias("staff", "s")
     assert kpi.credential
     has = staff_has_credential(ctx, s, kpi.credential)
     if kpi.rule is StaffRule.all_have:
@@ -535,6 +546,13 @@ def compile_kpi(ctx: Ctx, clause: Clause, kpi: KPI, shared: dict[Source, Base] |
     k = kpi.kind
     simple = k in {Kind.count, Kind.sum, Kind.average, Kind.distinct} and kpi.cap_per_person is None
     rate_simple = k is Kind.rate and kpi.measure in {RateMeasure.satisfaction, RateMeasure.passed}
+    if k is Kind.approval_gate and shared is not None:
+        b = shared.setdefault(Source.activity, Base(ctx, Source.activity))
+        conds = b.where(kpi.where)
+        bad = and_(true(), *conds, not_(approval_compliant(ctx, b.t)))
+        c.source, c.base = Source.activity, b
+        c.aggs = {"actual": _sum_if(bad), "evidence": _sum_if(and_(true(), *conds)), "violations": _sum_if(bad)}
+        return c
     if simple or rate_simple:
         src = kpi.source
         if rate_simple:

@@ -14,7 +14,7 @@ import pandas as pd
 from sqlalchemy import Float, and_, case, cast, func, literal, not_, or_, select
 from sqlalchemy.engine import Connection
 
-from tracker.db.models import Incident, Person, Staff
+from tracker.db.models import Incident, Judgement, Person, Staff
 from tracker.engine import pacing
 from tracker.engine.compile import (
     Base,
@@ -78,14 +78,33 @@ def measure(conn: Connection, ctx: Ctx) -> list[tuple[Compiled, dict[str, Any]]]
         row = conn.execute(stmt).mappings().one()
         for label, (c, name) in mapping.items():
             values[c.kpi_id][name] = row[label]
+    manual = [c for c in compiled if c.kpi.kind is Kind.manual]
+    if manual:  # one query for every manual KPI of the project: the latest judgement of each
+        for kid, row in _latest_judgements(conn, ctx).items():
+            if kid in values:
+                values[kid].update(row)
     for c in compiled:
-        if c.stmt is None:
+        if c.stmt is None or c.kpi.kind is Kind.manual:
             continue
         row = conn.execute(c.stmt).mappings().first()
         values[c.kpi_id].update(dict(row) if row else {})
         if c.detail_stmt is not None:
             values[c.kpi_id]["members_detail"] = [(m, int(n)) for m, n in conn.execute(c.detail_stmt)]
     return [(c, values[c.kpi_id]) for c in compiled]
+
+
+def _latest_judgements(conn: Connection, ctx: Ctx) -> dict[str, dict[str, Any]]:
+    """The latest judgement per KPI of the project as known on ``ctx.known_on`` (judgements, not
+    records: a handful per KPI)."""
+    j = Judgement.__table__
+    q = select(j.c.kpi_id, j.c.verdict, j.c.value.label("actual"), j.c.evidence.label("text"), j.c.author,
+               j.c.recorded_at).where(j.c.project_code == ctx.code)
+    if ctx.known_on is not None:
+        q = q.where(j.c.recorded_at <= ctx.known_on)
+    out: dict[str, dict[str, Any]] = {}
+    for r in conn.execute(q.order_by(j.c.kpi_id, j.c.recorded_at.desc(), j.c.id.desc())).mappings():
+        out.setdefault(r["kpi_id"], dict(r))
+    return out
 
 
 def _progress_of(ctx: Ctx, c: Compiled, v: dict[str, Any]) -> KpiProgress:
@@ -293,7 +312,7 @@ def _member_counts(conn: Connection, ctx: Ctx, kpi: KPI) -> list[tuple[str, int,
     ok = b.each_ok(kpi)
     key = _slot_key(b, ctx, kpi.per)
     counts = (b.select(unit.label("member"), key.label("slot"), func.sum(case((ok, 1), else_=0)).label("n"))
-              .where(*b.base_conds(), *conds, unit.is_not(None)).group_by(unit, key).subquery("counts"))
+              .where(*b.base_conds(), *conds, unit.is_not(None)).group_by(*([unit] if kpi.per is Per.period else [unit, key])).subquery("counts"))
     ub = Base(ctx, kpi.source, "u")
     members = _members(ctx, kpi, ub, ub.field(kpi.by), ub.where(kpi.where))
     slots = _literal_rows(_slots(ctx, kpi.per), "slot", Integer)
