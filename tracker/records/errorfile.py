@@ -34,17 +34,11 @@ class ErrorWriter:
         self.replace_col = replace_col
         self.headers = list(headers) if replace_col is not None else [*headers, ERROR_HEADER]
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = self.path.with_name(self.path.name + ".part")
-        if self.fmt == "xlsx":
-            from openpyxl import Workbook
-
-            self.wb: Any = Workbook(write_only=True)
-            self.ws = self.wb.create_sheet("错误说明")
-            self.ws.append(self.headers)
-        else:
-            self.fh = self.tmp.open("w", encoding="utf-8-sig", newline="")
-            self.w = csv.writer(self.fh)
-            self.w.writerow(self.headers)
+        # rows are spooled as CSV while checking; an XLSX error file is built only when it is kept
+        self.tmp = self.path.with_name(self.path.name + (".part.csv" if self.fmt == "xlsx" else ".part"))
+        self.fh = self.tmp.open("w", encoding="utf-8-sig", newline="")
+        self.w = csv.writer(self.fh)
+        self.w.writerow(self.headers)
 
     def write(self, cells: list[list[str]], messages: list[str]) -> None:
         for row, msg in zip(cells, messages, strict=True):
@@ -59,19 +53,36 @@ class ErrorWriter:
                 out[self.replace_col] = msg
             else:
                 out.append(msg)
-            if self.fmt == "xlsx":
-                self.ws.append(out)
-            else:
-                self.w.writerow(out)
+            self.w.writerow(out)
 
     def close(self, keep: bool) -> Path | None:
+        self.fh.close()
+        if not keep:
+            self.tmp.unlink(missing_ok=True)
+            return None
         if self.fmt == "xlsx":
-            if keep:
-                self.wb.save(self.tmp)
-        else:
-            self.fh.close()
-        if keep:
-            os.replace(self.tmp, self.path)
+            from openpyxl import Workbook
+            from openpyxl.styles import Font
+
+            wb: Any = Workbook(write_only=True)
+            ws = wb.create_sheet("错误说明")
+            with self.tmp.open("r", encoding="utf-8-sig", newline="") as f:
+                for i, row in enumerate(csv.reader(f)):
+                    if i == 0:
+                        from openpyxl.cell import WriteOnlyCell
+
+                        cells = []
+                        for v in row:
+                            c = WriteOnlyCell(ws, value=v)
+                            c.font = Font(bold=True)
+                            cells.append(c)
+                        ws.append(cells)
+                    else:
+                        ws.append(row)
+            out = self.path.with_name(self.path.name + ".part.xlsx")
+            wb.save(out)
+            os.replace(out, self.path)
+            self.tmp.unlink(missing_ok=True)
             return self.path
-        self.tmp.unlink(missing_ok=True)
-        return None
+        os.replace(self.tmp, self.path)
+        return self.path
