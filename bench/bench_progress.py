@@ -46,7 +46,7 @@ def machine() -> str:
                 break
         mem = int(next(ln for ln in Path("/proc/meminfo").read_text().splitlines()
                        if ln.startswith("MemTotal")).split()[1]) // 1024 // 1024
-    except Exception:  # noqa: BLE001
+    except Exception:
         mem = -1
     nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
     import sqlite3
