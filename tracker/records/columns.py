@@ -51,6 +51,7 @@ class KindDef:
     label: str
     columns: tuple[Col, ...]
     natural_key: str | None = None  # roster: person_id, staff: staff_id (the record's identity)
+    detect_any: tuple[str, ...] = ()  # detection from headers needs one of these too
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -112,7 +113,7 @@ KINDS: dict[str, KindDef] = {
             _PERSON,
             Col("satisfied", "是否满意", BOOL),
             Col("score", "评分", NUMBER),
-        )),
+        ), detect_any=("respondent_type", "satisfied", "score")),
         KindDef("deliverable", "成果", (
             _RID, _DATE,
             Col("deliverable", "成果类型", VOCAB, db="deliverable_type", required=True, vocab="deliverable_types"),
@@ -238,8 +239,11 @@ def detect_kind(headers: list[str]) -> tuple[str | None, list[str]]:
     for kd in KINDS.values():
         m = match_headers(kd, headers)
         keys = set(m.values())
-        if all(c.key in keys for c in kd.required):
-            scored.append((len(keys), kd.kind))
+        # headers another kind knows but this one does not count against it (日期 in a "roster")
+        foreign = sum(1 for i, h in enumerate(headers) if i not in m and h and known_header(h))
+        signature = not kd.detect_any or any(k in keys for k in kd.detect_any)
+        if all(c.key in keys for c in kd.required) and signature and len(keys) - foreign > 0:
+            scored.append((len(keys) - foreign, kd.kind))
     if not scored:
         return None, []
     scored.sort(reverse=True)
