@@ -135,7 +135,7 @@ def build_scheduler(ws: Workspace, settings: ScheduleSettings, now: dt.datetime 
     now = now or dt.datetime.now(TZ)
     wanted = desired_jobs(ws, settings, now)
     for job in wanted:
-        sched.add_job(replace_existing=True, **job)
+        sched.add_job(replace_existing=True, **JOB_DEFAULTS, **job)
     wanted_ids = {j["id"] for j in wanted}
 
     def prune(_event: object) -> None:
