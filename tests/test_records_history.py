@@ -82,7 +82,7 @@ def test_amend_is_validated_and_needs_a_reason(ws) -> None:
         amend(ws, CODE, "activity", "T1", {"日期": "2024/7/1"}, reason="x", author="王五")
     assert counts(ws) == before
     amend(ws, CODE, "activity", "T1", {"服务对象编号": "P002"}, reason="登记错对象", author="王五")
-    with pytest.raises(TrackerError, match="没有库内编号 1 的当前记录"):
+    with pytest.raises(TrackerError, match="没有库内编号 1的当前记录"):
         void(ws, CODE, "activity", "T1", reason="x", author="王五", row_id=1)
 
 
