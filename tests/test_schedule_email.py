@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from schedule_support import FAST, P1, P2, SENDER, SPECS, LoopbackSmtp, add_visits, d
@@ -118,3 +119,47 @@ def test_midterm_and_final_reports_go_on_their_dates(db_url: str, smtp: Loopback
     names = [next(r.msg.iter_attachments()).get_filename() for r in smtp.received]
     assert names == [f"{P2}-midterm.pdf", f"{P2}-final.pdf"]
     assert dt.date(2025, 3, 1) > d("2025-02-28")
+
+
+def test_starttls_and_login_with_an_internal_ca(db_url: str, tmp_path: Path) -> None:
+    """A server that requires STARTTLS and a login, its certificate signed by a CA given in
+    TRACKER_SMTP_CAFILE; with the system CAs alone the certificate is refused and the row says why."""
+    import shutil
+    import ssl
+    import subprocess
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+    from schedule_support import Collector, free_port
+
+    from tracker.scheduling.settings import SmtpSettings
+
+    openssl = shutil.which("openssl")
+    assert openssl, "openssl（Debian 包 openssl）用于生成测试证书"
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+
+    def auth(server, session, envelope, mechanism, data):  # type: ignore[no-untyped-def]
+        return AuthResult(success=(data.login, data.password) == (b"gycy", b"s3cret"))
+
+    collector, port = Collector(), free_port()
+    ctl = Controller(collector, hostname="127.0.0.1", port=port, tls_context=tls, require_starttls=True,
+                     authenticator=auth, auth_require_tls=True)
+    ctl.start()
+    try:
+        ws = open_workspace(db_url, SPECS)
+        add_contact(ws, P2, "ngo", "陈明", "p2@example.org", since=d("2024-09-01"))
+        base = dict(host="127.0.0.1", port=port, security="starttls", user="gycy", password="s3cret",
+                    sender=SENDER, timeout=10.0)
+        rows = tick(ws, d("2024-10-01"), smtp=SmtpSettings(**base), settings=FAST)  # type: ignore[arg-type]
+        assert [(r.state, r.attempts) for r in rows] == [("retry", 1)]
+        assert "CERTIFICATE_VERIFY_FAILED" in (rows[0].last_error or "")
+        rows = tick(ws, d("2024-10-01"), smtp=SmtpSettings(**base, cafile=str(cert)), settings=FAST)  # type: ignore[arg-type]
+        assert [(r.state, r.attempts) for r in rows] == [("sent", 2)]
+        assert len(collector.received) == 1 and collector.received[0].rcpt_tos == ["p2@example.org"]
+    finally:
+        ctl.stop()

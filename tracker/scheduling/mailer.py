@@ -36,11 +36,11 @@ class SmtpMailer:
         try:
             if s.security == "ssl":
                 smtp: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout,
-                                                      context=ssl.create_default_context())
+                                                      context=ssl.create_default_context(cafile=s.cafile))
             else:
                 smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
                 if s.security == "starttls":
-                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.starttls(context=ssl.create_default_context(cafile=s.cafile))
             if s.user:
                 smtp.login(s.user, s.password or "")
         except smtplib.SMTPAuthenticationError as e:

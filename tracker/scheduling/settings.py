@@ -3,7 +3,8 @@
 SMTP: ``TRACKER_SMTP_HOST``, ``TRACKER_SMTP_PORT`` (default 587 for starttls, 465 for ssl, 25 for
 none), ``TRACKER_SMTP_SECURITY`` (``starttls`` | ``ssl`` | ``none``; default starttls),
 ``TRACKER_SMTP_USER``, ``TRACKER_SMTP_PASSWORD``, ``TRACKER_SMTP_SENDER`` (the From address; default
-the user), ``TRACKER_SMTP_TIMEOUT`` (seconds, default 30).
+the user), ``TRACKER_SMTP_TIMEOUT`` (seconds, default 30), ``TRACKER_SMTP_CAFILE`` (a PEM file of the
+CA that signed an internal mail server's certificate; default: the system's trusted CAs).
 
 Schedule: ``TRACKER_SCHEDULE_DAY`` (day of the month the monthly email goes out, 1–28, default 1),
 ``TRACKER_SCHEDULE_TIME`` (``HH:MM`` Beijing time, default 09:00), ``TRACKER_RETRY_BASE`` (seconds
@@ -35,6 +36,7 @@ class SmtpSettings:
     password: str | None
     sender: str
     timeout: float = 30.0
+    cafile: str | None = None
 
     def describe(self) -> str:
         """For logs and status: never the password."""
@@ -70,7 +72,10 @@ def smtp_settings() -> SmtpSettings | None:
     if "@" not in sender:
         raise TrackerError("未设置发件人：请设置 TRACKER_SMTP_SENDER（如 gycy@mzj.hangzhou.gov.cn）")
     timeout = float(_int("TRACKER_SMTP_TIMEOUT", 30, 1, 600))
-    return SmtpSettings(host, port, security, user, password, sender, timeout)
+    cafile = os.environ.get("TRACKER_SMTP_CAFILE") or None
+    if cafile and not os.path.isfile(cafile):
+        raise TrackerError(f"TRACKER_SMTP_CAFILE 指向的文件不存在：{cafile}")
+    return SmtpSettings(host, port, security, user, password, sender, timeout, cafile)
 
 
 @dataclass(frozen=True)
