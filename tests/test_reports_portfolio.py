@@ -45,7 +45,7 @@ def test_portfolio_xlsx_and_pdf(db_url: str, tmp_path: Path) -> None:
     assert r["支出（元）"] == pytest.approx(23000.5)
     assert r["执行率"] == pytest.approx(23000.5 / 300000)
     assert r["达标占比"] == pytest.approx(full["met"] / 9)
-    assert r["条款达标"] == "1/6" and r["评定"] == "不合格"
+    assert r["条款达标"] == "1/6" and r["按终期规则预评"] == "不合格"
     assert s.cell(row=2, column=head.index("执行率") + 1).number_format == "0.0%"
     assert rows[seed.EMPTY]["执行率"] is None
     p = wb[seed.CODE]

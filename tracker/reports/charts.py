@@ -47,7 +47,7 @@ def check_font() -> None:
 
 
 def _figure(w: float = 6.4, h: float = 2.5) -> Figure:
-    fig = Figure(figsize=(w, h), dpi=150, layout="constrained")
+    fig = Figure(figsize=(w, h), dpi=120, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
 
@@ -107,7 +107,7 @@ def monthly_volume(months: Sequence[str], series: dict[str, Sequence[int]]) -> b
         ax.set_ylabel("条")
         ax.tick_params(axis="x", labelrotation=45)
         if series:
-            ax.legend(fontsize=8, frameon=False)
+            ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         return _png(fig)
 
 
@@ -155,7 +155,7 @@ STATUS_CN = {"met": "达标", "on_track": "进度正常", "behind": "进度滞�
 def status_stack(title: str, groups: Sequence[str], counts: dict[str, Sequence[int]]) -> bytes:
     """KPI statuses per group (category or district), as a horizontal stacked bar."""
     with _ctx():
-        fig = _figure(6.4, max(2.2, 0.35 * len(groups) + 1.2))
+        fig = _figure(9.0, max(2.2, 0.24 * len(groups) + 1.0))
         ax = fig.add_subplot()
         left = [0] * len(groups)
         for i, s in enumerate(STATUS_ORDER):
@@ -164,7 +164,6 @@ def status_stack(title: str, groups: Sequence[str], counts: dict[str, Sequence[i
                     hatch=HATCHES[i], edgecolor="black", linewidth=0.5)
             left = [a + b for a, b in zip(left, vals, strict=True)]
         ax.invert_yaxis()
-        ax.set_title(title)
-        ax.set_xlabel("指标数")
-        ax.legend(fontsize=7, frameon=False, ncols=5, loc="lower center", bbox_to_anchor=(0.5, 1.08))
+        ax.set_xlabel(f"{title}（指标数）")
+        ax.legend(fontsize=7, frameon=False, ncols=5, loc="lower center", bbox_to_anchor=(0.5, 1.0))
         return _png(fig)
