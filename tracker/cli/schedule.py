@@ -36,7 +36,8 @@ def _ws():  # type: ignore[no-untyped-def]
 
 def _logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    for noisy in ("apscheduler", "alembic", "weasyprint", "fontTools", "matplotlib"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 @schedule_app.command("run")

@@ -9,7 +9,8 @@ CA that signed an internal mail server's certificate; default: the system's trus
 Schedule: ``TRACKER_SCHEDULE_DAY`` (day of the month the monthly email goes out, 1–28, default 1),
 ``TRACKER_SCHEDULE_TIME`` (``HH:MM`` Beijing time, default 09:00), ``TRACKER_RETRY_BASE`` (seconds
 before the first retry, doubled on each further failure, default 300), ``TRACKER_RETRY_MAX``
-(attempts before a message is marked failed, default 12).
+(attempts before a message is marked failed, default 12), ``TRACKER_SEND_LEASE`` (seconds after which a
+message left "sending" by a process that died is claimed again, default 3600).
 """
 
 from __future__ import annotations
@@ -103,4 +104,5 @@ def schedule_settings() -> ScheduleSettings:
         day=day, hour=int(m[1]), minute=int(m[2]),
         retry_base=float(_int("TRACKER_RETRY_BASE", 300, 0, 86400)),
         retry_max=_int("TRACKER_RETRY_MAX", 12, 1, 1000),
+        lease=float(_int("TRACKER_SEND_LEASE", 3600, 60, 7 * 86400)),
     )
