@@ -141,17 +141,18 @@ def demo_cmd(
         json.dumps([p.to_json() for p in sorted(progress, key=lambda p: p.project)], ensure_ascii=False,
                    indent=1), encoding="utf-8")
 
-    from tracker.reports import render_portfolio, render_project_report
+    from tracker.reports import render_portfolio
+    from tracker.simulate.render import render_reports
 
     paths: list[Path] = []
     with _bar("生成中期报告", len(progress) + 1) as update:
-        for p in sorted(progress, key=lambda p: p.project):
-            files = render_project_report(ws, p.project, "midterm", day, out_dir, progress=p, pdf=pdf)
-            paths.extend(f for f in (files.pdf, files.html) if f is not None)
-            update(1, f"生成中期报告 {p.project}")
         files = render_portfolio(ws, "midterm", day, out_dir, progress=progress, codes=chosen, pdf=pdf)
         paths.extend(f for f in (files.xlsx, files.pdf) if f is not None)
-        update(1)
+        update(1, "生成中期报告 全市汇总")
+        reports = render_reports(db, config.specs_dir(), sorted(chosen), "midterm", day, out_dir, pdf=pdf,
+                                 done=lambda code: update(1, f"生成中期报告 {code}"), ws=ws)
+        for files in reports.values():
+            paths.extend(f for f in (files.pdf, files.html) if f is not None)
 
     typer.echo(_summary_table(progress))
     typer.echo("")

@@ -80,12 +80,8 @@ def write_project(ws: Any, data: ProjectData, as_of: dt.date) -> dict[str, int]:
 
 
 def _import(ws: Any, code: str, kind: str, df: Any) -> int:
-    try:
-        from tracker.records import import_rows
-    except ImportError:  # the importer (issue 3) not there yet
-        from tracker.simulate._fallback import insert_rows
+    from tracker.records import import_rows
 
-        return insert_rows(ws, code, kind, df)
     res = import_rows(ws, code, kind, df, source_name=f"simulate-{code}-{kind}", entered_by="simulate")
     if res.invalid:
         first = "；".join(str(e) for e in res.invalid[:3])

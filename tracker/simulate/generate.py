@@ -309,20 +309,30 @@ class _Gen:
             want_people = min(len(members), max(1, count // 2) if count else max(3, len(members) // 5))
         served = members[: min(len(members), math.ceil(want_people * max(1.0, min(self.profile.pace, 1.03))))]
         lo = self.first_day
-        hours = (lambda: (n.hours_min or 1.0) + self.rng.choice((0, 0.5, 1.0))) if t.hours else (lambda: None)
+        if n.hours_per_person:  # 学时/人: sessions of about three hours
+            hours = lambda: max(n.hours_min or 0, self.rng.choice((2.5, 3.0, 3.0, 3.5)))  # noqa: E731
+        elif t.hours:
+            hours = lambda: (n.hours_min or 1.0) + self.rng.choice((0, 0.5, 1.0))  # noqa: E731
+        else:
+            hours = lambda: None  # noqa: E731
+        days = (lambda: self.rng.choice((1, 1, 2))) if n.days_per_person else (lambda: None)
+        min_each = max(n.per_period, n.per_group, 1,
+                       math.ceil(n.hours_per_person * 1.05 / 3.0) if n.hours_per_person else 0,
+                       math.ceil(n.days_per_person * 1.1) if n.days_per_person else 0)
+        in_towns = [(d, tw) for d in (n.in_districts or ()) for tw in geo.DISTRICT_TOWNS.get(d, ())]
 
         per_person: dict[str, list[dt.date]] = {}
         if n.per_month or n.per_week:
-            step_days = 7 if n.per_week else None
             per = n.per_week or n.per_month
             for p in served:
                 dates: list[dt.date] = []
-                if step_days:
-                    d = max(lo, p.enrolled_on)
-                    while d <= self.end:
-                        for _ in range(per):
-                            dates.append(min(self.end, d + dt.timedelta(days=self.rng.randint(0, 6))))
-                        d += dt.timedelta(days=7)
+                if n.per_week:  # the engine's weeks count from the period start
+                    first = lo if self.needs.approval_gate else self.start
+                    for w in range((self.end - self.start).days // 7 + 1):
+                        w_lo = max(first, self.start + dt.timedelta(days=7 * w))
+                        w_hi = min(self.end, self.start + dt.timedelta(days=7 * w + 6))
+                        for _ in range(per if w_lo <= w_hi else 0):
+                            dates.append(self.day_between(w_lo, w_hi))
                 else:
                     for m in _months(max(lo, p.enrolled_on), self.end):
                         m_lo = max(m, lo, p.enrolled_on)
@@ -330,7 +340,7 @@ class _Gen:
                             dates.append(self.day_between(m_lo, min(_month_end(m), self.end)))
                 per_person[p.person_id] = dates
         else:
-            per_each = max(n.per_period, n.per_group, 1)
+            per_each = min_each
             total = max(count, len(served) * per_each)
             target_total = math.ceil(total * (self.profile.pace if not n.cap else min(self.profile.pace, 1.0)))
             base, extra = divmod(max(target_total, len(served)), len(served))
@@ -353,9 +363,13 @@ class _Gen:
             self.first_served(p, kept[0])
             group = f"{p.name[0]}某某个案（{pid}）" if (n.groups or n.per_group) else None
             for d in kept:
-                rows.append(self.activity_row(t, d, person_id=pid, hours=hours(), town=p.town,
-                                              district=p.district, village=p.village, group=group,
-                                              location=f"{p.village}（入户）"))
+                district, town, village = p.district, p.town, p.village
+                if in_towns and district not in (n.in_districts or ()):
+                    district, town = self.rng.choice(in_towns)
+                    village = self.village(town)
+                rows.append(self.activity_row(t, d, person_id=pid, hours=hours(), days=days(), town=town,
+                                              district=district, village=village, group=group,
+                                              location=f"{village}（入户）"))
         if n.cap and self.profile.violations and served:
             p = served[0]
             have = sum(1 for r in rows if r["person_id"] == p.person_id)

@@ -42,6 +42,9 @@ class TypeNeeds:
     households: int = 0
     district_subsets: list[tuple[tuple[str, ...], int]] = field(default_factory=list)
     cover: dict[str, tuple[Field_, int]] = field(default_factory=dict)  # member -> (field, min_each)
+    hours_per_person: float = 0.0  # per_person over the sum of hours (学时/人)
+    days_per_person: float = 0.0  # per_person over the sum of days (天/人)
+    in_districts: tuple[str, ...] | None = None  # records must take place in these districts
     cap: int | None = None
     duration_months: float | None = None
     levels: dict[str, int] = field(default_factory=dict)  # level -> how many at least at it
@@ -214,6 +217,16 @@ def analyse(spec: Spec) -> ProjectNeeds:
                 elif f is Field_.household:
                     n.bump("households", int(target))
             elif k.kind is Kind.per_person:
+                if k.where.districts:
+                    n.in_districts = tuple(k.where.districts)
+                if k.field is Field_.hours:
+                    n.hours_per_person = max(n.hours_per_person, target)
+                    n.whole_roster = n.whole_roster or bool(k.where.population)
+                    continue
+                if k.field is Field_.days:
+                    n.days_per_person = max(n.days_per_person, target)
+                    n.whole_roster = n.whole_roster or bool(k.where.population)
+                    continue
                 if k.by is Field_.group:
                     n.bump("per_group", int(target))
                 elif k.per is Per.month:
