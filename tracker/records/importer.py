@@ -73,6 +73,7 @@ class ImportResult:
     dry_run: bool = False
     committed: bool = False
     valid_rows: int = 0  # rows that passed every check (imported or unchanged)
+    messages: dict[int, str] = field(default_factory=dict, repr=False)  # row → 错误说明 (for the error file)
 
     def summary(self) -> str:
         s = f"新增 {self.imported} 条，未变化 {self.unchanged} 条，无效 {self.invalid_rows} 条"
@@ -152,21 +153,26 @@ def import_file(ws: Any, path: Path | str, project: str, kind: str | None = None
     spec = ws.spec(project)
     src: Source = open_source(path)
     lay = _layout(src.headers, kind, project, f"文件 {path.name}")
+    chunks = ((df, rows) for df, rows in src.chunks(chunk_size))
+    result = _run(ws, project, spec, lay, chunks, source_file=path.name, sha=src.sha256, dry_run=dry_run,
+                  skip_invalid=skip_invalid, entered_by=entered_by, progress=progress, total=src.total_rows)
+    if result.invalid_rows:
+        # a second pass over the file: the input rows with 错误说明 added (IDs and names masked)
+        writer = _writer(error_file or default_error_path(path, src.fmt), src.headers, lay)
+        try:
+            for raw, rows in src.chunks(chunk_size):
+                writer.write(raw.to_numpy(dtype=object).tolist(), [result.messages.get(int(r), "") for r in rows])
+        except BaseException:
+            writer.close(keep=False)
+            raise
+        result.error_file = writer.close(keep=True)
+    return result
+
+
+def _writer(path: Path, headers: list[str], lay: Layout) -> ErrorWriter:
     id_cols = {i for i, k in lay.positions.items() if k == "id_number" or "身份证" in str(k) or "证件号" in str(k)}
     name_cols = {i for i, k in lay.positions.items() if k == "name"}
-    writer_path = error_file or default_error_path(path, src.fmt)
-    writer = ErrorWriter(writer_path, src.headers, id_cols=id_cols, name_cols=name_cols,
-                         replace_col=lay.error_col)
-    chunks = ((df, rows) for df, rows in src.chunks(chunk_size))
-    try:
-        result = _run(ws, project, spec, lay, chunks, source_file=path.name, sha=src.sha256, dry_run=dry_run,
-                      skip_invalid=skip_invalid, entered_by=entered_by, writer=writer, progress=progress,
-                      total=src.total_rows)
-    except BaseException:
-        writer.close(keep=False)
-        raise
-    result.error_file = writer.close(keep=result.invalid_rows > 0)
-    return result
+    return ErrorWriter(path, headers, id_cols=id_cols, name_cols=name_cols, replace_col=lay.error_col)
 
 
 def import_rows(ws: Any, project: str, kind: str, rows: pd.DataFrame | list[dict[str, Any]], *, source_name: str,
@@ -181,30 +187,26 @@ def import_rows(ws: Any, project: str, kind: str, rows: pd.DataFrame | list[dict
         raise TrackerError(f"{source_name}：没有要导入的记录")
     lay = _layout(headers, kind, project, source_name)
     sha = hashlib.sha256()
-    writer = None
-    if error_file is not None:
-        id_cols = {i for i, k in lay.positions.items() if k == "id_number"}
-        name_cols = {i for i, k in lay.positions.items() if k == "name"}
-        writer = ErrorWriter(error_file, headers, id_cols=id_cols, name_cols=name_cols, replace_col=lay.error_col)
+
+    def cells_of(part: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame({i: [cell_text(v) for v in part.iloc[:, i].tolist()] for i in range(len(headers))},
+                            dtype=object)
 
     def chunks() -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
         for start in range(0, len(df), chunk_size):
-            part = df.iloc[start:start + chunk_size]
-            cells = pd.DataFrame({i: [cell_text(v) for v in part.iloc[:, i].tolist()] for i in range(len(headers))},
-                                 dtype=object)
+            cells = cells_of(df.iloc[start:start + chunk_size])
             sha.update(pd.util.hash_pandas_object(cells, index=False).to_numpy().tobytes())
-            yield cells, np.arange(start + 1, start + 1 + len(part))
+            yield cells, np.arange(start + 1, start + 1 + len(cells))
 
-    try:
-        result = _run(ws, project, spec, lay, chunks(), source_file=source_name, sha=None, dry_run=dry_run,
-                      skip_invalid=skip_invalid, entered_by=entered_by, writer=writer, progress=None,
-                      total=len(df), sha_obj=sha)
-    except BaseException:
-        if writer:
-            writer.close(keep=False)
-        raise
-    if writer:
-        result.error_file = writer.close(keep=result.invalid_rows > 0)
+    result = _run(ws, project, spec, lay, chunks(), source_file=source_name, sha=None, dry_run=dry_run,
+                  skip_invalid=skip_invalid, entered_by=entered_by, progress=None, total=len(df), sha_obj=sha)
+    if error_file is not None and result.invalid_rows:
+        writer = _writer(error_file, headers, lay)
+        for start in range(0, len(df), chunk_size):
+            cells = cells_of(df.iloc[start:start + chunk_size])
+            writer.write(cells.to_numpy(dtype=object).tolist(),
+                         [result.messages.get(start + 1 + k, "") for k in range(len(cells))])
+        result.error_file = writer.close(keep=True)
     return result
 
 
@@ -274,7 +276,7 @@ class _Inserter:
 
 def _run(ws: Any, project: str, spec: Any, lay: Layout, chunks: Iterator[tuple[pd.DataFrame, np.ndarray]], *,
          source_file: str, sha: str | None, dry_run: bool, skip_invalid: bool, entered_by: str,
-         writer: ErrorWriter | None, progress: Progress | None, total: int | None,
+         progress: Progress | None, total: int | None,
          sha_obj: Any = None) -> ImportResult:
     kd = lay.kd
     model = kd.model
@@ -300,7 +302,7 @@ def _run(ws: Any, project: str, spec: Any, lay: Layout, chunks: Iterator[tuple[p
         done = 0
         for raw, rows in chunks:
             chunk = raw.rename(columns=lambda i: lay.positions.get(i, f"__ignored_{i}"))
-            done += _chunk(conn, table, project, kd, ctx, chunk, raw, rows, ins, result, writer, bid)
+            done += _chunk(conn, table, project, kd, ctx, chunk, raw, rows, ins, result, bid)
             if progress:
                 progress(done, total)
         result.rows_total = done
@@ -339,8 +341,7 @@ def _run(ws: Any, project: str, spec: Any, lay: Layout, chunks: Iterator[tuple[p
 
 
 def _chunk(conn: Any, table: Any, project: str, kd: KindDef, ctx: Context, chunk: pd.DataFrame,
-           raw: pd.DataFrame, rows: np.ndarray, ins: _Inserter, result: ImportResult,
-           writer: ErrorWriter | None, bid: int) -> int:
+           raw: pd.DataFrame, rows: np.ndarray, ins: _Inserter, result: ImportResult, bid: int) -> int:
     # template example rows (identity starting with 示例) are skipped
     ex = np.zeros(len(chunk), dtype=bool)
     for key in {kd.natural_key or "record_id", "record_id"}:
@@ -399,8 +400,6 @@ def _chunk(conn: Any, table: Any, project: str, kd: KindDef, ctx: Context, chunk
         for col, msg in errors[i]:
             if len(result.invalid) < MAX_KEPT_ERRORS:
                 result.invalid.append(RowError(int(rows[i]), col, msg))
-    if writer is not None:
-        cells = raw.to_numpy(dtype=object).tolist()
-        msgs = ["；".join(f"[{c}] {m}" for c, m in errors[i]) if i in errors else "" for i in range(n)]
-        writer.write(cells, msgs)
+    for i, es in errors.items():
+        result.messages[int(rows[i])] = "；".join(f"[{c}] {m}" for c, m in es)
     return n

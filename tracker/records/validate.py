@@ -167,7 +167,8 @@ def prepare(chunk: pd.DataFrame, rows: np.ndarray, ctx: Context,
             if present:
                 s = V.clean(raw)
                 mapping = ctx.vocab_map(name)
-                v = s.map(lambda x, m=mapping: m.get(norm_header(x)) if x else None).astype(object)
+                lookup = {u: (mapping.get(norm_header(u)) if u else None) for u in pd.unique(s)}
+                v = s.map(lookup).astype(object)
                 miss = v.isna().to_numpy() & (s != "").to_numpy()
                 opts = ctx.vocab_options(name)
                 for i in np.flatnonzero(miss):
