@@ -371,10 +371,11 @@ class _Gen:
                                               district=district, village=village, group=group,
                                               location=f"{village}（入户）"))
         if n.cap and self.profile.violations and served:
-            p = served[0]
-            have = sum(1 for r in rows if r["person_id"] == p.person_id)
+            p = served[0]  # over the cap already before the mid-term assessment
+            early = self.mid - dt.timedelta(days=10)
+            have = sum(1 for r in rows if r["person_id"] == p.person_id and r["date"] <= early)
             for _ in range(n.cap + 1 - have):
-                rows.append(self.activity_row(t, self.day_between(self.first_day, self.mid), person_id=p.person_id,
+                rows.append(self.activity_row(t, self.day_between(self.first_day, early), person_id=p.person_id,
                                               town=p.town, district=p.district, village=p.village,
                                               location=f"{p.village}（入户）", hours=hours(), group=None))
             self.violations.append(f"{t.label}：一名服务对象超过每人{n.cap}次的上限")
