@@ -26,7 +26,7 @@ import tracker.reports
 from tracker.db.outbox import Outbox
 from tracker.scheduling.contacts import add_contact, remove_contact
 from tracker.scheduling.settings import ScheduleSettings
-from tracker.scheduling.tick import tick
+from tracker.scheduling.tick import plan, tick
 from tracker.workspace import Workspace, open_workspace
 
 P1_NAME, P2_NAME = "农村困难老人探访项目（测试县）", "困境儿童陪伴项目（测试区）"
@@ -69,6 +69,8 @@ def outbox(ws: Workspace) -> list[Outbox]:
 
 
 def test_repeated_tick_sends_nothing_twice(ws: Workspace, smtp: LoopbackSmtp) -> None:
+    assert plan(ws, d("2024-11-01"), FAST) == 7
+    assert plan(ws, d("2024-11-01"), FAST) == 0  # the UNIQUE key: planning again inserts nothing
     first = tick(ws, d("2024-11-01"), smtp=smtp.settings(), settings=FAST)
     assert [r.state for r in first] == ["sent"] * 7
     assert keys(smtp) == EXPECTED_NOV1

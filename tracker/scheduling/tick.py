@@ -142,12 +142,12 @@ def _insert_ignore(ws: Workspace, rows: list[dict[str, object]]) -> int:
     if not rows:
         return 0
     ins = pg_insert if ws.engine.dialect.name == "postgresql" else sqlite_insert
-    stmt = ins(Outbox).on_conflict_do_nothing(index_elements=["kind", "project_code", "period", "recipient"])
+    stmt = (ins(Outbox).on_conflict_do_nothing(index_elements=["kind", "project_code", "period", "recipient"])
+            .returning(Outbox.id))
     n = 0
     with ws.engine.begin() as conn:
         for k in range(0, len(rows), 500):
-            res = conn.execute(stmt, rows[k:k + 500])
-            n += max(res.rowcount or 0, 0)
+            n += len(conn.execute(stmt, rows[k:k + 500]).all())  # rowcount is unreliable for executemany
     return n
 
 
