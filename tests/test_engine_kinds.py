@@ -177,11 +177,14 @@ def test_approval_gate_dated_before_or_after(db_url: str) -> None:
 def test_zero_incident_staff_and_manual(db_url: str) -> None:
     ws = workspace(db_url)
     p = compute_progress(ws, CODE, AS_OF)
-    assert kp(p, "no_incident").status == "on_track" and kp(p, "crc").status == "pending"
-    assert kp(p, "rules").status == "pending"
+    # A project with no record at all during its period: every KPI is pending.
+    assert {k.status for k in p.kpis} == {"pending"}
+    assert kp(p, "no_incident").detail["reason"] == "尚无任何记录"
     assert kp(compute_progress(ws, CODE, END), "no_incident").status == "met"
     add(ws, "incident", incident_type="safety_accident", date=d("2024-08-01"))  # not this KPI's type
-    assert kp(compute_progress(ws, CODE, AS_OF), "no_incident").actual == 0
+    p = compute_progress(ws, CODE, AS_OF)
+    assert kp(p, "no_incident").actual == 0 and kp(p, "no_incident").status == "on_track"
+    assert kp(p, "crc").status == "pending" and kp(p, "rules").status == "pending"
     add(ws, "incident", incident_type="negative_publicity", date=d("2024-08-02"))
     z = kp(compute_progress(ws, CODE, AS_OF), "no_incident")
     assert (z.actual, z.violations, z.status) == (1, 1, "missed")

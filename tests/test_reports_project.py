@@ -165,6 +165,9 @@ def test_empty_project_renders_every_kpi(db_url: str, tmp_path: Path) -> None:
         engine = compute_progress(ws, seed.EMPTY, MID if which == "midterm" else dt.date(2025, 3, 31))
         rows = verdict_rows(html)
         assert [(k, r["status"]) for k, r in rows.items()] == [(k.id, k.status) for k in engine.kpis]
+        if which == "midterm":  # nothing entered yet: every KPI 待评定, none judged behind
+            assert {k.status for k in engine.kpis} == {"pending"}
+            assert html.count("待评定") >= len(engine.kpis)
         # Burn-ups still show the pacing line; nothing else has records to draw.
         assert "每月活动记录数" not in html and "各类调查对象满意率" not in html
         assert "没有违规记录" in html and "没有成果记录" in html

@@ -159,9 +159,29 @@ def _connect(ws: Any) -> Any:
     return conn
 
 
+def _has_records(conn: Connection, code: str, known_on: dt.datetime | None) -> bool:
+    """Whether the project has any record (of any kind) or judgement, as known on ``known_on``."""
+    from tracker.db.models import RECORD_TABLES
+    from tracker.records.visibility import visible
+
+    probes = [select(literal(1)).where(t.project_code == code, visible(t, known_on)).limit(1)
+              for t in RECORD_TABLES.values()]
+    j = select(literal(1)).where(Judgement.project_code == code)
+    if known_on is not None:
+        j = j.where(Judgement.recorded_at <= known_on)
+    probes.append(j.limit(1))
+    return any(conn.execute(q).first() is not None for q in probes)
+
+
 def _project_progress(conn: Connection, spec: Spec, as_of: dt.date, known_on: dt.datetime | None) -> ProjectProgress:
     ctx = Ctx(spec, as_of, known_on)
     kpis = [_progress_of(ctx, c, v) for c, v in measure(conn, ctx)]
+    if as_of < spec.project.period.end and not _has_records(conn, spec.code, known_on):
+        # Nothing entered at all during the period: no figure can be judged yet, whatever pacing
+        # would expect (after the period end the ordinary rules apply: nothing delivered is missed).
+        for k in kpis:
+            k.status = "pending"
+            k.detail["reason"] = "尚无任何记录"
     p = spec.project
     return ProjectProgress(project=spec.code, name=p.name, as_of=as_of, known_on=known_on,
                            period_start=p.period.start, period_end=p.period.end,
