@@ -45,6 +45,7 @@ def _bar(description: str, total: int) -> Iterator[Any]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
+    t0 = time.perf_counter()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=False, disable=not console.is_terminal) as p:
         task = p.add_task(description, total=total)
@@ -53,8 +54,7 @@ def _bar(description: str, total: int) -> Iterator[Any]:
             p.update(task, advance=advance, **({"description": description} if description else {}))
 
         yield update
-    if not console.is_terminal:
-        typer.echo(f"{description}：完成 {total} 项", err=True)
+    typer.echo(f"{description}：完成 {total} 项，用时 {time.perf_counter() - t0:.1f} 秒", err=True)
 
 
 def _simulate_with_bar(ws: Any, as_of: dt.date, scale: float, seed: int, codes: list[str] | None) -> Any:
@@ -69,11 +69,21 @@ def _simulate_with_bar(ws: Any, as_of: dt.date, scale: float, seed: int, codes: 
         return simulate(ws, as_of, scale=scale, seed=seed, projects=codes, progress=progress)
 
 
+def _width(s: str) -> int:
+    """Display width in a terminal: CJK characters take two columns."""
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in s)
+
+
+def _pad(s: str, width: int, right: bool = False) -> str:
+    fill = " " * max(0, width - _width(s))
+    return fill + s if right else s + fill
+
+
 def _counts_table(summary: Any) -> str:
-    lines = ["记录类型        条数"]
-    for kind, label in KIND_LABELS.items():
-        lines.append(f"{label:<12}{summary.counts.get(kind, 0):>8}")
-    lines.append(f"{'合计':<12}{summary.total:>8}")
+    rows = [(label, str(summary.counts.get(kind, 0))) for kind, label in KIND_LABELS.items()]
+    rows.append(("合计", str(summary.total)))
+    lines = [_pad("记录类型", 14) + _pad("条数", 8, right=True)]
+    lines += [_pad(a, 14) + _pad(b, 8, right=True) for a, b in rows]
     return "\n".join(lines)
 
 
@@ -184,17 +194,10 @@ def _summary_table(progress: list[Any]) -> str:
         rows.append([p.project, name, *(str(c[k]) for k in STATUS_LABELS)])
     rows.append(["合计", f"{len(progress)} 个项目", *(str(totals[k]) for k in STATUS_LABELS)])
 
-    def width(s: str) -> int:
-        return sum(2 if ord(ch) > 0x2E7F else 1 for ch in s)
-
-    widths = [max(width(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    widths = [max(_width(r[i]) for r in [head, *rows]) for i in range(len(head))]
 
     def line(r: list[str]) -> str:
-        cells = []
-        for i, cell in enumerate(r):
-            pad = " " * (widths[i] - width(cell))
-            cells.append(cell + pad if i < 2 else pad + cell)
-        return "  ".join(cells)
+        return "  ".join(_pad(cell, widths[i], right=i >= 2) for i, cell in enumerate(r))
 
     sep = "  ".join("-" * w for w in widths)
     return "\n".join([f"中期评估汇总（截至 {progress[0].as_of if progress else ''}）", line(head), sep,
