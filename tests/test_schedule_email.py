@@ -66,7 +66,10 @@ def test_email_layout_from_a_progress_built_by_hand() -> None:
     assert '<html lang="zh-CN">' in html
 
 
-def test_received_messages_parse(db_url: str, smtp: LoopbackSmtp) -> None:
+def test_received_messages_parse(db_url: str, smtp: LoopbackSmtp, monkeypatch: pytest.MonkeyPatch,
+                                 tmp_path: Path) -> None:
+    monkeypatch.setenv("TRACKER_ID_KEY", "test-key-not-secret")
+    monkeypatch.setenv("TRACKER_DATA", str(tmp_path / "data"))
     ws = open_workspace(db_url, SPECS)
     # June: 3 visits to 2 people; July: 2 more visits, one new person → through July 5 visits, 3 people.
     add_visits(ws, P1, [("2024-06-03", "E001"), ("2024-06-10", "E002"), ("2024-06-20", "E001"),
@@ -101,6 +104,8 @@ def test_received_messages_parse(db_url: str, smtp: LoopbackSmtp) -> None:
         assert re.search(rf"探访总人次（人次） \| ≥ 1,000 \| {visits} \|", text), text
         assert re.search(rf"探访对象人数（人） \| ≥ 100 \| {people} \|", text), text
         assert "王**" in text and "王小明" not in r.raw.decode("utf-8", "replace")
+        for body in (text, html):  # nothing about the people served: no names, no ID numbers
+            assert "测试0" not in body and "330182" not in body
     # The digest lists the projects running that month: P2 starts in September.
     digest_html = _parts(got[2].msg)["text/html"].get_content()
     assert P1 in digest_html and P2 not in digest_html
