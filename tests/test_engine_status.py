@@ -58,6 +58,11 @@ def test_state_gate_manual_status() -> None:
     assert s(kind="rate", target=85, actual=80, expected=None) == "behind"
     assert s(kind="rate", target=85, actual=80, expected=None, period_ended=True) == "missed"
     assert s(kind="per_person", target=2, actual=2, expected=None) == "met"
+    # "每人不少于2次" over the period, half-way through: expected 1 per member.
+    assert s(kind="per_person", target=2, actual=1, expected=1.0) == "on_track"
+    assert s(kind="per_person", target=2, actual=0, expected=1.0) == "behind"  # someone never served
+    assert s(kind="per_person", target=2, actual=1, expected=1.0, period_ended=True) == "missed"
+    assert s(kind="per_person", target=1, actual=0, expected=None) == "behind"  # per-month rules: unpaced
     assert s(kind="approval_gate", target=None, actual=1, violations=1) == "missed"
     assert s(kind="approval_gate", target=None, actual=0, evidence=0) == "pending"
     assert s(kind="approval_gate", target=None, actual=0, evidence=3) == "on_track"
@@ -69,3 +74,21 @@ def test_state_gate_manual_status() -> None:
     assert s(kind="manual", target=None, actual=None, verdict="met") == "met"
     assert s(kind="duration", target=6, actual=2, potential=7) == "on_track"
     assert s(kind="duration", target=6, actual=2, potential=5) == "behind"
+
+
+def test_whole_period_per_person_rules_are_paced_linearly() -> None:
+    import datetime as dt
+
+    from tracker.engine.pacing import expected
+    from tracker.spec.model import KPI, Period, Project
+
+    project = Project.model_validate({
+        "code": "2099C001", "name": "测试项目", "category": "社会救助类", "funding": {"amount_wan": 10},
+        "area": ["富阳区"], "period": {"start": "2024-06-01", "end": "2025-05-31"}})
+    assert isinstance(project.period, Period)
+    whole = KPI.model_validate({"key": "visits_each", "kind": "per_person", "label": "每人上门", "target": 2,
+                                "unit": "次", "where": {"population": "p"}})
+    monthly = KPI.model_validate({**whole.model_dump(), "per": "month"})
+    # 2024-11-30 is day 183 of 365: 2 × 183 / 365
+    assert expected(whole, project, dt.date(2024, 11, 30)) == 2 * 183 / 365
+    assert expected(monthly, project, dt.date(2024, 11, 30)) is None

@@ -19,7 +19,8 @@ Rules, in order:
 * **state kinds** (rate, average, per_person, duration): at period end ``met``/``missed`` by the
   comparator; before it, meeting the target → ``met`` for per_person and duration (every member has
   reached it) and ``on_track`` for rates and averages (they can still move); not meeting it →
-  ``behind`` (for duration: ``on_track`` while every case can still reach the target by period end,
+  ``behind``, except a whole-period ``per_person`` rule (``per: period``), which is paced linearly:
+  the least-served member at or above the pace (within the tolerance) is ``on_track`` (for duration: ``on_track`` while every case can still reach the target by period end,
   ``potential``).
 """
 
@@ -92,4 +93,6 @@ def decide_status(
         return "met" if kind in ("per_person", "duration") else "on_track"
     if kind == "duration" and potential is not None and potential >= target:
         return "on_track"
+    if kind == "per_person" and expected is not None and actual >= expected * (1 - tolerance) - 1e-9:
+        return "on_track"  # a whole-period rule, paced: every member is where the pace requires
     return "behind"

@@ -276,6 +276,9 @@ class KPI(Strict):
             self.kind is Kind.staff and self.rule is StaffRule.count_with
         ):
             return Pacing(mode=PacingMode.linear)
+        if self.kind is Kind.per_person and self.per is Per.period:
+            # "每人不少于2次" over the whole period: by mid-period each member should be half-way.
+            return Pacing(mode=PacingMode.linear)
         return Pacing(mode=PacingMode.none)
 
 
