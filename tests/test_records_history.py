@@ -57,7 +57,8 @@ def test_amend_and_void_keep_history(ws) -> None:
     with ws.session() as s:
         all_rows = s.execute(select(Activity).order_by(Activity.id)).scalars().all()
         assert len(all_rows) == 3
-        old, voided, new = all_rows
+        by = {(a.record_id, a.retired_at is None): a for a in all_rows}
+        old, voided, new = by[("T1", False)], by[("T2", False)], by[("T1", True)]
         assert old.retired_at is not None and voided.retired_at is not None and new.retired_at is None
         assert new.id == new_id and new.supersedes == old.id and new.record_id == "T1"
         assert new.notes == "签到表复核" and new.entered_by == "王五" and new.date == dt.date(2024, 7, 1)

@@ -118,7 +118,7 @@ def _drop_empty(chunk: pd.DataFrame, rows: np.ndarray) -> tuple[pd.DataFrame, np
 
 def cell_text(v: Any) -> str:
     """One spreadsheet cell as text."""
-    if v is None:
+    if v is None or v is pd.NA or v is pd.NaT:
         return ""
     if isinstance(v, str):
         return v
