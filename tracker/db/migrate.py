@@ -15,6 +15,11 @@ from sqlalchemy import Engine, text
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
+def include_object(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-untyped-def]
+    """APScheduler creates and owns its job-store table; migrations leave it alone."""
+    return not (type_ == "table" and name == "apscheduler_jobs")
+
+
 def alembic_config(engine: Engine | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))

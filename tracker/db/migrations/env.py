@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import tracker.db.models  # noqa: F401 - registers the tables
+from tracker.db.migrate import include_object
 
 target_metadata = SQLModel.metadata
 config = context.config
@@ -26,16 +27,11 @@ def run() -> None:
         _configure(connection)
 
 
-def _include_object(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-untyped-def]
-    # APScheduler creates and owns its job-store table; migrations leave it alone.
-    return not (type_ == "table" and name == "apscheduler_jobs")
-
-
 def _configure(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        include_object=_include_object,
+        include_object=include_object,
         render_as_batch=True,  # SQLite needs batch mode for ALTER
         compare_type=True,
     )
