@@ -223,11 +223,20 @@ def _lookup(conn: Any, table: Any, project: str, column: str, keys: list[str]) -
     """key → (dedupe_key, batch_id, source_row) of current rows whose ``column`` is among ``keys``."""
     out: dict[str, tuple[Any, ...]] = {}
     c = table.c
+    pg = conn.dialect.name == "postgresql"
     for i in range(0, len(keys), LOOKUP_BATCH):
         part = keys[i:i + LOOKUP_BATCH]
-        q = select(c[column], c.dedupe_key, c.batch_id, c.source_row).where(
-            c.project_code == project, c.retired_at.is_(None), c[column].in_(part))
-        for k, dk, b, r in conn.execute(q):
+        if pg:
+            # a join with unnest(array): linear, whatever the planner knows about a freshly filled
+            # table (``IN (…)`` / ``= ANY`` degrade to a scan comparing every row with every key)
+            sql = (f"SELECT t.{column}, t.dedupe_key, t.batch_id, t.source_row "
+                   f"FROM unnest(%s::text[]) AS k(key) JOIN {table.name} t ON t.{column} = k.key "
+                   "WHERE t.project_code = %s AND t.retired_at IS NULL")
+            rows = conn.exec_driver_sql(sql, (part, project))
+        else:
+            rows = conn.execute(select(c[column], c.dedupe_key, c.batch_id, c.source_row).where(
+                c.project_code == project, c.retired_at.is_(None), c[column].in_(part)))
+        for k, dk, b, r in rows:
             out[k] = (dk, b, r)
     return out
 
@@ -300,7 +309,15 @@ def _run(ws: Any, project: str, spec: Any, lay: Layout, chunks: Iterator[tuple[p
         ins = _Inserter(conn, model, {"project_code": project, "entered_at": now, "entered_by": entered_by,
                                       "source_file": source_file, "batch_id": bid})
         done = 0
+        pg = conn.dialect.name == "postgresql"
+        analyzed = -1
         for raw, rows in chunks:
+            if pg and result.imported > 2 * analyzed:
+                # PostgreSQL plans the key lookups from table statistics; rows inserted by this
+                # transaction are not in them, and a stale "empty table" estimate turns every lookup
+                # into a nested scan (quadratic). ANALYZE sees this transaction's rows.
+                conn.exec_driver_sql(f"ANALYZE {table.name}")
+                analyzed = max(result.imported, 10_000)
             chunk = raw.rename(columns=lambda i: lay.positions.get(i, f"__ignored_{i}"))
             done += _chunk(conn, table, project, kd, ctx, chunk, raw, rows, ins, result, bid)
             if progress:
