@@ -36,7 +36,10 @@ def _register() -> None:
 def main() -> None:
     _register()
     try:
-        app(standalone_mode=False)
+        # Outside standalone mode click returns the code of a ``typer.Exit`` instead of raising it.
+        rc = app(standalone_mode=False)
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
     except TrackerError as e:
         typer.echo(f"错误：{e.message}", err=True)
         sys.exit(e.exit_code)
@@ -45,10 +48,32 @@ def main() -> None:
         sys.exit(1)
     except typer.Exit as e:
         sys.exit(e.exit_code)
-    except Exception as e:  # click usage errors and the like
-        import click
+    except typer.TyperException as e:  # click usage errors: say them in Chinese, exit 2
+        message = e.format_message() if hasattr(e, "format_message") else str(e)
+        if type(e).__name__ == "NoArgsIsHelpError":  # a bare group: its help is the message
+            typer.echo(message, err=True)
+        else:
+            typer.echo(f"用法错误：{_usage_in_chinese(message)}\n运行 tracker --help 或 tracker <命令> --help 查看用法。",
+                       err=True)
+        sys.exit(getattr(e, "exit_code", 2))
 
-        if isinstance(e, click.exceptions.ClickException):
-            e.show()
-            sys.exit(e.exit_code)
-        raise
+
+_USAGE_PATTERNS = (
+    (r"No such option: (\S+)(?: Did you mean (\S+)\?)?", lambda m: f"没有选项 {m[1]}" + (f"（是否想写 {m[2]}？）" if m[2] else "")),
+    (r"No such command '([^']+)'\.", lambda m: f"没有命令 “{m[1]}”"),
+    (r"Missing option '([^']+)'.*", lambda m: f"缺少选项 {m[1]}"),
+    (r"Missing argument '([^']+)'.*", lambda m: f"缺少参数 {m[1]}"),
+    (r"Invalid value for '([^']+)': (.*)", lambda m: f"参数 {m[1]} 的值无效：{m[2]}"),
+    (r"Got unexpected extra arguments? \((.*)\)", lambda m: f"多余的参数：{m[1]}"),
+    (r"Option '([^']+)' requires an argument\.", lambda m: f"选项 {m[1]} 需要一个值"),
+)
+
+
+def _usage_in_chinese(message: str) -> str:
+    import re
+
+    for pattern, render in _USAGE_PATTERNS:
+        m = re.match(pattern, message.strip(), re.S)
+        if m:
+            return render(m)
+    return message
