@@ -41,3 +41,22 @@ def test_tracker_error_is_chinese_with_status_1() -> None:
     assert err.returncode == 1
     assert err.stderr.startswith("错误：不支持的格式 “xml”")
     assert "Traceback" not in err.stderr
+
+
+def test_dates_on_the_command_line_take_the_import_forms() -> None:
+    import datetime as dt
+
+    import pytest
+
+    from tracker.cli.options import parse_date, parse_known_on
+    from tracker.errors import TrackerError
+
+    for text in ("2024-06-01", "2024/6/1", "2024.6.1", "2024年6月1日"):
+        assert parse_date(text) == dt.date(2024, 6, 1)
+    for bad in ("2024-02-30", "1/6/2024", "明天"):
+        with pytest.raises(TrackerError, match="YYYY-MM-DD"):
+            parse_date(bad)
+    end_of_day = parse_known_on("2024-11-15")
+    assert end_of_day.isoformat() == "2024-11-15T23:59:59.999999+08:00"
+    assert parse_known_on("2024-11-15T18:00").isoformat() == "2024-11-15T18:00:00+08:00"
+    assert parse_known_on("2024-11-15T10:00Z").utcoffset() == dt.timedelta(0)

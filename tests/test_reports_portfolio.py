@@ -101,7 +101,7 @@ def test_cli_errors_are_chinese_and_exit_1(env: dict[str, str], tmp_path: Path,
         (["report", "midterm", "--out", str(tmp_path)], "请用 --project 指定一个项目，或用 --all"),
         (["report", "midterm", "--project", "2099B009", "--out", str(tmp_path)], "未找到项目 2099B009"),
         (["report", "interim", "--project", seed.CODE, "--out", str(tmp_path)], "只能是 midterm"),
-        (["report", "final", "--project", seed.CODE, "--as-of", "2025/3/31", "--out", str(tmp_path)], "YYYY-MM-DD"),
+        (["report", "final", "--project", seed.CODE, "--as-of", "2025-02-30", "--out", str(tmp_path)], "YYYY-MM-DD"),
         (["note", "--project", seed.CODE, "--topic", "why", "--text", "x", "--author", "a"], "topic 只能是"),
     ]
     for args, msg in cases:

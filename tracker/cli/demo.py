@@ -14,7 +14,7 @@ import typer
 
 from tracker import config
 from tracker.cli import app
-from tracker.errors import TrackerError
+from tracker.cli.options import parse_date
 
 KIND_LABELS: dict[str, str] = {
     "roster": "服务对象名册", "staff": "工作人员", "credential": "工作人员资质", "approval": "审批记录",
@@ -23,13 +23,9 @@ KIND_LABELS: dict[str, str] = {
 }
 
 
+
 def _date(value: str | None, default: dt.date) -> dt.date:
-    if value is None:
-        return default
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise TrackerError(f"日期 “{value}” 无法识别，请写成 YYYY-MM-DD，如 2024-11-15") from None
+    return default if value is None else parse_date(value)
 
 
 def _codes(value: str | None) -> list[str] | None:

@@ -13,39 +13,16 @@ from zoneinfo import ZoneInfo
 import typer
 
 from tracker.cli import app
+from tracker.cli.options import optional_date as _parse_date
+from tracker.cli.options import optional_known_on as _parse_datetime
+from tracker.cli.options import workspace as _ws
 from tracker.engine.types import STATUS_LABELS, ProjectProgress
 from tracker.errors import TrackerError
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def _ws() -> Any:
-    from tracker.workspace import open_workspace
 
-    return open_workspace()
-
-
-def _parse_date(s: str | None) -> dt.date | None:
-    if s is None:
-        return None
-    try:
-        return dt.date.fromisoformat(s.strip())
-    except ValueError:
-        raise TrackerError(f"日期 “{s}” 格式不对，应为 YYYY-MM-DD，如 2024-12-31") from None
-
-
-def _parse_datetime(s: str | None) -> dt.datetime | None:
-    if s is None:
-        return None
-    try:
-        v = dt.datetime.fromisoformat(s.strip())
-    except ValueError:
-        raise TrackerError(f"时间 “{s}” 格式不对，应为 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM[:SS][+08:00]") from None
-    if v.tzinfo is None:
-        v = v.replace(tzinfo=SHANGHAI)
-    if len(s.strip()) == 10:  # a bare date: known by the end of that day
-        v = v + dt.timedelta(days=1) - dt.timedelta(microseconds=1)
-    return v
 
 
 def default_as_of(period_end: dt.date, given: str | None) -> dt.date:

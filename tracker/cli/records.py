@@ -12,15 +12,11 @@ from typing import Annotated, Any
 import typer
 
 from tracker.cli import app
+from tracker.cli.options import workspace as _ws
 from tracker.errors import TrackerError
 
 MAX_SHOWN = 200
 
-
-def _ws() -> Any:
-    from tracker.workspace import open_workspace
-
-    return open_workspace()
 
 
 def _who(by: str | None) -> str:

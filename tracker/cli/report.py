@@ -3,37 +3,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from tracker.cli import app
+from tracker.cli.options import parse_date, parse_known_on
 from tracker.errors import TrackerError
-
-
-def parse_known_on(text: str) -> dt.datetime:
-    """``2024-11-15`` → the end of that day, Beijing time; ``2024-11-15T18:00`` (or with a space) →
-    that moment, Beijing time unless an offset is given (``…+08:00``, ``…Z``)."""
-    from tracker.reports.common import TZ
-
-    s = text.strip()
-    try:
-        if len(s) == 10:
-            d = dt.date.fromisoformat(s)
-            return dt.datetime.combine(d, dt.time(23, 59, 59, 999999), TZ)
-        v = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
-    except ValueError as e:
-        raise TrackerError(f"--as-known-on 的值 “{text}” 不是日期或时间：请写成 2024-11-15 或 2024-11-15T18:00") from e
-    return v if v.utcoffset() is not None else v.replace(tzinfo=TZ)
-
-
-def parse_date(text: str, option: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError as e:
-        raise TrackerError(f"{option} 的值 “{text}” 不是日期：请写成 YYYY-MM-DD，如 2024-11-15") from e
 
 
 @app.command("report")

@@ -10,6 +10,8 @@ import typer
 
 from tracker import config
 from tracker.cli import app
+from tracker.cli.options import optional_date
+from tracker.cli.options import workspace as _ws
 from tracker.errors import TrackerError
 
 schedule_app = typer.Typer(help="定时任务：每月进度邮件、中期/终期报告、全市月度汇总（发件箱保证不漏发、不重发）。",
@@ -19,19 +21,10 @@ app.add_typer(schedule_app, name="schedule")
 app.add_typer(contacts_app, name="contacts")
 
 
+
+
 def _date(value: str | None, what: str = "--as-of") -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value.strip().replace("/", "-"))
-    except ValueError:
-        raise TrackerError(f"{what} 的日期 “{value}” 无效，应为 YYYY-MM-DD，如 2024-12-01") from None
-
-
-def _ws():  # type: ignore[no-untyped-def]
-    from tracker.workspace import open_workspace
-
-    return open_workspace()
+    return optional_date(value, what)
 
 
 def _logging() -> None:

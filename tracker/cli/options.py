@@ -1,0 +1,56 @@
+"""What every command group shares: the workspace, and dates and times typed on the command line.
+
+Dates may be written as in the import files: ``2024-06-01``, ``2024/6/1``, ``2024.6.1`` or
+``2024年6月1日``. ``--as-known-on`` takes a date (known by the end of that day, Beijing time) or a
+moment (``2024-11-15T18:00``, Beijing time unless an offset such as ``+08:00`` or ``Z`` is given).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tracker.errors import TrackerError
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+
+
+def workspace() -> Any:
+    """The workspace named by the environment (specs loaded, database migrated, projects synced)."""
+    from tracker.workspace import open_workspace
+
+    return open_workspace()
+
+
+def parse_date(text: str, option: str = "--as-of") -> dt.date:
+    m = _DATE.match(text.strip())
+    try:
+        if not m:
+            raise ValueError(text)
+        return dt.date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        raise TrackerError(f"{option} 的值 “{text}” 不是日期：请写成 YYYY-MM-DD，如 2024-11-15（也可写 2024/11/15、2024年11月15日）") from None
+
+
+def optional_date(text: str | None, option: str = "--as-of") -> dt.date | None:
+    return None if text is None else parse_date(text, option)
+
+
+def parse_known_on(text: str, option: str = "--as-known-on") -> dt.datetime:
+    """A bare date → the end of that day, Beijing time; a moment → that moment."""
+    s = text.strip()
+    if _DATE.match(s):
+        d = parse_date(s, option)
+        return dt.datetime.combine(d, dt.time(23, 59, 59, 999999), SHANGHAI)
+    try:
+        v = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except ValueError:
+        raise TrackerError(f"{option} 的值 “{text}” 不是日期或时间：请写成 2024-11-15 或 2024-11-15T18:00") from None
+    return v if v.utcoffset() is not None else v.replace(tzinfo=SHANGHAI)
+
+
+def optional_known_on(text: str | None, option: str = "--as-known-on") -> dt.datetime | None:
+    return None if text is None else parse_known_on(text, option)
