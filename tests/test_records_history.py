@@ -93,3 +93,24 @@ def test_amend_roster_keeps_the_id_hash(ws) -> None:
         p = s.execute(select(Person).where(Person.person_id == "P001", visible(Person))).scalar_one()
     assert p.village == "城西村" and p.id_hash == hash_id(ROSTER[1][2]) and p.name == "张三"
     assert p.birth_date == dt.date(1945, 3, 12)
+
+
+def test_imported_and_orm_timestamps_are_stored_alike_on_sqlite(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """As-known-on compares entered_at as text on SQLite: the bulk path must store what the ORM does."""
+    import sqlite3
+
+    from sqlmodel import select as sm_select
+
+    from tracker.db.models import ImportBatch
+
+    ws = workspace(f"sqlite:///{tmp_path / 'ts.db'}")
+    import_rows(ws, CODE, "roster", [{"person_id": "P900", "name": "张三", "population": "elders"}],
+                source_name="t")
+    with ws.session() as s:
+        batch = s.exec(sm_select(ImportBatch)).first()
+    con = sqlite3.connect(tmp_path / "ts.db")
+    entered = con.execute("SELECT entered_at FROM person").fetchone()[0]
+    started = con.execute("SELECT started_at FROM importbatch").fetchone()[0]
+    assert len(entered) == len(started) == len("2024-11-15 08:00:00.000000")
+    assert "+" not in entered
+    assert batch is not None and batch.started_at.tzinfo is not None

@@ -104,7 +104,9 @@ class RecordBase(SQLModel):
     """Columns every operator record has: identity, provenance and system-time validity."""
 
     id: int | None = Field(default=None, primary_key=True)
-    project_code: str = Field(foreign_key="project.code", index=True, max_length=16)
+    # No index of its own: every record table's composite indexes start with project_code, and one
+    # index fewer is a measurably faster bulk import.
+    project_code: str = Field(foreign_key="project.code", max_length=16)
     record_id: str | None = Field(default=None, max_length=64, description="记录编号（运营方的键）")
     dedupe_key: str = Field(max_length=64, description="无记录编号时：文件内容与该行内容的指纹")
     attributes: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, nullable=False)

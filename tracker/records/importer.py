@@ -13,6 +13,7 @@ so re-importing a file, or a corrected copy of it, adds only what is new.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Iterator
@@ -222,7 +223,6 @@ def _roster(conn: Any, project: str) -> dict[str, str | None]:
 def _lookup(conn: Any, table: Any, project: str, column: str, keys: list[str]) -> dict[str, tuple[Any, ...]]:
     """key → (dedupe_key, batch_id, source_row) of current rows whose ``column`` is among ``keys``."""
     out: dict[str, tuple[Any, ...]] = {}
-    c = table.c
     pg = conn.dialect.name == "postgresql"
     for i in range(0, len(keys), LOOKUP_BATCH):
         part = keys[i:i + LOOKUP_BATCH]
@@ -233,9 +233,11 @@ def _lookup(conn: Any, table: Any, project: str, column: str, keys: list[str]) -
                    f"FROM unnest(%s::text[]) AS k(key) JOIN {table.name} t ON t.{column} = k.key "
                    "WHERE t.project_code = %s AND t.retired_at IS NULL")
             rows = conn.exec_driver_sql(sql, (part, project))
-        else:
-            rows = conn.execute(select(c[column], c.dedupe_key, c.batch_id, c.source_row).where(
-                c.project_code == project, c.retired_at.is_(None), c[column].in_(part)))
+        else:  # plain driver SQL: compiling an expanding IN for every batch cost more than the lookup
+            marks = ", ".join("?" * len(part))
+            sql = (f"SELECT {column}, dedupe_key, batch_id, source_row FROM {table.name} "
+                   f"WHERE project_code = ? AND retired_at IS NULL AND {column} IN ({marks})")
+            rows = conn.exec_driver_sql(sql, (project, *part))
         for k, dk, b, r in rows:
             out[k] = (dk, b, r)
     return out
@@ -257,7 +259,12 @@ class _Inserter:
         self.const = {}
         for k, v in const.items():
             p = self.procs.get(k)
-            self.const[k] = p(v) if (p and v is not None) else v
+            v = p(v) if (p and v is not None) else v
+            if self.sqlite and isinstance(v, dt.datetime):
+                # the text SQLAlchemy stores for a UTC DateTime on SQLite (as-known-on compares it as
+                # text), formatted once instead of by sqlite3's adapter for every row
+                v = v.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+            self.const[k] = v
 
     def column(self, col: Any, vals: list[Any]) -> list[Any]:
         if isinstance(col.type, Date) and self.sqlite:

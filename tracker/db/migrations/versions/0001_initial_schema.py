@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 23:59:35.889622
+Create Date: 2026-11-29 00:46:43.900851
 """
 
 from collections.abc import Sequence
@@ -219,7 +219,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("activity", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_activity_project_code"), ["project_code"], unique=False)
         batch_op.create_index("ix_activity_project_person", ["project_code", "person_id"], unique=False)
         batch_op.create_index(
             "ix_activity_project_type_date", ["project_code", "activity_type", "date"], unique=False
@@ -270,7 +269,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("approval", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_approval_project_code"), ["project_code"], unique=False)
         batch_op.create_index(
             "uq_approval_dedupe",
             ["project_code", "dedupe_key"],
@@ -317,7 +315,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("assessment", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_assessment_project_code"), ["project_code"], unique=False)
         batch_op.create_index(
             "ix_assessment_project_instrument", ["project_code", "instrument"], unique=False
         )
@@ -371,7 +368,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("deliverable", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_deliverable_project_code"), ["project_code"], unique=False)
         batch_op.create_index(
             "uq_deliverable_dedupe",
             ["project_code", "dedupe_key"],
@@ -416,7 +412,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("expense", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_expense_project_code"), ["project_code"], unique=False)
         batch_op.create_index(
             "uq_expense_dedupe",
             ["project_code", "dedupe_key"],
@@ -461,7 +456,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("incident", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_incident_project_code"), ["project_code"], unique=False)
         batch_op.create_index(
             "uq_incident_dedupe",
             ["project_code", "dedupe_key"],
@@ -514,7 +508,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("person", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_person_project_code"), ["project_code"], unique=False)
         batch_op.create_index("ix_person_project_population", ["project_code", "population"], unique=False)
         batch_op.create_index(
             "uq_person_dedupe",
@@ -568,7 +561,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("staff", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_staff_project_code"), ["project_code"], unique=False)
         batch_op.create_index(
             "uq_staff_dedupe",
             ["project_code", "dedupe_key"],
@@ -614,7 +606,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("staffcredential", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_staffcredential_project_code"), ["project_code"], unique=False)
         batch_op.create_index(
             "uq_staffcredential_dedupe",
             ["project_code", "dedupe_key"],
@@ -660,7 +651,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("survey", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_survey_project_code"), ["project_code"], unique=False)
         batch_op.create_index("ix_survey_project_date", ["project_code", "date"], unique=False)
         batch_op.create_index(
             "uq_survey_dedupe",
@@ -694,7 +684,6 @@ def downgrade() -> None:
             postgresql_where=sa.text("retired_at IS NULL"),
         )
         batch_op.drop_index("ix_survey_project_date")
-        batch_op.drop_index(batch_op.f("ix_survey_project_code"))
 
     op.drop_table("survey")
     with op.batch_alter_table("staffcredential", schema=None) as batch_op:
@@ -708,7 +697,6 @@ def downgrade() -> None:
             sqlite_where=sa.text("retired_at IS NULL"),
             postgresql_where=sa.text("retired_at IS NULL"),
         )
-        batch_op.drop_index(batch_op.f("ix_staffcredential_project_code"))
 
     op.drop_table("staffcredential")
     with op.batch_alter_table("staff", schema=None) as batch_op:
@@ -722,7 +710,6 @@ def downgrade() -> None:
             sqlite_where=sa.text("retired_at IS NULL"),
             postgresql_where=sa.text("retired_at IS NULL"),
         )
-        batch_op.drop_index(batch_op.f("ix_staff_project_code"))
 
     op.drop_table("staff")
     with op.batch_alter_table("person", schema=None) as batch_op:
@@ -742,7 +729,6 @@ def downgrade() -> None:
             postgresql_where=sa.text("retired_at IS NULL"),
         )
         batch_op.drop_index("ix_person_project_population")
-        batch_op.drop_index(batch_op.f("ix_person_project_code"))
 
     op.drop_table("person")
     with op.batch_alter_table("incident", schema=None) as batch_op:
@@ -756,7 +742,6 @@ def downgrade() -> None:
             sqlite_where=sa.text("retired_at IS NULL"),
             postgresql_where=sa.text("retired_at IS NULL"),
         )
-        batch_op.drop_index(batch_op.f("ix_incident_project_code"))
 
     op.drop_table("incident")
     with op.batch_alter_table("expense", schema=None) as batch_op:
@@ -770,7 +755,6 @@ def downgrade() -> None:
             sqlite_where=sa.text("retired_at IS NULL"),
             postgresql_where=sa.text("retired_at IS NULL"),
         )
-        batch_op.drop_index(batch_op.f("ix_expense_project_code"))
 
     op.drop_table("expense")
     with op.batch_alter_table("deliverable", schema=None) as batch_op:
@@ -784,7 +768,6 @@ def downgrade() -> None:
             sqlite_where=sa.text("retired_at IS NULL"),
             postgresql_where=sa.text("retired_at IS NULL"),
         )
-        batch_op.drop_index(batch_op.f("ix_deliverable_project_code"))
 
     op.drop_table("deliverable")
     with op.batch_alter_table("assessment", schema=None) as batch_op:
@@ -799,7 +782,6 @@ def downgrade() -> None:
             postgresql_where=sa.text("retired_at IS NULL"),
         )
         batch_op.drop_index("ix_assessment_project_instrument")
-        batch_op.drop_index(batch_op.f("ix_assessment_project_code"))
 
     op.drop_table("assessment")
     with op.batch_alter_table("approval", schema=None) as batch_op:
@@ -813,7 +795,6 @@ def downgrade() -> None:
             sqlite_where=sa.text("retired_at IS NULL"),
             postgresql_where=sa.text("retired_at IS NULL"),
         )
-        batch_op.drop_index(batch_op.f("ix_approval_project_code"))
 
     op.drop_table("approval")
     with op.batch_alter_table("activity", schema=None) as batch_op:
@@ -829,7 +810,6 @@ def downgrade() -> None:
         )
         batch_op.drop_index("ix_activity_project_type_date")
         batch_op.drop_index("ix_activity_project_person")
-        batch_op.drop_index(batch_op.f("ix_activity_project_code"))
 
     op.drop_table("activity")
     with op.batch_alter_table("judgement", schema=None) as batch_op:
