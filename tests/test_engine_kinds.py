@@ -174,6 +174,21 @@ def test_approval_gate_dated_before_or_after(db_url: str) -> None:
     assert [r["date"] for r in viol] == [d("2024-06-05"), d("2024-08-01")]
 
 
+def test_approval_gate_over_deliverables(db_url: str) -> None:
+    """"所有理论成果、公开发布的信息均需经审核": a deliverable needs an approval covering its type (or
+    every type) dated on or before it; activities are not this gate's business."""
+    ws = workspace(db_url)
+    add(ws, "approval", activity_type="publicity", date=d("2024-09-01"))
+    add(ws, "deliverable", deliverable_type="publicity", title="一", date=d("2024-08-15"))  # before: violation
+    add(ws, "deliverable", deliverable_type="publicity", title="二", date=d("2024-09-01"))  # same day: fine
+    add(ws, "activity", activity_type="visit", person_id="P1", date=d("2024-06-05"))  # unapproved activity
+    g = kp(compute_progress(ws, CODE, AS_OF), "publication_approval")
+    assert (g.actual, g.violations, g.evidence, g.status) == (1, 1, 2, "missed")
+    assert kp(compute_progress(ws, CODE, AS_OF), "approval").violations == 1  # the activity gate's own
+    viol = list_violations(ws, CODE, f"{CODE}.5.publication_approval", AS_OF)
+    assert [(r["table"], r["date"], r["what"]) for r in viol] == [("deliverable", d("2024-08-15"), "publicity")]
+
+
 def test_zero_incident_staff_and_manual(db_url: str) -> None:
     ws = workspace(db_url)
     p = compute_progress(ws, CODE, AS_OF)

@@ -112,7 +112,8 @@ def test_every_other_kind(ws, tmp_path: Path, fmt: str) -> None:
                         ["D2", "2024-08-02", "宣传视频", "探访纪实", "", "5.5", "1", ""]],
         "approval": [["记录编号", "审批日期", "活动类型", "起始日期", "截止日期", "审批文号", "备注"],
                      ["AP1", "2024-05-20", "", "2024-06-01", "2025-03-31", "杭民〔2024〕1号", "总体方案"],
-                     ["AP2", "2024-07-01", "培训", "2024-07-01", "2024-12-31", "杭民〔2024〕9号", ""]],
+                     ["AP2", "2024-07-01", "培训", "2024-07-01", "2024-12-31", "杭民〔2024〕9号", ""],
+                     ["AP3", "2024-07-15", "宣传视频", "", "", "", "成果发布前审核"]],
         "incident": [["记录编号", "日期", "事件类型", "事件描述"],
                      ["I1", "2024-09-01", "有责投诉", "服务迟到"]],
         "staff": [["工作人员编号", "姓名", "岗位", "是否接触儿童", "入职日期"],
@@ -138,6 +139,7 @@ def test_every_other_kind(ws, tmp_path: Path, fmt: str) -> None:
         assert (dl["D1"].deliverable_type, dl["D1"].words, dl["D2"].minutes, dl["D2"].copies) == ("report", 12000, 5.5, 1)
         ap = {x.record_id: x for x in s.exec(select(Approval))}
         assert ap["AP1"].activity_type is None and ap["AP2"].activity_type == "training"
+        assert ap["AP3"].activity_type == "video"  # an approval may cover a deliverable type
         assert ap["AP2"].valid_to == dt.date(2024, 12, 31) and ap["AP1"].reference == "杭民〔2024〕1号"
         assert s.exec(select(Incident)).one().incident_type == "liable_complaint"
         st = {x.staff_id: x for x in s.exec(select(Staff))}

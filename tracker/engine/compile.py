@@ -467,19 +467,20 @@ def _duration(ctx: Ctx, kpi: KPI) -> Select[Any]:
 
 
 def approval_compliant(ctx: Ctx, a: Any) -> ColumnElement[bool]:
-    """An activity is compliant when an approval covering its type (or every type) and its date was
-    itself dated on or before the activity."""
+    """An activity (or a deliverable) is compliant when an approval covering its type (or every
+    type) and its date was itself dated on or before it."""
     ap = _alias("approval", "ap")
+    kind = a.c.deliverable_type if "deliverable_type" in a.c else a.c.activity_type
     return exists(select(ap.c.id).where(
         ap.c.project_code == ctx.code, visible(ap, ctx.known_on),
-        or_(ap.c.activity_type.is_(None), ap.c.activity_type == a.c.activity_type),
+        or_(ap.c.activity_type.is_(None), ap.c.activity_type == kind),
         or_(ap.c.valid_from.is_(None), ap.c.valid_from <= a.c.date),
         or_(ap.c.valid_to.is_(None), ap.c.valid_to >= a.c.date),
         ap.c.date <= a.c.date))
 
 
 def _approval_gate(ctx: Ctx, kpi: KPI) -> Select[Any]:
-    b = Base(ctx, Source.activity)
+    b = Base(ctx, kpi.source)
     bad = not_(approval_compliant(ctx, b.t))
     conds = b.where(kpi.where)
     return (b.select(_sum_if(bad).label("actual"), func.count().label("evidence"),
@@ -547,10 +548,10 @@ def compile_kpi(ctx: Ctx, clause: Clause, kpi: KPI, shared: dict[Source, Base] |
     simple = k in {Kind.count, Kind.sum, Kind.average, Kind.distinct} and kpi.cap_per_person is None
     rate_simple = k is Kind.rate and kpi.measure in {RateMeasure.satisfaction, RateMeasure.passed}
     if k is Kind.approval_gate and shared is not None:
-        b = shared.setdefault(Source.activity, Base(ctx, Source.activity))
+        b = shared.setdefault(kpi.source, Base(ctx, kpi.source))
         conds = b.where(kpi.where)
         bad = and_(true(), *conds, not_(approval_compliant(ctx, b.t)))
-        c.source, c.base = Source.activity, b
+        c.source, c.base = kpi.source, b
         c.aggs = {"actual": _sum_if(bad), "evidence": _sum_if(and_(true(), *conds)), "violations": _sum_if(bad)}
         return c
     if simple or rate_simple:

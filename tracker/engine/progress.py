@@ -31,7 +31,7 @@ from tracker.engine.compile import (
 from tracker.engine.sqlfuncs import month_index, month_start
 from tracker.engine.status import decide_status
 from tracker.engine.types import KpiProgress, ProjectProgress
-from tracker.spec.model import KPI, Clause, Field_, Kind, Per, Spec, StaffRule
+from tracker.spec.model import KPI, Clause, Field_, Kind, Per, Source, Spec, StaffRule
 
 STATUS_ORDER = {"missed": 0, "behind": 1, "pending": 2, "on_track": 3, "met": 4}
 
@@ -284,11 +284,14 @@ def _violations_of(conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI) -> list
     elif k is Kind.approval_gate:
         b = Base(ctx, kpi.source)
         conds = b.where(kpi.where)
-        q = (b.select(b.t.c.id, b.t.c.record_id, b.t.c.date, b.t.c.activity_type.label("what"),
-                      b.t.c.person_id.label("person"))
+        deliverable = kpi.source is Source.deliverable
+        what = b.t.c.deliverable_type if deliverable else b.t.c.activity_type
+        person = literal(None) if deliverable else b.t.c.person_id
+        q = (b.select(b.t.c.id, b.t.c.record_id, b.t.c.date, what.label("what"), person.label("person"))
              .where(*b.base_conds(), *conds, not_(approval_compliant(ctx, b.t))).order_by(b.t.c.date, b.t.c.id))
+        reason = "发布前没有覆盖该成果的审核" if deliverable else "活动开展前没有覆盖该活动的审批"
         for r in conn.execute(q).mappings():
-            rows.append(dict(kpi_id=kid, table="activity", **r, reason="活动开展前没有覆盖该活动的审批"))
+            rows.append(dict(kpi_id=kid, table="deliverable" if deliverable else "activity", **r, reason=reason))
     elif k is Kind.zero_incident:
         t = Incident.__table__
         q = select(t.c.id, t.c.record_id, t.c.date, t.c.incident_type.label("what")).where(

@@ -129,7 +129,7 @@ KINDS: dict[str, KindDef] = {
         KindDef("approval", "审批记录", (
             _RID,
             Col("date", "审批日期", DATE, required=True),
-            Col("activity", "活动类型", VOCAB, db="activity_type", vocab="activity_types"),
+            Col("activity", "活动类型", VOCAB, db="activity_type", vocab="approval_scopes"),
             Col("valid_from", "起始日期", DATE, future_ok=True),
             Col("valid_to", "截止日期", DATE, future_ok=True),
             Col("reference", "审批文号"),
@@ -180,7 +180,7 @@ KIND_ALIASES: dict[str, str] = {**{k.label: k.kind for k in KINDS.values()}, "pe
 
 PROJECT_HEADERS = ("project", "项目编号")
 IGNORED_HEADERS = ("错误说明", "原行号")
-VOCAB_LABELS = {"activity_types": "活动类型", "respondent_types": "调查对象类型", "deliverable_types": "成果类型",
+VOCAB_LABELS = {"activity_types": "活动类型", "approval_scopes": "活动或成果类型", "respondent_types": "调查对象类型", "deliverable_types": "成果类型",
                 "incident_types": "事件类型", "instruments": "评估工具", "credentials": "资质类型"}
 LEVEL_MAP = {"区县": "区县", "区级": "区县", "县级": "区县", "县市区级": "区县", "县(市、区)级": "区县",
              "市级": "市级", "省级": "省级", "国家级": "国家级", "全国": "国家级"}

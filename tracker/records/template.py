@@ -32,6 +32,8 @@ EXAMPLE_ID = "示例-导入时自动跳过"
 
 
 def _options(spec: Spec, col_type: str, vocab: str | None) -> list[str]:
+    if col_type == VOCAB and vocab == "approval_scopes":
+        return [it.label for it in (*spec.activity_types, *spec.deliverable_types)]
     if col_type == VOCAB and vocab:
         return [it.label for it in getattr(spec, vocab)]
     if col_type == POPULATION:

@@ -55,8 +55,15 @@ class Context:
     attr_cols: list[str] = field(default_factory=list)  # unknown headers kept as attributes
     id_attr_cols: set[str] = field(default_factory=set)  # unknown headers that hold ID numbers
 
+    def vocab_items(self, name: str) -> list[Any]:
+        """A vocabulary of the spec; ``approval_scopes``: what an approval may cover, activity types
+        and deliverable types (an approval with no type covers everything)."""
+        if name == "approval_scopes":
+            return [*self.spec.activity_types, *self.spec.deliverable_types]
+        return list(getattr(self.spec, name))
+
     def vocab_map(self, name: str) -> dict[str, str]:
-        items = getattr(self.spec, name)
+        items = self.vocab_items(name)
         out: dict[str, str] = {}
         for it in items:
             out[norm_header(it.key)] = it.key
@@ -64,7 +71,7 @@ class Context:
         return out
 
     def vocab_options(self, name: str) -> str:
-        items = getattr(self.spec, name)
+        items = self.vocab_items(name)
         return "、".join(it.label for it in items) or "（规格中未声明任何项）"
 
 

@@ -258,6 +258,8 @@ class KPI(Strict):
             raise ValueError("rate 类指标必须给出 measure（satisfaction/participation/pass/improvement）")
         if k is Kind.rate and self.measure is RateMeasure.participation and not self.where.population:
             raise ValueError("参与率（participation）必须给出 where.population 作为分母名册")
+        if k is Kind.approval_gate and self.source not in (Source.activity, Source.deliverable):
+            raise ValueError("approval_gate 只能用于活动（activity）或成果（deliverable）")
         if k is Kind.zero_incident and not self.incident_types:
             raise ValueError("zero_incident 类指标必须给出 incident_types")
         if k is Kind.staff:
