@@ -23,7 +23,8 @@ lint: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check tracker tests bench
-	TRACKER_TEST_PG_URL=$$(./scripts/start-postgres) $(BIN)/pytest -q -n 2
+	url=$$(./scripts/start-postgres) || { echo "PostgreSQL did not start (see scripts/start-postgres)" >&2; exit 1; }; \
+	TRACKER_TEST_PG_URL=$$url $(BIN)/pytest -q -n 2
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

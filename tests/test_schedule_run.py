@@ -182,6 +182,6 @@ def test_tick_command_sends_and_reports(cli_env: str, tmp_path: Path, monkeypatc
         r = runner.invoke(app, ["schedule", "tick", "--as-of", "2024-10-01"])
         assert "本次发送 0 封" in r.output and len(smtp.received) == 1
         r = runner.invoke(app, ["schedule", "tick", "--as-of", "2024-13-01"])
-        assert r.exit_code != 0 and "日期 “2024-13-01” 无效" in str(r.exception)
+        assert r.exit_code != 0 and "“2024-13-01” 不是日期" in str(r.exception)
     finally:
         smtp.stop()
