@@ -14,7 +14,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -116,20 +115,9 @@ def run_child(db_url: str, specs: Path, path: Path) -> dict[str, object]:
 
 
 def machine() -> str:
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        mem_kb = int(next(x for x in Path("/proc/meminfo").read_text().splitlines()
-                          if x.startswith("MemTotal")).split()[1])
-    except (OSError, StopIteration):
-        mem_kb = 0
-    import sqlite3
+    from machine import describe  # bench/machine.py, beside this script
 
-    return (f"nproc={os.cpu_count()}  CPU={cpu}  RAM={mem_kb / 1024 / 1024:.1f} GiB  "
-            f"Python {platform.python_version()}  SQLite {sqlite3.sqlite_version}  {platform.platform()}")
+    return describe()
 
 
 def fresh_pg(url: str) -> str:

@@ -14,10 +14,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,21 +36,9 @@ TOWNS = ["甲镇", "乙镇", "丙镇", "丁镇", "戊镇", "己镇", "庚镇"]
 
 
 def machine() -> str:
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        mem = int(next(ln for ln in Path("/proc/meminfo").read_text().splitlines()
-                       if ln.startswith("MemTotal")).split()[1]) // 1024 // 1024
-    except Exception:
-        mem = -1
-    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    import sqlite3
+    from machine import describe  # bench/machine.py, beside this script
 
-    return (f"nproc={nproc}, CPU={cpu}, RAM={mem} GiB, Python {platform.python_version()}, "
-            f"SQLite {sqlite3.sqlite_version}")
+    return describe()
 
 
 def generate(ws, n_activities: int, seed: int = 2024) -> dict[str, int]:  # type: ignore[no-untyped-def]

@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,12 +27,9 @@ sys.path.insert(0, str(REPO / "tests"))
 
 
 def machine() -> str:
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                if ln.startswith("model name")), platform.processor())
-    mem = next(int(ln.split()[1]) for ln in Path("/proc/meminfo").read_text().splitlines()
-               if ln.startswith("MemTotal"))
-    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    return f"nproc={nproc}, CPU={cpu}, RAM={mem / 1024 / 1024:.1f} GiB, Python {platform.python_version()}"
+    from machine import describe  # bench/machine.py, beside this script
+
+    return describe()
 
 
 def make_specs(n: int, out: Path) -> None:
