@@ -27,14 +27,7 @@ from tracker.db.models import (
     RecordBase,
     Survey,
 )
-
-
-def visible(table: type[RecordBase], known_on: dt.datetime | None) -> ColumnElement[bool]:
-    """Current rows, or the rows as known on ``known_on`` (docs/architecture.md, record visibility)."""
-    t = table.__table__.c  # type: ignore[attr-defined]
-    if known_on is None:
-        return t.retired_at.is_(None)
-    return and_(t.entered_at <= known_on, or_(t.retired_at.is_(None), t.retired_at > known_on))
+from tracker.records.visibility import visible
 
 
 def _scope(table: type[RecordBase], code: str, as_of: dt.date, known_on: dt.datetime | None) -> ColumnElement[bool]:
