@@ -9,7 +9,7 @@ from fixtures.engine.factory import CODE, SPECS, add, d, person, workspace
 from typer.testing import CliRunner
 
 from tracker.cli import _register, app
-from tracker.engine.progress import _mask_name
+from tracker.records.privacy import mask_name as _mask_name
 
 _register()
 

@@ -11,12 +11,12 @@ import pytest
 from fixtures.engine.factory import CODE, add, d, judgement, person, workspace
 
 from tracker.engine.progress import (
-    _mask_name,
     compute_progress,
     list_violations,
     monthly_series,
     per_person_distribution,
 )
+from tracker.records.privacy import mask_name as _mask_name
 
 AS_OF = d("2024-09-30")
 END = d("2025-03-31")

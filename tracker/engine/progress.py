@@ -31,6 +31,7 @@ from tracker.engine.compile import (
 from tracker.engine.sqlfuncs import month_index, month_start
 from tracker.engine.status import decide_status
 from tracker.engine.types import KpiProgress, ProjectProgress
+from tracker.records.privacy import mask_name
 from tracker.spec.model import KPI, Clause, Field_, Kind, Per, Source, Spec, StaffRule
 
 STATUS_ORDER = {"missed": 0, "behind": 1, "pending": 2, "on_track": 3, "met": 4}
@@ -41,19 +42,7 @@ def _num(v: Any) -> float | None:
 
 
 def _mask_name(name: str | None) -> str | None:
-    try:
-        from tracker.records.privacy import mask_name  # type: ignore[import-not-found]
-    except ImportError:
-        mask_name = None
-    if name is None:
-        return None
-    if mask_name is not None:
-        return str(mask_name(name))
-    if len(name) <= 1:
-        return "*"
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
+    return None if name is None else mask_name(name)
 
 
 def _normalise_known_on(known_on: dt.datetime | None) -> dt.datetime | None:

@@ -100,7 +100,7 @@ def _violation_table(rows: list[dict[str, Any]], kpi_labels: dict[str, str],
                      labels: dict[str, str]) -> list[dict[str, Any]]:
     """The appendix rows: KPI ids as labels, vocabulary keys as labels. Names come masked from the
     engine; they are masked here again as a second line of defence, and ID numbers never shown."""
-    from tracker.reports.privacy import mask_name
+    from tracker.records.privacy import mask_name
 
     out = []
     for r in rows:

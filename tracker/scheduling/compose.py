@@ -224,6 +224,6 @@ def digest_email(progresses: list[ProjectProgress], *, period: str, as_of: dt.da
 
 
 def mask_name_safe(name: str) -> str:
-    from tracker.scheduling.contacts import mask_name
+    from tracker.records.privacy import mask_name
 
     return mask_name(name) if name.strip() else "各位同事"

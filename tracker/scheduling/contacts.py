@@ -37,13 +37,6 @@ class ContactInfo:
     active: bool
 
 
-def mask_name(name: str) -> str:
-    """张三 → 张*, 王小明 → 王**, 欧阳娜娜 → 欧阳** (``tracker.records.privacy``)."""
-    from tracker.records.privacy import mask_name as real
-
-    return real(name)
-
-
 def normalise_email(email: str) -> str:
     e = email.strip().lower()
     if not _EMAIL.match(e):
