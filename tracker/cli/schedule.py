@@ -129,7 +129,8 @@ def contacts_add(
     since: Annotated[str | None, typer.Option("--since", help="从此日期起接收（缺省今天；此前已到期的只补最近一期）")] = None,
 ) -> None:
     """添加收件人。"""
-    from tracker.scheduling.contacts import ROLES, add_contact, mask_name
+    from tracker.records.privacy import mask_name
+    from tracker.scheduling.contacts import ROLES, add_contact
 
     c = add_contact(_ws(), project, role, name, email, _date(since, "--since"))
     where = f"项目 {c.project_code}" if c.project_code else "全市月度汇总"
@@ -142,7 +143,8 @@ def contacts_list(
     all_: Annotated[bool, typer.Option("--all", help="包括已删除的")] = False,
 ) -> None:
     """列出收件人（姓名脱敏）。"""
-    from tracker.scheduling.contacts import ROLES, list_contacts, mask_name
+    from tracker.records.privacy import mask_name
+    from tracker.scheduling.contacts import ROLES, list_contacts
 
     rows = list_contacts(_ws(), project, include_inactive=all_)
     if not rows:

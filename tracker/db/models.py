@@ -298,15 +298,4 @@ RECORD_TABLES: dict[str, type[RecordBase]] = {
 
 
 # Tables defined in other modules register themselves on import (keep this list in step).
-def _register_other_tables() -> None:
-    import importlib
-
-    for name in ("tracker.db.outbox",):
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name != name:
-                raise
-
-
-_register_other_tables()
+import tracker.db.outbox  # noqa: E402, F401

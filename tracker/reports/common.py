@@ -8,7 +8,6 @@ import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -55,25 +54,6 @@ def local(ts: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if ts.tzinfo is None:
         ts = ts.replace(tzinfo=dt.UTC)
     return ts.astimezone(TZ).strftime(fmt)
-
-
-def engine_module() -> ModuleType:
-    """``tracker.engine.progress`` (issue 4), or a clear error while it is not installed."""
-    try:
-        from tracker.engine import progress
-    except ModuleNotFoundError as e:
-        if e.name != "tracker.engine.progress":
-            raise
-        raise TrackerError("进度计算模块（tracker.engine.progress）尚未就绪，无法生成报告") from e
-    return progress
-
-
-def has_engine() -> bool:
-    try:
-        engine_module()
-    except TrackerError:
-        return False
-    return True
 
 
 # ------------------------------------------------------------------ pacing line for burn-up charts

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.db.models import utcnow
+from tracker.engine import progress as engine_progress
 from tracker.engine.types import STATUS_LABELS, ProjectProgress
 from tracker.reports import charts, query
 from tracker.reports.common import (
@@ -20,7 +21,6 @@ from tracker.reports.common import (
     aware,
     check_which,
     default_as_of,
-    engine_module,
     local,
     pdf_variant,
     render_template,
@@ -52,7 +52,7 @@ class PortfolioRow:
 
 def _progress_for(ws: Workspace, which: str, as_of: dt.date | None,
                   known_on: dt.datetime | None, codes: list[str]) -> list[ProjectProgress]:
-    eng = engine_module()
+    eng = engine_progress
     if as_of is not None and set(codes) == set(ws.codes):
         return list(eng.compute_portfolio(ws, as_of, known_on))
     return [eng.compute_progress(ws, c, as_of or default_as_of(ws.spec(c), which), known_on)  # type: ignore[arg-type]

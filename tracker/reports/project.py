@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.db.models import utcnow
+from tracker.engine import progress as engine_progress
 from tracker.engine.types import STATUS_LABELS, KpiProgress, ProjectProgress
 from tracker.reports import charts, query
 from tracker.reports.common import (
@@ -27,7 +28,6 @@ from tracker.reports.common import (
     aware,
     check_which,
     default_as_of,
-    engine_module,
     local,
     pacing_points,
     pdf_variant,
@@ -124,7 +124,7 @@ def build_project_report(ws: Workspace, code: str, which: str, as_of: dt.date | 
     known_on = aware(known_on)
     eng = None
     if progress is None:
-        eng = engine_module()
+        eng = engine_progress
         progress = eng.compute_progress(ws, code, as_of, known_on)
     labels = _vocab_labels(spec)
     kpi_labels = {k.id: f"第{k.clause}条 {k.label}" for k in progress.kpis}
@@ -161,7 +161,7 @@ def build_project_report(ws: Workspace, code: str, which: str, as_of: dt.date | 
     violations: list[dict[str, Any]] = []
     if eng is None:
         try:
-            eng = engine_module()
+            eng = engine_progress
         except Exception:
             eng = None
     if eng is not None and any(k.violations for k in progress.kpis):
