@@ -174,6 +174,24 @@ def test_approval_gate_dated_before_or_after(db_url: str) -> None:
     assert [r["date"] for r in viol] == [d("2024-06-05"), d("2024-08-01")]
 
 
+def test_per_person_with_a_field_sums_it_per_member(db_url: str) -> None:
+    """"督导不少于80学时/人": a per-person rule with ``field: hours`` sums the hours of each member,
+    it does not count sessions. C1: 2.5 + 4 = 6.5 h (meets 6); C2: three 1-hour sessions = 3 h."""
+    ws = workspace(db_url)
+    person(ws, "C1", population="cases", name="周一")
+    person(ws, "C2", population="cases", name="吴二")
+    add(ws, "activity", activity_type="case_service", person_id="C1", hours=2.5, date=d("2024-07-01"))
+    add(ws, "activity", activity_type="case_service", person_id="C1", hours=4, date=d("2024-08-01"))
+    for day in ("2024-07-02", "2024-07-09", "2024-07-16"):
+        add(ws, "activity", activity_type="case_service", person_id="C2", hours=1, date=d(day))
+    k = kp(compute_progress(ws, CODE, AS_OF), "case_hours")
+    assert (k.actual, k.violations, k.evidence) == (3, 1, 5)  # counting sessions would give min 2
+    assert per_person_distribution(ws, CODE, f"{CODE}.2.case_hours", AS_OF).to_dict("records") == [
+        {"count": 3.0, "people": 1}, {"count": 6.5, "people": 1}]
+    viol = list_violations(ws, CODE, f"{CODE}.2.case_hours", AS_OF)
+    assert [(r["person"], r["reason"]) for r in viol] == [("C2", "仅 3 小时，要求 >= 6")]
+
+
 def test_approval_gate_over_deliverables(db_url: str) -> None:
     """"所有理论成果、公开发布的信息均需经审核": a deliverable needs an approval covering its type (or
     every type) dated on or before it; activities are not this gate's business."""

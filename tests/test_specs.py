@@ -220,3 +220,9 @@ def test_release_table_parse_and_inconsistencies() -> None:
 ])
 def test_quantities_are_normalised(text: str, values: list[float]) -> None:
     assert sorted(q.value for q in quantities(text)) == sorted(values)
+
+
+def test_per_person_field_must_be_numeric() -> None:
+    text = EXAMPLE.replace("        per: month\n", "        per: month\n        field: town\n")
+    errs = "\n".join(_errors(text))
+    assert "per_person 的 field 表示按人累加的数值" in errs and "clauses[1].kpis[1].field" in errs

@@ -362,34 +362,60 @@ def _members(ctx: Ctx, kpi: KPI, b: Base, unit: ColumnElement[Any], conds: list[
             .where(*b.base_conds(), *conds, unit.is_not(None)).distinct().subquery("m_units"))
 
 
-def _per_person(ctx: Ctx, kpi: KPI) -> Select[Any]:
-    """Judged over every member (roster of where.population, or every group/town … seen) × every
-    elapsed slot: actual = the smallest count, violations = member-slots below target plus records
-    outside the per-record bounds."""
+@dataclass
+class MemberGrid:
+    """Every member (roster of where.population, or every group/town … seen) × every elapsed slot,
+    with ``n``: the member's count of records in that slot (or the sum of ``field`` when the KPI has
+    a numeric one, "督导不少于80学时/人"). Records outside the per-record bounds add nothing."""
+
+    base: Base
+    conds: list[Any]
+    ok: ColumnElement[bool]
+    counts: Any  # subquery: member, slot, n, records
+    members: Any
+    slots: Any
+    grid: Any
+
+    @property
+    def n(self) -> ColumnElement[Any]:
+        return func.coalesce(self.counts.c.n, 0)
+
+
+def member_grid(ctx: Ctx, kpi: KPI) -> MemberGrid:
     b = Base(ctx, kpi.source)
     unit = b.field(kpi.by)
     conds = b.where(kpi.where, population=not (kpi.by is Field_.person and kpi.where.population))
     ok = b.each_ok(kpi)
     key = _slot_key(b, ctx, kpi.per)
-    counts = (b.select(unit.label("member"), key.label("slot"), _sum_if(ok).label("n"))
-              .where(*b.base_conds(), *conds, unit.is_not(None)).group_by(*([unit] if kpi.per is Per.period else [unit, key])).subquery("counts"))
+    amount = func.coalesce(b.field(kpi.field), 0) if kpi.field else 1
+    counts = (b.select(unit.label("member"), key.label("slot"), _sum_if(ok, amount).label("n"),
+                       _sum_if(ok).label("records"))
+              .where(*b.base_conds(), *conds, unit.is_not(None))
+              .group_by(*([unit] if kpi.per is Per.period else [unit, key])).subquery("counts"))
     ub = Base(ctx, kpi.source, "u")
     members = _members(ctx, kpi, ub, ub.field(kpi.by), ub.where(kpi.where))
     slots = _literal_rows(_slots(ctx, kpi.per), "slot", Integer)
     grid = members.join(slots, true()).outerjoin(
         counts, and_(counts.c.member == members.c.member, counts.c.slot == slots.c.slot))
-    n = func.coalesce(counts.c.n, 0)
+    return MemberGrid(b, conds, ok, counts, members, slots, grid)
+
+
+def _per_person(ctx: Ctx, kpi: KPI) -> Select[Any]:
+    """Judged over the member grid: actual = the smallest count (or sum), violations = member-slots
+    below target plus records outside the per-record bounds."""
+    g = member_grid(ctx, kpi)
+    b, n = g.base, g.n
     target = kpi.target or 0
-    bad_records = (b.select(func.count()).where(*b.base_conds(), *conds, not_(ok)).scalar_subquery()
+    bad_records = (b.select(func.count()).where(*b.base_conds(), *g.conds, not_(g.ok)).scalar_subquery()
                    if kpi.each else literal(0))
     below = (n < target) if kpi.comparator.value != "<=" else (n > target)
     return select(
         func.min(n).label("actual") if kpi.comparator.value != "<=" else func.max(n).label("actual"),
-        func.coalesce(func.sum(counts.c.n), 0).label("evidence"),
+        func.coalesce(func.sum(g.counts.c.records), 0).label("evidence"),
         (_sum_if(below) + bad_records).label("violations"),
         func.count().label("units"),
-        func.count(func.distinct(members.c.member)).label("members"),
-    ).select_from(grid)
+        func.count(func.distinct(g.members.c.member)).label("members"),
+    ).select_from(g.grid)
 
 
 def _participation(ctx: Ctx, kpi: KPI) -> Select[Any]:

@@ -303,9 +303,10 @@ def _violations_of(conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI) -> list
             if (n > (kpi.target or 0)) if kpi.comparator.value == "<=" else (n < (kpi.target or 0)):
                 when = month_start(slot).strftime("%Y-%m") if kpi.per is Per.month else (
                     f"第{slot + 1}周" if kpi.per is Per.week else None)
+                amount = f"{n:g} {kpi.unit}" if kpi.field else f"{n:g} 次"
                 rows.append(dict(kpi_id=kid, table="roster" if kpi.by is Field_.person else kpi.by.value,
                                  id=None, record_id=None, date=None, what=when, person=member,
-                                 reason=f"{'当月' if kpi.per is Per.month else ''}仅 {n} 次，要求 "
+                                 reason=f"{'当月' if kpi.per is Per.month else ''}仅 {amount}，要求 "
                                         f"{kpi.comparator.value} {kpi.target:g}"))
     if rows:
         names = _person_names(conn, ctx, {r["person"] for r in rows if r.get("person")})
@@ -320,27 +321,14 @@ def _bound_text(b: Any) -> str:
     return f"{b.field.value} {lo}{' ' if lo and hi else ''}{hi}"
 
 
-def _member_counts(conn: Connection, ctx: Ctx, kpi: KPI) -> list[tuple[str, int, int]]:
-    """(member, slot, count) for every member × elapsed slot of a per_person KPI."""
-    from sqlalchemy import Integer, true
+def _member_counts(conn: Connection, ctx: Ctx, kpi: KPI) -> list[tuple[str, int, float]]:
+    """(member, slot, count or sum) for every member × elapsed slot of a per_person KPI."""
+    from tracker.engine.compile import member_grid
 
-    from tracker.engine.compile import _literal_rows, _members, _slot_key, _slots
-
-    b = Base(ctx, kpi.source)
-    unit = b.field(kpi.by)
-    conds = b.where(kpi.where, population=not (kpi.by is Field_.person and kpi.where.population))
-    ok = b.each_ok(kpi)
-    key = _slot_key(b, ctx, kpi.per)
-    counts = (b.select(unit.label("member"), key.label("slot"), func.sum(case((ok, 1), else_=0)).label("n"))
-              .where(*b.base_conds(), *conds, unit.is_not(None)).group_by(*([unit] if kpi.per is Per.period else [unit, key])).subquery("counts"))
-    ub = Base(ctx, kpi.source, "u")
-    members = _members(ctx, kpi, ub, ub.field(kpi.by), ub.where(kpi.where))
-    slots = _literal_rows(_slots(ctx, kpi.per), "slot", Integer)
-    grid = members.join(slots, true()).outerjoin(
-        counts, and_(counts.c.member == members.c.member, counts.c.slot == slots.c.slot))
-    q = (select(members.c.member, slots.c.slot, func.coalesce(counts.c.n, 0))
-         .select_from(grid).order_by(members.c.member, slots.c.slot))
-    return [(m, int(s), int(n)) for m, s, n in conn.execute(q)]
+    g = member_grid(ctx, kpi)
+    q = (select(g.members.c.member, g.slots.c.slot, g.n)
+         .select_from(g.grid).order_by(g.members.c.member, g.slots.c.slot))
+    return [(m, int(s), float(n)) for m, s, n in conn.execute(q)]
 
 
 # ------------------------------------------------------------------ series and distributions
@@ -385,11 +373,15 @@ def per_person_distribution(ws: Any, code: str, kpi_id: str, as_of: dt.date,
     _clause, kpi = find_kpi(spec, kpi_id)
     if kpi.kind is not Kind.per_person:
         return pd.DataFrame(columns=["count", "people"])
-    ctx = Ctx(spec, as_of, _normalise_known_on(known_on))
+    from tracker.engine.compile import member_grid
+
+    g = member_grid(Ctx(spec, as_of, _normalise_known_on(known_on)), kpi)
+    cells = select(g.n.label("n")).select_from(g.grid).subquery("cells")
+    q = select(cells.c.n, func.count()).group_by(cells.c.n).order_by(cells.c.n)
     with ws.engine.connect() as conn:
-        rows = _member_counts(conn, ctx, kpi)
-    df = pd.DataFrame(rows, columns=["member", "slot", "count"])
-    out = df.groupby("count").size().reset_index(name="people")
-    return out.astype({"count": int, "people": int})
+        df = pd.DataFrame(conn.execute(q).all(), columns=["count", "people"])
+    if not kpi.field:  # record counts are whole numbers; sums of hours or days may not be
+        df["count"] = df["count"].astype(int)
+    return df.astype({"people": int})
 
 

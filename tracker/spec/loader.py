@@ -266,6 +266,9 @@ def _check_refs(kpi: KPI, loc: list[Any], add: Any, acts: set[str], pops: set[st
                       Field_.copies}
     if kpi.kind in {Kind.sum, Kind.average} and kpi.field not in numeric_fields:
         add([*loc, "field"], f"{kpi.kind.value} 只能用于数值字段：{', '.join(f.value for f in numeric_fields)}")
+    if kpi.kind is Kind.per_person and kpi.field is not None and kpi.field not in numeric_fields:
+        add([*loc, "field"], "per_person 的 field 表示按人累加的数值（如 hours），只能是："
+            f"{', '.join(f.value for f in numeric_fields)}；按小组、镇街判定请用 by")
 
 
 # ------------------------------------------------------------------ public API
