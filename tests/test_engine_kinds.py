@@ -82,21 +82,27 @@ def test_per_person_over_whole_roster_and_elapsed_months(db_url: str) -> None:
     ws = workspace(db_url)
     _counting_records(ws)
     p = compute_progress(ws, CODE, AS_OF)
-    per = kp(p, "per_elder")  # P1 2 visits, P2 1, P3 never visited (fails), P4 not enrolled yet
-    assert (per.actual, per.violations, per.status) == (0, 2, "behind")
+    per = kp(p, "per_elder")  # P1 2 visits, P2 1, P3 never visited, P4 not enrolled yet
+    # a whole-period rule mid-period: behind on pace, but nobody has broken it yet
+    assert (per.actual, per.violations, per.status) == (0, 0, "behind")
     assert per.detail["members"] == 3
+    assert list_violations(ws, CODE, f"{CODE}.2.per_elder", AS_OF) == []
+    at_end = kp(compute_progress(ws, CODE, END), "per_elder")  # P4 enrolled since: 0 visits too
+    assert (at_end.actual, at_end.violations, at_end.status) == (0, 3, "missed")
     m = kp(p, "monthly")  # Jun–Sep elapsed (09-30 is the last day): 3 members × 4 months = 12 cells;
     assert (m.actual, m.violations, m.detail["units"]) == (0, 12 - 3, 12)  # P1 Jun, P1 Jul, P2 Jul
     m29 = kp(compute_progress(ws, CODE, d("2024-09-29")), "monthly")  # September not over yet
     assert (m29.detail["units"], m29.violations) == (9, 6)
     g = kp(p, "per_group")  # G1 1 session ≥ 50 (one of 30 is a violation), G2 1: both below 2
-    assert (g.actual, g.violations) == (1, 2 + 1)
+    assert (g.actual, g.violations) == (1, 1)  # mid-period only the undersized session is a violation
+    assert kp(compute_progress(ws, CODE, END), "per_group").violations == 2 + 1  # at the end both groups
     assert kp(compute_progress(ws, CODE, d("2024-06-15")), "monthly").status == "pending"  # no month over
 
     dist = per_person_distribution(ws, CODE, f"{CODE}.2.per_elder", AS_OF)
     assert dict(zip(dist["count"], dist["people"], strict=True)) == {0: 1, 1: 1, 2: 1}
-    viol = list_violations(ws, CODE, f"{CODE}.2.per_elder", AS_OF)
-    assert sorted((r["person"], r["name"]) for r in viol) == [("P2", _mask_name("李四")), ("P3", None)]
+    viol = list_violations(ws, CODE, f"{CODE}.2.per_elder", END)
+    assert sorted((r["person"], r["name"]) for r in viol) == [("P2", _mask_name("李四")), ("P3", None),
+                                                             ("P4", None)]
     assert _mask_name("李四") != "李四"
 
 
@@ -184,11 +190,11 @@ def test_per_person_with_a_field_sums_it_per_member(db_url: str) -> None:
     add(ws, "activity", activity_type="case_service", person_id="C1", hours=4, date=d("2024-08-01"))
     for day in ("2024-07-02", "2024-07-09", "2024-07-16"):
         add(ws, "activity", activity_type="case_service", person_id="C2", hours=1, date=d(day))
-    k = kp(compute_progress(ws, CODE, AS_OF), "case_hours")
+    k = kp(compute_progress(ws, CODE, END), "case_hours")
     assert (k.actual, k.violations, k.evidence) == (3, 1, 5)  # counting sessions would give min 2
     assert per_person_distribution(ws, CODE, f"{CODE}.2.case_hours", AS_OF).to_dict("records") == [
         {"count": 3.0, "people": 1}, {"count": 6.5, "people": 1}]
-    viol = list_violations(ws, CODE, f"{CODE}.2.case_hours", AS_OF)
+    viol = list_violations(ws, CODE, f"{CODE}.2.case_hours", END)
     assert [(r["person"], r["reason"]) for r in viol] == [("C2", "仅 3 小时，要求 >= 6")]
 
 

@@ -409,6 +409,8 @@ def _per_person(ctx: Ctx, kpi: KPI) -> Select[Any]:
     bad_records = (b.select(func.count()).where(*b.base_conds(), *g.conds, not_(g.ok)).scalar_subquery()
                    if kpi.each else literal(0))
     below = (n < target) if kpi.comparator.value != "<=" else (n > target)
+    if kpi.per is Per.period and ctx.as_of < ctx.period_end and kpi.comparator.value != "<=":
+        below = false()  # a whole-period minimum can only be broken once the period is over
     return select(
         func.min(n).label("actual") if kpi.comparator.value != "<=" else func.max(n).label("actual"),
         func.coalesce(func.sum(g.counts.c.records), 0).label("evidence"),

@@ -297,7 +297,8 @@ def _violations_of(conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI) -> list
             rows.append(dict(kpi_id=kid, table="staff", id=r["id"], record_id=r["record_id"], date=None,
                              what=r["staff_id"], person=None, name=_mask_name(r["name"]),
                              reason=f"缺少有效的资质 {kpi.credential}"))
-    elif k is Kind.per_person:
+    elif k is Kind.per_person and not (kpi.per is Per.period and ctx.as_of < ctx.period_end
+                                       and kpi.comparator.value != "<="):
         dist = _member_counts(conn, ctx, kpi)
         for member, slot, n in dist:
             if (n > (kpi.target or 0)) if kpi.comparator.value == "<=" else (n < (kpi.target or 0)):

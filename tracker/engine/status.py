@@ -20,7 +20,8 @@ Rules, in order:
   comparator; before it, meeting the target → ``met`` for per_person and duration (every member has
   reached it) and ``on_track`` for rates and averages (they can still move); not meeting it →
   ``behind``, except a whole-period ``per_person`` rule (``per: period``), which is paced linearly:
-  the least-served member at or above the pace (within the tolerance) is ``on_track`` (for duration: ``on_track`` while every case can still reach the target by period end,
+  the least-served member at or above the pace (within the tolerance) is ``on_track``; its members
+  below the target become violations only once the period is over (for duration: ``on_track`` while every case can still reach the target by period end,
   ``potential``).
 """
 
