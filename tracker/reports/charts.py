@@ -111,19 +111,20 @@ def monthly_volume(months: Sequence[str], series: dict[str, Sequence[int]]) -> b
         return _png(fig)
 
 
-def per_person(title: str, counts: Sequence[int], people: Sequence[int], rule: float, unit: str) -> bytes:
-    """How many people (or person-months) received 0, 1, 2 … services, against the per-person rule."""
+def per_person(title: str, counts: Sequence[float], people: Sequence[int], rule: float, unit: str) -> bytes:
+    """How many people (or person-months) received 0, 1, 2 … services, or how many hours or days
+    (a rule with a field), against the per-person rule."""
     with _ctx():
         fig = _figure()
         ax = fig.add_subplot()
         below = [c < rule for c in counts]
-        ax.bar([str(c) for c in counts], list(people),
+        ax.bar([f"{c:g}" for c in counts], list(people),
                color=[LIGHT if b else INK for b in below], hatch=None, edgecolor="black", linewidth=0.5)
         for i, b in enumerate(below):
             if b:
                 ax.patches[i].set_hatch("///")
         ax.set_title(f"{title}（斜线：低于每人 {rule:g} {unit} 的要求）")
-        ax.set_xlabel(f"次数（{unit}）")
+        ax.set_xlabel(f"实际数量（{unit}）")
         ax.set_ylabel("人数")
         return _png(fig)
 
