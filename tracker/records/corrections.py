@@ -27,7 +27,8 @@ from tracker.records.columns import (
     norm_header,
     resolve_kind,
 )
-from tracker.records.importer import _Inserter, _lookup, _roster
+from tracker.records.importer import _roster
+from tracker.records.insert import Writer, lookup
 from tracker.records.validate import Context, prepare
 
 
@@ -120,18 +121,17 @@ def amend(ws: Any, project: str, kind: str, record_id: str | None, changes: dict
             raise TrackerError(f"更正后的记录无效：{msgs}")
         if prep.dedupe[0] == old["dedupe_key"]:
             raise TrackerError("更正后的内容与原记录相同，没有需要更正的地方")
-        if _lookup(conn, table, project, "dedupe_key", prep.dedupe):
+        if lookup(conn, table, project, "dedupe_key", prep.dedupe):
             raise TrackerError("更正后的内容与另一条现有记录完全相同")
         rid = prep.record_id[0]
-        if rid is not None and _lookup(conn, table, project, "record_id", [rid]):
+        if rid is not None and lookup(conn, table, project, "record_id", [rid]):
             raise TrackerError(f"{prep.rid_label}“{rid}”已被另一条现有记录使用")
-        ins = _Inserter(conn, kd.model, {"project_code": project, "entered_at": now, "entered_by": author,
+        writer = Writer(conn, kd.model, {"project_code": project, "entered_at": now, "entered_by": author,
                                          "source_file": "tracker amend", "supersedes": old["id"]})
         data = dict(prep.values)
         data["dedupe_key"], data["record_id"] = prep.dedupe, prep.record_id
         data["attributes"] = prep.attributes or [None]
-        data["source_row"] = [None]
-        ins.insert(data, 1)
+        writer.insert(*writer.packer().pack(data, 1))
         new_id = conn.execute(select(table.c.id).where(
             table.c.project_code == project, table.c.dedupe_key == prep.dedupe[0],
             table.c.retired_at.is_(None))).scalar_one()

@@ -13,9 +13,8 @@ so re-importing a file, or a corrected copy of it, adds only what is new.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,11 +22,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Date, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.types import JSON
 
-from tracker.db.models import ImportBatch, Person, RecordBase, utcnow
+from tracker.db.models import ImportBatch, Person, utcnow
 from tracker.errors import TrackerError
 from tracker.records.columns import (
     IGNORED_HEADERS,
@@ -40,13 +38,13 @@ from tracker.records.columns import (
     resolve_kind,
 )
 from tracker.records.errorfile import ErrorWriter, default_error_path
+from tracker.records.insert import KeySet, Packer, Writer, dedupe_ints, lookup, text_ints
+from tracker.records.pipeline import Chunk, Job, prepare_chunk, worker_chunks
 from tracker.records.reader import Source, cell_text, open_source
-from tracker.records.validate import PROJECT_COL, WHOLE_ROW, Context, prepare
+from tracker.records.validate import PROJECT_COL, WHOLE_ROW, Context
 from tracker.records.visibility import visible
 
 MAX_KEPT_ERRORS = 10_000
-LOOKUP_BATCH = 5_000
-EXAMPLE_PREFIX = "示例"
 
 Progress = Callable[[int, int | None], None]
 
@@ -148,14 +146,28 @@ def _layout(headers: list[str], kind: str | None, project: str, what: str) -> La
 
 def import_file(ws: Any, path: Path | str, project: str, kind: str | None = None, *, dry_run: bool = False,
                 skip_invalid: bool = False, entered_by: str = "operator", error_file: Path | None = None,
-                progress: Progress | None = None, chunk_size: int = 50_000) -> ImportResult:
-    """Import one CSV or XLSX file of one kind of record into ``project``."""
+                progress: Progress | None = None, chunk_size: int = 50_000,
+                parallel: bool | None = None) -> ImportResult:
+    """Import one CSV or XLSX file of one kind of record into ``project``.
+
+    ``parallel`` (default: when the file has more than one chunk and the machine more than one
+    core): read and check the file in a worker process while this one writes."""
     path = Path(path)
-    spec = ws.spec(project)
+    ws.spec(project)  # an unknown project fails before the file is read
     src: Source = open_source(path)
     lay = _layout(src.headers, kind, project, f"文件 {path.name}")
-    chunks = ((df, rows) for df, rows in src.chunks(chunk_size))
-    result = _run(ws, project, spec, lay, chunks, source_file=path.name, sha=src.sha256, dry_run=dry_run,
+    if parallel is None:
+        parallel = (os.cpu_count() or 1) > 1 and (src.total_rows or 0) > chunk_size
+
+    def chunks(ctx: Context, packer: Packer) -> Iterator[Chunk]:
+        if parallel:
+            job = Job(src, lay.positions, ctx, lay.kd.model, packer.dialect_name, packer.constant, chunk_size)
+            yield from worker_chunks(job)
+        else:
+            for raw, rows in src.chunks(chunk_size):
+                yield prepare_chunk(raw, rows, lay.positions, ctx, packer)
+
+    result = _run(ws, project, lay, chunks, source_file=path.name, sha=src.sha256, dry_run=dry_run,
                   skip_invalid=skip_invalid, entered_by=entered_by, progress=progress, total=src.total_rows)
     if result.invalid_rows:
         # a second pass over the file: the input rows with 错误说明 added (IDs and names masked)
@@ -181,7 +193,7 @@ def import_rows(ws: Any, project: str, kind: str, rows: pd.DataFrame | list[dict
                 error_file: Path | None = None, chunk_size: int = 50_000) -> ImportResult:
     """The same checks and insertion for rows that are not in a file (keys or Chinese labels as
     column names; values as text, numbers, dates or None). Row N is the N-th row (1-based)."""
-    spec = ws.spec(project)
+    ws.spec(project)
     df = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
     headers = [str(c) for c in df.columns]
     if df.empty:
@@ -193,13 +205,13 @@ def import_rows(ws: Any, project: str, kind: str, rows: pd.DataFrame | list[dict
         return pd.DataFrame({i: [cell_text(v) for v in part.iloc[:, i].tolist()] for i in range(len(headers))},
                             dtype=object)
 
-    def chunks() -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+    def chunks(ctx: Context, packer: Packer) -> Iterator[Chunk]:
         for start in range(0, len(df), chunk_size):
             cells = cells_of(df.iloc[start:start + chunk_size])
             sha.update(pd.util.hash_pandas_object(cells, index=False).to_numpy().tobytes())
-            yield cells, np.arange(start + 1, start + 1 + len(cells))
+            yield prepare_chunk(cells, np.arange(start + 1, start + 1 + len(cells)), lay.positions, ctx, packer)
 
-    result = _run(ws, project, spec, lay, chunks(), source_file=source_name, sha=None, dry_run=dry_run,
+    result = _run(ws, project, lay, chunks, source_file=source_name, sha=None, dry_run=dry_run,
                   skip_invalid=skip_invalid, entered_by=entered_by, progress=None, total=len(df), sha_obj=sha)
     if error_file is not None and result.invalid_rows:
         writer = _writer(error_file, headers, lay)
@@ -220,89 +232,126 @@ def _roster(conn: Any, project: str) -> dict[str, str | None]:
     return {pid: pop for pid, pop in conn.execute(q)}
 
 
-def _lookup(conn: Any, table: Any, project: str, column: str, keys: list[str]) -> dict[str, tuple[Any, ...]]:
-    """key → (dedupe_key, batch_id, source_row) of current rows whose ``column`` is among ``keys``."""
-    out: dict[str, tuple[Any, ...]] = {}
-    pg = conn.dialect.name == "postgresql"
-    for i in range(0, len(keys), LOOKUP_BATCH):
-        part = keys[i:i + LOOKUP_BATCH]
-        if pg:
-            # a join with unnest(array): linear, whatever the planner knows about a freshly filled
-            # table (``IN (…)`` / ``= ANY`` degrade to a scan comparing every row with every key)
-            sql = (f"SELECT t.{column}, t.dedupe_key, t.batch_id, t.source_row "
-                   f"FROM unnest(%s::text[]) AS k(key) JOIN {table.name} t ON t.{column} = k.key "
-                   "WHERE t.project_code = %s AND t.retired_at IS NULL")
-            rows = conn.exec_driver_sql(sql, (part, project))
-        else:  # plain driver SQL: compiling an expanding IN for every batch cost more than the lookup
-            marks = ", ".join("?" * len(part))
-            sql = (f"SELECT {column}, dedupe_key, batch_id, source_row FROM {table.name} "
-                   f"WHERE project_code = ? AND retired_at IS NULL AND {column} IN ({marks})")
-            rows = conn.exec_driver_sql(sql, (project, *part))
-        for k, dk, b, r in rows:
-            out[k] = (dk, b, r)
-    return out
+def _has_current_rows(conn: Any, table: Any, project: str) -> bool:
+    q = select(table.c.id).where(table.c.project_code == project, table.c.retired_at.is_(None)).limit(1)
+    return conn.execute(q).first() is not None
 
 
-class _Inserter:
-    """Driver-level executemany for one record table, values converted once per column."""
+class _Store:
+    """Writes checked chunks of one import; finds repeats of what the database already holds.
 
-    def __init__(self, conn: Any, model: type[RecordBase], const: dict[str, Any]):
-        self.conn = conn
-        self.table = model.__table__
-        dialect = conn.dialect
-        self.sqlite = dialect.name == "sqlite"
-        self.cols = [c for c in self.table.columns if c.name != "id"]
-        ph = "?" if dialect.paramstyle == "qmark" else "%s"
-        names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in self.cols)
-        self.sql = f"INSERT INTO {self.table.name} ({names}) VALUES ({', '.join([ph] * len(self.cols))})"
-        self.procs = {c.name: c.type.bind_processor(dialect) for c in self.cols}
-        self.const = {}
-        for k, v in const.items():
-            p = self.procs.get(k)
-            v = p(v) if (p and v is not None) else v
-            if self.sqlite and isinstance(v, dt.datetime):
-                # the text SQLAlchemy stores for a UTC DateTime on SQLite (as-known-on compares it as
-                # text), formatted once instead of by sqlite3's adapter for every row
-                v = v.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-            self.const[k] = v
+    A row whose content (dedupe key) is already current is unchanged; one this import already wrote
+    is a duplicate (an error naming the first row); a record id already used by different content
+    is an error. When the project had no current rows of this kind before the import, only keys
+    this import wrote can repeat: those are remembered in memory (``KeySet``) and only a possible
+    repeat is looked up in the database."""
 
-    def column(self, col: Any, vals: list[Any]) -> list[Any]:
-        if isinstance(col.type, Date) and self.sqlite:
-            return [v.isoformat() if v is not None else None for v in vals]
-        if isinstance(col.type, JSON):
-            return [json.dumps(v, ensure_ascii=False) if v else "{}" for v in vals]
-        p = self.procs[col.name]
-        if p is None:
-            return vals
-        return [p(v) if v is not None else None for v in vals]
+    def __init__(self, conn: Any, project: str, writer: Writer, result: ImportResult, bid: int):
+        self.conn, self.project, self.writer, self.result, self.bid = conn, project, writer, result, bid
+        self.table = writer.table
+        self.existing = _has_current_rows(conn, self.table, project)
+        self.keys = KeySet()
+        self.rids = KeySet()
 
-    def insert(self, data: dict[str, list[Any]], n: int) -> None:
-        if n == 0:
-            return
-        lists = []
-        for c in self.cols:
-            if c.name in self.const:
-                lists.append([self.const[c.name]] * n)
-            elif c.name in data:
-                lists.append(self.column(c, data[c.name]))
+    def _hits(self, column: str, values: list[str], ints: np.ndarray, seen: KeySet) -> dict[str, tuple[Any, ...]]:
+        if not values:
+            return {}
+        if not self.existing:
+            maybe = np.flatnonzero(seen.contains(ints)).tolist()
+            values = [values[j] for j in maybe]
+            if not values:
+                return {}
+        return lookup(self.conn, self.table, self.project, column, values)
+
+    def write(self, ch: Chunk) -> None:
+        result, bid, errors = self.result, self.bid, ch.errors
+        dk_ints = dedupe_ints(ch.dedupe)
+        seen = self._hits("dedupe_key", ch.dedupe, dk_ints, self.keys)
+        fresh: list[int] = []  # indexes into the chunk's valid rows
+        unchanged = 0
+        for j, key in enumerate(ch.dedupe):
+            hit = seen.get(key) if seen else None
+            if hit is None:
+                fresh.append(j)
+            elif hit[1] == bid:
+                errors.setdefault(ch.valid[j], []).append((WHOLE_ROW, f"与第{hit[2]}行重复"))
             else:
-                lists.append([None] * n)
-        self.conn.exec_driver_sql(self.sql, list(zip(*lists, strict=True)))
+                unchanged += 1
+        with_rid = [j for j in fresh if ch.record_id[j] is not None]
+        if with_rid:
+            rids = [ch.record_id[j] for j in with_rid]
+            by_rid = self._hits("record_id", rids, text_ints(rids), self.rids)  # type: ignore[arg-type]
+            if by_rid:
+                label = ch.rid_label
+                drop = set()
+                for j in with_rid:
+                    r = ch.record_id[j]
+                    hit = by_rid.get(r)  # type: ignore[arg-type]
+                    if hit is None:
+                        continue
+                    drop.add(j)
+                    if hit[1] == bid:
+                        msg = f"{label}“{r}”与第{hit[2]}行相同，但内容不同（一个编号只能对应一条记录）"
+                    else:
+                        msg = f"{label}“{r}”已导入过，但内容不同：如需更正，请使用 tracker amend（写明原因）"
+                    errors.setdefault(ch.valid[j], []).append((label, msg))
+                fresh = [j for j in fresh if j not in drop]
+        self.writer.insert(ch.bound, [ch.values[j] for j in fresh])
+        if not self.existing:
+            self.keys.add(dk_ints[fresh])
+            self.rids.add(text_ints([ch.record_id[j] for j in fresh if ch.record_id[j] is not None]))
+
+        result.imported += len(fresh)
+        result.unchanged += unchanged
+        result.invalid_rows += len(errors)
+        for i in sorted(errors):
+            for col, msg in errors[i]:
+                if len(result.invalid) < MAX_KEPT_ERRORS:
+                    result.invalid.append(RowError(int(ch.rows[i]), col, msg))
+        for i, es in errors.items():
+            result.messages[int(ch.rows[i])] = "；".join(f"[{c}] {m}" for c, m in es)
 
 
-def _run(ws: Any, project: str, spec: Any, lay: Layout, chunks: Iterator[tuple[pd.DataFrame, np.ndarray]], *,
+DEFER_MIN_ROWS = 100_000
+
+
+def _defer_indexes(conn: Any, table: Any, expected: int) -> list[str]:
+    """SQLite: drop the table's plain (non-unique) indexes for a large import into a table with
+    fewer rows than the file, and return the statements that rebuild them before the commit.
+
+    Building an index once over sorted rows costs less than keeping it up to date row by row. The
+    drop is part of the import's transaction: a failed or abandoned import leaves them in place. The
+    unique indexes, which the import's own lookups use, are never dropped."""
+    if expected < DEFER_MIN_ROWS:
+        return []
+    top = conn.exec_driver_sql(f"SELECT max(id) FROM {table.name}").scalar() or 0  # ≥ the row count
+    if top >= expected:
+        return []
+    plain = [name for _, name, unique, origin, _ in conn.exec_driver_sql(f"PRAGMA index_list({table.name})")
+             if not unique and origin == "c"]
+    ddl = []
+    for name in plain:
+        sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?",
+                                   (name,)).scalar()
+        if sql:
+            ddl.append(sql)
+            conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    return ddl
+
+
+def _run(ws: Any, project: str, lay: Layout, chunks: Callable[[Context, Packer], Iterator[Chunk]], *,
          source_file: str, sha: str | None, dry_run: bool, skip_invalid: bool, entered_by: str,
-         progress: Progress | None, total: int | None,
-         sha_obj: Any = None) -> ImportResult:
+         progress: Progress | None, total: int | None, sha_obj: Any = None) -> ImportResult:
     kd = lay.kd
-    model = kd.model
-    table = model.__table__
+    spec = ws.spec(project)
+    table = kd.model.__table__
     result = ImportResult(kind=kd.kind, dry_run=dry_run)
     now = utcnow()
     session = ws.session()
     try:
         conn = session.connection()
-        if conn.dialect.name == "sqlite":
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
             conn.exec_driver_sql("PRAGMA cache_size=-131072")  # 128 MB page cache for the index pages
         batch = ImportBatch(project_code=project, kind=kd.kind, file_name=source_file, file_sha256=sha or "",
                             entered_by=entered_by, started_at=now)
@@ -313,22 +362,27 @@ def _run(ws: Any, project: str, spec: Any, lay: Layout, chunks: Iterator[tuple[p
                       id_attr_cols={h for h in lay.attr_cols if "身份证" in h or "证件号" in h})
         if kd.kind == "activity":
             ctx.roster = _roster(conn, project)
-        ins = _Inserter(conn, model, {"project_code": project, "entered_at": now, "entered_by": entered_by,
-                                      "source_file": source_file, "batch_id": bid})
+        writer = Writer(conn, kd.model, {"project_code": project, "entered_at": now, "entered_by": entered_by,
+                                         "source_file": source_file, "batch_id": bid})
+        store = _Store(conn, project, writer, result, bid)
+        deferred = _defer_indexes(conn, table, total or 0) if sqlite and not dry_run else []
         done = 0
-        pg = conn.dialect.name == "postgresql"
+        pg = not sqlite
         analyzed = -1
-        for raw, rows in chunks:
-            if pg and result.imported > 2 * analyzed:
-                # PostgreSQL plans the key lookups from table statistics; rows inserted by this
-                # transaction are not in them, and a stale "empty table" estimate turns every lookup
-                # into a nested scan (quadratic). ANALYZE sees this transaction's rows.
-                conn.exec_driver_sql(f"ANALYZE {table.name}")
-                analyzed = max(result.imported, 10_000)
-            chunk = raw.rename(columns=lambda i: lay.positions.get(i, f"__ignored_{i}"))
-            done += _chunk(conn, table, project, kd, ctx, chunk, raw, rows, ins, result, bid)
-            if progress:
-                progress(done, total)
+        try:
+            for ch in chunks(ctx, writer.packer()):
+                if pg and result.imported > 2 * analyzed:
+                    # PostgreSQL plans the key lookups from table statistics; rows inserted by this
+                    # transaction are not in them, and a stale "empty table" estimate turns every lookup
+                    # into a nested scan (quadratic). ANALYZE sees this transaction's rows.
+                    conn.exec_driver_sql(f"ANALYZE {table.name}")
+                    analyzed = max(result.imported, 10_000)
+                store.write(ch)
+                done += ch.n
+                if progress:
+                    progress(done, total)
+        except IntegrityError:
+            raise TrackerError("导入时与同时进行的另一次导入冲突，未写入任何记录：请稍后重试") from None
         result.rows_total = done
         result.valid_rows = result.imported + result.unchanged
         if result.rows_total == 0:
@@ -350,6 +404,8 @@ def _run(ws: Any, project: str, spec: Any, lay: Layout, chunks: Iterator[tuple[p
                 batch.file_sha256 = sha_obj.hexdigest()
             session.add(batch)
             result.batch_id = bid
+        for ddl in deferred:
+            conn.exec_driver_sql(ddl)
         try:
             session.commit()
         except IntegrityError:
@@ -362,69 +418,3 @@ def _run(ws: Any, project: str, spec: Any, lay: Layout, chunks: Iterator[tuple[p
         raise
     finally:
         session.close()
-
-
-def _chunk(conn: Any, table: Any, project: str, kd: KindDef, ctx: Context, chunk: pd.DataFrame,
-           raw: pd.DataFrame, rows: np.ndarray, ins: _Inserter, result: ImportResult, bid: int) -> int:
-    # template example rows (identity starting with 示例) are skipped
-    ex = np.zeros(len(chunk), dtype=bool)
-    for key in {kd.natural_key or "record_id", "record_id"}:
-        if key in chunk.columns:
-            ex |= np.array([str(v).strip().startswith(EXAMPLE_PREFIX) for v in chunk[key].tolist()], dtype=bool)
-    if ex.any():
-        chunk, raw, rows = chunk[~ex].reset_index(drop=True), raw[~ex].reset_index(drop=True), rows[~ex]
-    n = len(chunk)
-    if n == 0:
-        return 0
-    prep = prepare(chunk, rows, ctx)
-    errors = prep.errors
-    valid = np.flatnonzero(prep.valid).tolist()
-
-    # what the database already holds (and what this import already inserted)
-    keys = [prep.dedupe[i] for i in valid]
-    seen = _lookup(conn, table, project, "dedupe_key", keys)
-    fresh: list[int] = []
-    unchanged = 0
-    for i in valid:
-        hit = seen.get(prep.dedupe[i])
-        if hit is None:
-            fresh.append(i)
-        elif hit[1] == bid:
-            errors.setdefault(i, []).append((WHOLE_ROW, f"与第{hit[2]}行重复"))
-        else:
-            unchanged += 1
-    rids = [prep.record_id[i] for i in fresh if prep.record_id[i] is not None]
-    if rids:
-        by_rid = _lookup(conn, table, project, "record_id", rids)
-        keep = []
-        for i in fresh:
-            r = prep.record_id[i]
-            hit = by_rid.get(r) if r is not None else None
-            if hit is None:
-                keep.append(i)
-            elif hit[1] == bid:
-                errors.setdefault(i, []).append(
-                    (prep.rid_label, f"{prep.rid_label}“{r}”与第{hit[2]}行相同，但内容不同（一个编号只能对应一条记录）"))
-            else:
-                errors.setdefault(i, []).append(
-                    (prep.rid_label, f"{prep.rid_label}“{r}”已导入过，但内容不同：如需更正，请使用 tracker amend（写明原因）"))
-        fresh = keep
-
-    fresh.sort(key=prep.dedupe.__getitem__)  # index locality: each B-tree page touched once per chunk
-    data = {k: [v[i] for i in fresh] for k, v in prep.values.items()}
-    data["dedupe_key"] = [prep.dedupe[i] for i in fresh]
-    data["record_id"] = [prep.record_id[i] for i in fresh]
-    data["source_row"] = [int(rows[i]) for i in fresh]
-    data["attributes"] = [prep.attributes[i] for i in fresh] if prep.attributes is not None else [None] * len(fresh)
-    ins.insert(data, len(fresh))
-
-    result.imported += len(fresh)
-    result.unchanged += unchanged
-    result.invalid_rows += len(errors)
-    for i in sorted(errors):
-        for col, msg in errors[i]:
-            if len(result.invalid) < MAX_KEPT_ERRORS:
-                result.invalid.append(RowError(int(rows[i]), col, msg))
-    for i, es in errors.items():
-        result.messages[int(rows[i])] = "；".join(f"[{c}] {m}" for c, m in es)
-    return n

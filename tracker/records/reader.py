@@ -100,7 +100,7 @@ def _parser_detail(e: Exception, header_row: int) -> str:
     msg = str(e)
     m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
     if m:
-        line = int(m.group(2)) + header_row
+        line = int(m.group(2))  # pandas counts lines from the top of the file, skipped rows included
         return f"第{line}行有 {m.group(3)} 列，表头只有 {m.group(1)} 列"
     return "无法解析"
 

@@ -1,0 +1,146 @@
+"""From raw cells to rows ready for the database, a chunk at a time, optionally in a worker process.
+
+``prepare_chunk`` checks one chunk (``tracker.records.validate.prepare``), orders the valid rows by
+dedupe key (each index page is then touched once per chunk) and packs them as tuples of database
+values. It needs no database, so for a large file it runs in a worker process (``worker_chunks``)
+that reads and checks the next chunks while the main process writes the previous ones: reading and
+checking cost about as much as writing, and the two overlap on a machine with two or more cores.
+What the worker finds wrong with the file reaches the main process as the same Chinese message.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+import sys
+import threading
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tracker.errors import TrackerError
+from tracker.records.insert import Packer
+from tracker.records.reader import Source
+from tracker.records.validate import Context, prepare
+
+EXAMPLE_PREFIX = "示例"
+QUEUE_CHUNKS = 2  # chunks the worker may run ahead: bounds memory
+
+
+@dataclass
+class Chunk:
+    """One checked chunk. Positions index the chunk after template example rows were dropped."""
+
+    n: int  # data rows in the chunk (example rows not counted)
+    rows: np.ndarray  # file row number of each position
+    errors: dict[int, list[tuple[str, str]]]  # position → [(column label, reason)]
+    valid: list[int]  # positions of the rows that passed every check, in dedupe-key order
+    dedupe: list[str]  # per valid row
+    record_id: list[str | None]  # per valid row
+    bound: tuple[str, ...]  # the columns of ``values``
+    values: list[tuple[Any, ...]]  # per valid row: database values of the ``bound`` columns
+    rid_label: str
+
+
+def prepare_chunk(raw: pd.DataFrame, rows: np.ndarray, positions: dict[int, str], ctx: Context,
+                  packer: Packer) -> Chunk:
+    """Check one chunk of raw cells (columns numbered as in the file) and pack its valid rows."""
+    kd = ctx.kd
+    chunk = raw.rename(columns=lambda i: positions.get(i, f"__ignored_{i}"))
+    # template example rows (identity starting with 示例) are skipped
+    ex = np.zeros(len(chunk), dtype=bool)
+    for key in {kd.natural_key or "record_id", "record_id"}:
+        if key in chunk.columns:
+            ex |= np.array([str(v).strip().startswith(EXAMPLE_PREFIX) for v in chunk[key].tolist()], dtype=bool)
+    if ex.any():
+        chunk, rows = chunk[~ex].reset_index(drop=True), rows[~ex]
+    n = len(chunk)
+    if n == 0:
+        return Chunk(0, rows, {}, [], [], [], (), [], "记录编号")
+    prep = prepare(chunk, rows, ctx)
+    valid = np.flatnonzero(prep.valid).tolist()
+    valid.sort(key=prep.dedupe.__getitem__)
+    data = {k: [v[i] for i in valid] for k, v in prep.values.items()}
+    data["dedupe_key"] = dedupe = [prep.dedupe[i] for i in valid]
+    data["record_id"] = rids = [prep.record_id[i] for i in valid]
+    data["source_row"] = [int(rows[i]) for i in valid]
+    if prep.attributes is not None:
+        data["attributes"] = [prep.attributes[i] for i in valid]
+    bound, values = packer.pack(data, len(valid))
+    return Chunk(n, rows, prep.errors, valid, dedupe, rids, bound, values, prep.rid_label)
+
+
+@dataclass
+class Job:
+    """What a worker needs to read and check a whole file."""
+
+    source: Source
+    positions: dict[int, str]
+    ctx: Context
+    model: Any
+    dialect: str
+    constant: list[str]
+    chunk_size: int
+
+
+def _work(job: Job, out: Any) -> None:
+    try:
+        packer = Packer(job.model, job.dialect, job.constant)
+        for raw, rows in job.source.chunks(job.chunk_size):
+            out.put(("chunk", prepare_chunk(raw, rows, job.positions, job.ctx, packer)))
+        out.put(("done", None))
+    except TrackerError as e:
+        out.put(("error", e.message))
+    except BaseException:  # a bug: the main process reports it with the worker's traceback
+        out.put(("crash", traceback.format_exc()))
+
+
+def start_method() -> str:
+    """``fork`` where it is safe and cheap (Linux, no other threads), else ``spawn``."""
+    forced = os.environ.get("TRACKER_IMPORT_START")
+    if forced in ("fork", "spawn", "forkserver"):
+        return forced
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
+def worker_chunks(job: Job) -> Iterator[Chunk]:
+    """The chunks of ``job``, read and checked by a worker process while the caller writes."""
+    ctx = mp.get_context(start_method())
+    q = ctx.Queue(maxsize=QUEUE_CHUNKS)
+    proc = ctx.Process(target=_work, args=(job, q), name="tracker-import-reader", daemon=True)
+    proc.start()
+    finished = False
+    try:
+        while True:
+            try:
+                what, payload = q.get(timeout=1.0)
+            except queue.Empty:
+                if not proc.is_alive():
+                    raise TrackerError(
+                        f"读取文件的子进程意外退出（退出码 {proc.exitcode}），未写入任何记录：请重试；"
+                        "若反复出现，请检查内存是否足够") from None
+                continue
+            if what == "chunk":
+                yield payload
+            elif what == "done":
+                finished = True
+                return
+            elif what == "error":
+                raise TrackerError(payload)
+            else:
+                raise RuntimeError(f"import worker failed:\n{payload}")
+    finally:
+        if finished:
+            proc.join(timeout=10)
+        if proc.is_alive():  # the caller stopped early: the worker may be blocked on a full queue
+            proc.terminate()
+        proc.join()
+        q.close()
+        q.cancel_join_thread()
