@@ -4,7 +4,7 @@ The expensive part of a bulk insert through Python's database drivers is binding
 per column per row. So rows are packed once into tuples holding only the columns that vary
 (``Packer``, which can run in a worker process), and ``Writer`` puts what is the same for the whole
 import (project, batch, who and when) and the columns a chunk leaves empty into the statement
-itself. On SQLite those are SQL literals; on PostgreSQL they stay parameters.
+itself. On SQLite those are SQL literals; PostgreSQL gets the rows through COPY.
 
 ``KeySet`` remembers, in 8 bytes a key, the dedupe keys and record ids this import has written, so
 that only a possible repeat costs a database lookup; a hit is always confirmed in the database.
@@ -119,7 +119,7 @@ class Writer:
         if self.sqlite:  # literals: nothing to bind per row
             self.const_sql = [_sqlite_literal(v) for v in constant.values()]
             self.const_vals: tuple[Any, ...] = ()
-        else:  # PostgreSQL: parameters (psycopg sends them once per statement in pipeline mode)
+        else:  # PostgreSQL: values in every COPY row
             procs = {c.name: c.type.bind_processor(dialect) for c in self.table.columns}
             self.const_sql = [self.ph] * len(constant)
             self.const_vals = tuple((procs[k](v) if procs.get(k) and v is not None else v)
@@ -142,11 +142,17 @@ class Writer:
     def insert(self, bound: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
         if not rows:
             return
-        sql = self._statement(bound)
-        if self.const_vals:
-            c = self.const_vals
-            rows = [r + c for r in rows]
-        self.conn.exec_driver_sql(sql, rows)
+        if self.sqlite:
+            self.conn.exec_driver_sql(self._statement(bound), rows)
+            return
+        # PostgreSQL: COPY, several times faster than INSERTs, in the same transaction
+        empty = [n for n in self.empty_json if n not in bound]
+        names = ", ".join(self.quote(n) for n in (*bound, *self.constant, *empty))
+        tail = self.const_vals + ("{}",) * len(empty)
+        raw = self.conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY {self.table.name} ({names}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row(r + tail)
 
 
 class KeySet:
