@@ -471,10 +471,15 @@ def _within_chunk_duplicates(prep: Prepared, rows: np.ndarray, errs: _Errors, ri
     valid = np.flatnonzero(~errs.invalid())
     if len(valid) == 0:
         return
-    kcodes, _ = pd.factorize(np.array(prep.dedupe, dtype=object)[valid])
-    first = _first_seen(kcodes)
-    dup = valid[~first]
-    dup_of = valid[first][kcodes[~first]]
+    keys = prep.dedupe if len(valid) == prep.n else [prep.dedupe[i] for i in valid.tolist()]
+    if len(set(keys)) == len(keys):  # the usual case: no fingerprint twice (a set is cheaper than factorize)
+        first = np.ones(len(valid), dtype=bool)
+        dup = dup_of = valid[:0]
+    else:
+        kcodes, _ = pd.factorize(np.array(keys, dtype=object))
+        first = _first_seen(kcodes)
+        dup = valid[~first]
+        dup_of = valid[first][kcodes[~first]]
     # record ids of the first rows of each fingerprint, equal ids merged (values are text or None)
     ids: dict[str, int] = {}
     canon = np.array([-1 if v is None else ids.setdefault(v, len(ids)) for v in rid.vals], dtype=np.intp)
