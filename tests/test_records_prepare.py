@@ -283,6 +283,21 @@ def test_many_rows_of_few_distinct_cells() -> None:
         i for i in range(n) if i % 5 == 3]
     assert p.values["participants"][::5] == [10] * 600 and p.values["date"][4::5] == [dt.date(2024, 7, 1)] * 600
     assert len(set(p.dedupe)) == n  # record ids differ
+    assert p.dedupe == [_fingerprint(p, i) for i in range(n)]
+
+
+def test_fingerprint_of_rows_with_many_distinct_cells() -> None:
+    """Columns with thousands of distinct cells next to columns with few: the key is still the
+    fingerprint of each row's own values, and equal rows (only those) share it."""
+    n = 12_000
+    p = _prep("activity", {"date": [f"2024-{7 + i % 5:02d}-{1 + i % 28:02d}" for i in range(n)],
+                           "activity": ["培训"] * n, "participants": [str(i % 97) for i in range(n)],
+                           "location": [f"地点{i % 5000}" for i in range(n)], "notes": [f"第{i % 9000}场" for i in range(n)],
+                           "staff": [f"社工{i % 30}" for i in range(n)], "town": [" 梅城镇 "] * n})
+    assert p.dedupe == [_fingerprint(p, i) for i in range(n)]
+    assert p.values["notes"][9001] == "第1场" and p.values["town"][5] == "梅城镇"
+    # row i and row j are equal exactly when i ≡ j modulo lcm(140, 97, 5000, 9000, 30) > n: none repeats
+    assert len(set(p.dedupe)) == n and p.errors == {}
 
 
 # ------------------------------------------------------------------ invariants
