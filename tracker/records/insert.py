@@ -55,7 +55,9 @@ class Packer:
 
     def _column(self, col: Any, vals: list[Any]) -> list[Any]:
         if isinstance(col.type, Date) and self.sqlite:
-            return [v.isoformat() if v is not None else None for v in vals]
+            text = {d: d.isoformat() for d in set(vals) if d is not None}  # a chunk has few distinct dates
+            text[None] = None
+            return [text[v] for v in vals]
         if isinstance(col.type, DateTime) and self.sqlite:
             return [_sqlite_datetime(v) if v is not None else None for v in vals]
         if isinstance(col.type, JSON):
@@ -71,8 +73,10 @@ class Packer:
         lists: list[list[Any]] = []
         for c in self.cols:
             vals = data.get(c.name)
-            if vals is None or not any(v is not None and v != {} for v in vals):
+            if vals is None or vals.count(None) == len(vals):
                 continue  # empty in every row: NULL (an empty JSON object for JSON columns)
+            if isinstance(c.type, JSON) and not any(vals):
+                continue
             names.append(c.name)
             lists.append(self._column(c, vals))
         return tuple(names), list(zip(*lists, strict=True)) if lists else [() for _ in range(n)]

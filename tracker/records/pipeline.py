@@ -63,16 +63,22 @@ def prepare_chunk(raw: pd.DataFrame, rows: np.ndarray, positions: dict[int, str]
     if n == 0:
         return Chunk(0, rows, {}, [], [], [], (), [], "记录编号")
     prep = prepare(chunk, rows, ctx)
-    valid = np.flatnonzero(prep.valid).tolist()
-    valid.sort(key=prep.dedupe.__getitem__)
-    data = {k: [v[i] for i in valid] for k, v in prep.values.items()}
-    data["dedupe_key"] = dedupe = [prep.dedupe[i] for i in valid]
-    data["record_id"] = rids = [prep.record_id[i] for i in valid]
-    data["source_row"] = [int(rows[i]) for i in valid]
+    every = not prep.errors  # the usual case: no copies of the columns
+    valid = list(range(n)) if every else np.flatnonzero(prep.valid).tolist()
+
+    def take(vals: list[Any]) -> list[Any]:
+        return vals if every else [vals[i] for i in valid]
+
+    data = {k: take(v) for k, v in prep.values.items()}
+    data["dedupe_key"] = take(prep.dedupe)
+    data["record_id"] = take(prep.record_id)
+    data["source_row"] = rows.tolist() if every else [int(rows[i]) for i in valid]
     if prep.attributes is not None:
-        data["attributes"] = [prep.attributes[i] for i in valid]
+        data["attributes"] = take(prep.attributes)
     bound, values = packer.pack(data, len(valid))
-    return Chunk(n, rows, prep.errors, valid, dedupe, rids, bound, values, prep.rid_label)
+    order = sorted(range(len(valid)), key=data["dedupe_key"].__getitem__)
+    return Chunk(n, rows, prep.errors, [valid[j] for j in order], [data["dedupe_key"][j] for j in order],
+                 [data["record_id"][j] for j in order], bound, [values[j] for j in order], prep.rid_label)
 
 
 @dataclass
