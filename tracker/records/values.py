@@ -30,6 +30,7 @@ _DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s
 _COMPACT_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _SERIAL_RE = re.compile(r"^\d{4,5}(?:\.\d+)?$")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
+EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
 DATE_HINT = "（可写作 2024-06-01、2024/6/1、2024.6.1 或 2024年6月1日）"
 
 
@@ -158,7 +159,13 @@ def parse_date(cells: list[str], bad: Problems, label: str) -> np.ndarray:
                 bad.put(i, f"“{_show(v)}”不是真实存在的日期")
             else:
                 bad.put(i, f"“{_show(v)}”不是日期{DATE_HINT}")
-    return d.astype("datetime64[s]").to_numpy(dtype="datetime64[D]")
+    days = d.astype("datetime64[s]").to_numpy(dtype="datetime64[D]")
+    # a year Python's dates cannot hold (0000) or no record can have (before 1900, after 2199)
+    odd = ~np.isnat(days) & ((days < np.datetime64(EARLIEST)) | (days > np.datetime64(LATEST)))
+    for i in np.flatnonzero(odd).tolist():
+        bad.put(i, f"“{_show(cells[i])}”不是合理的日期：年份应在 {EARLIEST.year} 至 {LATEST.year} 之间")
+    days[odd] = np.datetime64("NaT")
+    return days
 
 
 def date_values(days: np.ndarray) -> list[Any]:
@@ -175,6 +182,10 @@ def _numeric(cells: list[str], bad: Problems, label: str) -> np.ndarray:
     badmask = num.isna().to_numpy() & (s != "").to_numpy()
     for i in np.flatnonzero(badmask).tolist():
         bad.put(i, f"“{_show(cells[i])}”不是数字，请只填写数字", 0)
+    inf = np.isinf(num.to_numpy())  # "inf", "1e999": no quantity
+    for i in np.flatnonzero(inf).tolist():
+        bad.put(i, f"“{_show(cells[i])}”不是有限的数字，请只填写数字", 0)
+    num = num.where(~inf)
     neg = (num < 0).to_numpy()
     for i in np.flatnonzero(neg).tolist():
         bad.put(i, f"不能为负数（填写的是 {cells[i]}）", 1)
