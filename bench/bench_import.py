@@ -2,7 +2,8 @@
 
 Generates its own data (a fixture spec with a 1,500-person roster, then N activity rows as CSV and
 M rows as XLSX), imports them into SQLite (and PostgreSQL when --pg URL or TRACKER_TEST_PG_URL is
-given), re-imports the same file (must add nothing), and prints rows/s, peak RSS and the machine.
+given), re-imports the same file (must add nothing), then imports a second CSV of as many other
+rows into the now full table, and prints rows/s, peak RSS and the machine.
 Each import runs in a child process so that its peak RSS is its own.
 
     .venv/bin/python bench/bench_import.py [--rows 1000000] [--xlsx-rows 100000] [--pg URL]
@@ -59,7 +60,7 @@ def activity_row(i: int) -> list[object]:
     return [day.isoformat(), typ, f"P{p:05d}", "", 1, town, "", f"社工{p % 30:02d}", ""]
 
 
-def generate(work: Path, rows: int, xlsx_rows: int) -> tuple[Path, Path, Path]:
+def generate(work: Path, rows: int, xlsx_rows: int) -> tuple[Path, Path, Path, Path]:
     import csv
 
     (work / "specs").mkdir(parents=True, exist_ok=True)
@@ -76,6 +77,12 @@ def generate(work: Path, rows: int, xlsx_rows: int) -> tuple[Path, Path, Path]:
         w.writerow(HEADER)
         for i in range(rows):
             w.writerow(activity_row(i))
+    more = work / "activities-2.csv"  # as many other rows: an import into a table that is not empty
+    with more.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(HEADER)
+        for i in range(rows + xlsx_rows, 2 * rows + xlsx_rows):
+            w.writerow(activity_row(i))
     from openpyxl import Workbook
 
     xlsx = work / "activities.xlsx"
@@ -87,7 +94,7 @@ def generate(work: Path, rows: int, xlsx_rows: int) -> tuple[Path, Path, Path]:
         r[0] = dt.date.fromisoformat(str(r[0]))  # real Excel date cells
         ws.append(r)
     wb.save(xlsx)
-    return roster, big, xlsx
+    return roster, big, more, xlsx
 
 
 def child(db_url: str, specs: str, path: str) -> None:
@@ -150,7 +157,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         t = time.perf_counter()
-        roster, big, xlsx = generate(work, a.rows, a.xlsx_rows)
+        roster, big, more, xlsx = generate(work, a.rows, a.xlsx_rows)
         print(f"generated {a.rows:,} CSV rows ({big.stat().st_size / 1e6:.0f} MB) and {a.xlsx_rows:,} XLSX rows "
               f"({xlsx.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.0f} s")
         targets = [("SQLite", f"sqlite:///{work / 'bench.db'}")]
@@ -158,9 +165,12 @@ def main() -> None:
             targets.append(("PostgreSQL", fresh_pg(a.pg)))
         for name, url in targets:
             run_child(url, work / "specs", roster)
-            for label, path in [("CSV", big), ("CSV again", big), ("XLSX", xlsx), ("XLSX again", xlsx)]:
+            for label, path in [("CSV", big), ("CSV again", big), ("XLSX", xlsx), ("XLSX again", xlsx),
+                                ("CSV 2nd file", more)]:
                 r = run_child(url, work / "specs", path)
-                print(f"{name:10s} {label:11s} rows={r['rows']:>9,} imported={r['imported']:>9,} "
+                if label.endswith("again") and (r["imported"] or r["unchanged"] != r["rows"]):
+                    raise SystemExit(f"re-importing {path.name} changed the database: {r}")
+                print(f"{name:10s} {label:12s} rows={r['rows']:>9,} imported={r['imported']:>9,} "
                       f"unchanged={r['unchanged']:>9,} {r['seconds']:>7.2f} s {r['rows_per_s']:>8,} rows/s "
                       f"peak RSS {r['peak_rss_mb']} MB")
 

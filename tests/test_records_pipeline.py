@@ -188,3 +188,23 @@ def test_keyset_matches_a_python_set(batches: list[list[int]], probes: list[int]
         ask = np.array(probes + b[:3], dtype=np.uint64)
         assert ks.contains(ask).tolist() == [x in ref for x in probes + b[:3]]
     assert len(ks.runs) <= max(1, len(ref)).bit_length() + 1
+
+
+def test_a_second_file_into_a_project_with_rows(ws, tmp_path: Path) -> None:
+    """The stored keys are screened in memory: a stored row is unchanged, a stored record id with
+    other content is an error naming it, and everything else is new."""
+    first = [ACT] + [[f"R{i}", f"2024-07-{1 + i % 28:02d}", "培训", "", str(10 + i), ""] for i in range(40)]
+    r1 = import_file(ws, write_csv(tmp_path / "1.csv", first), CODE, chunk_size=7, parallel=True)
+    assert r1.imported == 40
+    second = [ACT, first[5], ["R3", "2024-07-04", "培训", "", "99", "改了人数"]] + [
+        ["", f"2024-08-{1 + i % 28:02d}", "上门探访", "P001", "", f"八月{i}"] for i in range(30)]
+    before = counts(ws)
+    r2 = import_file(ws, write_csv(tmp_path / "2.csv", second), CODE, chunk_size=7, parallel=True)
+    assert [str(e) for e in r2.invalid] == [
+        "第3行 [记录编号] 记录编号“R3”已导入过，但内容不同：如需更正，请使用 tracker amend（写明原因）"]
+    assert not r2.committed and counts(ws) == before
+    r2 = import_file(ws, write_csv(tmp_path / "2.csv", second), CODE, chunk_size=7, parallel=True, skip_invalid=True)
+    assert (r2.imported, r2.unchanged, r2.invalid_rows) == (30, 1, 1)
+    with ws.session() as s:
+        n = s.execute(select(Activity.id).where(Activity.project_code == CODE)).all()
+    assert len(n) == 70

@@ -2,8 +2,9 @@
 
 All-or-nothing by default: one transaction, rolled back if any row is invalid (``skip_invalid``
 imports the valid rows; ``dry_run`` checks everything and writes nothing). Rows are checked a chunk
-at a time (``tracker.records.validate``), existing keys are looked up per chunk in SQL and new rows
-go in with one driver-level ``executemany`` per chunk: no ORM object per row.
+at a time (``tracker.records.pipeline``, in a worker process for a large file); keys that may repeat
+a stored row are looked up per chunk in SQL, and new rows go in with one ``executemany`` (SQLite)
+or ``COPY`` (PostgreSQL) per chunk (``tracker.records.insert``): no ORM object per row.
 
 Identity: a ``record_id`` (记录编号; for the roster the 服务对象编号, for staff the 工作人员编号)
 makes a row idempotent. Every row also gets a ``dedupe_key``, the fingerprint of its normalised
@@ -45,6 +46,7 @@ from tracker.records.validate import PROJECT_COL, WHOLE_ROW, Context
 from tracker.records.visibility import visible
 
 MAX_KEPT_ERRORS = 10_000
+LOAD_BATCH = 100_000
 
 Progress = Callable[[int, int | None], None]
 
@@ -232,36 +234,32 @@ def _roster(conn: Any, project: str) -> dict[str, str | None]:
     return {pid: pop for pid, pop in conn.execute(q)}
 
 
-def _has_current_rows(conn: Any, table: Any, project: str) -> bool:
-    q = select(table.c.id).where(table.c.project_code == project, table.c.retired_at.is_(None)).limit(1)
-    return conn.execute(q).first() is not None
-
-
 class _Store:
     """Writes checked chunks of one import; finds repeats of what the database already holds.
 
     A row whose content (dedupe key) is already current is unchanged; one this import already wrote
     is a duplicate (an error naming the first row); a record id already used by different content
-    is an error. When the project had no current rows of this kind before the import, only keys
-    this import wrote can repeat: those are remembered in memory (``KeySet``) and only a possible
-    repeat is looked up in the database."""
+    is an error. The keys of the project's current rows, and of the rows this import writes, are
+    kept in memory (``KeySet``, 8 bytes a key): only a possible repeat is looked up in the database,
+    so a file of new rows costs no lookups at all."""
 
     def __init__(self, conn: Any, project: str, writer: Writer, result: ImportResult, bid: int):
         self.conn, self.project, self.writer, self.result, self.bid = conn, project, writer, result, bid
         self.table = writer.table
-        self.existing = _has_current_rows(conn, self.table, project)
         self.keys = KeySet()
         self.rids = KeySet()
+        t = self.table
+        q = select(t.c.dedupe_key, t.c.record_id).where(t.c.project_code == project, t.c.retired_at.is_(None))
+        rows = conn.execute(q.execution_options(stream_results=True, yield_per=LOAD_BATCH))
+        for part in rows.partitions(LOAD_BATCH):
+            self.keys.add(dedupe_ints([k for k, _ in part]))
+            self.rids.add(text_ints([r for _, r in part if r is not None]))
 
     def _hits(self, column: str, values: list[str], ints: np.ndarray, seen: KeySet) -> dict[str, tuple[Any, ...]]:
-        if not values:
+        maybe = np.flatnonzero(seen.contains(ints)).tolist() if values else []
+        if not maybe:
             return {}
-        if not self.existing:
-            maybe = np.flatnonzero(seen.contains(ints)).tolist()
-            values = [values[j] for j in maybe]
-            if not values:
-                return {}
-        return lookup(self.conn, self.table, self.project, column, values)
+        return lookup(self.conn, self.table, self.project, column, [values[j] for j in maybe])
 
     def write(self, ch: Chunk) -> None:
         result, bid, errors = self.result, self.bid, ch.errors
@@ -297,9 +295,8 @@ class _Store:
                     errors.setdefault(ch.valid[j], []).append((label, msg))
                 fresh = [j for j in fresh if j not in drop]
         self.writer.insert(ch.bound, [ch.values[j] for j in fresh])
-        if not self.existing:
-            self.keys.add(dk_ints[fresh])
-            self.rids.add(text_ints([ch.record_id[j] for j in fresh if ch.record_id[j] is not None]))
+        self.keys.add(dk_ints[fresh])
+        self.rids.add(text_ints([ch.record_id[j] for j in fresh if ch.record_id[j] is not None]))
 
         result.imported += len(fresh)
         result.unchanged += unchanged
