@@ -69,3 +69,19 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str) -> dict[st
     for k, v in values.items():
         monkeypatch.setenv(k, v)
     return values
+
+
+@pytest.fixture
+def roster_ws(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The records fixture project (tests/fixtures/records/B901.yaml) on a fresh database, with its
+    three-person roster imported (tests/fixtures/records/records_support.py)."""
+    import sys
+
+    sys.path.insert(0, str(FIXTURES / "records"))
+    from records_support import load_roster, workspace
+
+    monkeypatch.setenv("TRACKER_ID_KEY", "test-key-not-secret")
+    monkeypatch.setenv("TRACKER_DATA", str(tmp_path / "data"))
+    w = workspace(db_url)
+    load_roster(w, tmp_path)
+    return w

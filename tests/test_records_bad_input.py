@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from sqlmodel import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "records"))
-from records_support import CODE, ROSTER, counts, id_number, load_roster, workspace, write_csv, write_xlsx
+from records_support import CODE, ROSTER, counts, id_number, write_csv, write_xlsx
 
 from tracker.db.models import Activity, Person
 from tracker.errors import TrackerError
@@ -24,12 +24,8 @@ ACT = ["记录编号", "日期", "活动类型", "服务对象编号", "参与�
 
 
 @pytest.fixture
-def ws(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("TRACKER_ID_KEY", "test-key-not-secret")
-    monkeypatch.setenv("TRACKER_DATA", str(tmp_path / "data"))
-    w = workspace(db_url)
-    load_roster(w, tmp_path)
-    return w
+def ws(roster_ws):  # type: ignore[no-untyped-def]
+    return roster_ws
 
 
 def _rejects(ws, path: Path, row: int, column: str, fragment: str, kind: str | None = None) -> None:  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "records"))
-from records_support import CODE, ROSTER, counts, load_roster, workspace
+from records_support import CODE, ROSTER, counts, workspace
 
 from tracker.db.models import Activity, Correction, Person
 from tracker.errors import TrackerError
@@ -22,12 +22,8 @@ from tracker.records.visibility import visible
 
 
 @pytest.fixture
-def ws(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("TRACKER_ID_KEY", "test-key-not-secret")
-    monkeypatch.setenv("TRACKER_DATA", str(tmp_path / "data"))
-    w = workspace(db_url)
-    load_roster(w, tmp_path)
-    return w
+def ws(roster_ws):  # type: ignore[no-untyped-def]
+    return roster_ws
 
 
 def _participants(ws, known_on: dt.datetime | None = None) -> dict[str, int]:  # type: ignore[no-untyped-def]

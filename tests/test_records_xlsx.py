@@ -12,7 +12,7 @@ from openpyxl import Workbook
 from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "records"))
-from records_support import CODE, counts, load_roster, workspace
+from records_support import CODE, counts
 
 from tracker.db.models import Activity
 from tracker.errors import TrackerError
@@ -20,12 +20,8 @@ from tracker.records import import_file, reader
 
 
 @pytest.fixture
-def ws(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("TRACKER_ID_KEY", "test-key-not-secret")
-    monkeypatch.setenv("TRACKER_DATA", str(tmp_path / "data"))
-    w = workspace(db_url)
-    load_roster(w, tmp_path)
-    return w
+def ws(roster_ws):  # type: ignore[no-untyped-def]
+    return roster_ws
 
 
 @pytest.fixture(params=["calamine", "openpyxl"])
