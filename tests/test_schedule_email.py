@@ -4,6 +4,7 @@ loopback after a tick over the real engine and reports, on SQLite and PostgreSQL
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -109,6 +110,22 @@ def test_received_messages_parse(db_url: str, smtp: LoopbackSmtp, monkeypatch: p
     # The digest lists the projects running that month: P2 starts in September.
     digest_html = _parts(got[2].msg)["text/html"].get_content()
     assert P1 in digest_html and P2 not in digest_html
+    # … and carries the month's portfolio as a workbook the bureau can filter
+    att = next(got[2].msg.iter_attachments())
+    assert att.get_filename() == "portfolio-2024-06.xlsx"
+    assert att.get_content_type() == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert "portfolio-2024-06.xlsx（Excel）" in _parts(got[2].msg)["text/plain"].get_content()
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(att.get_content()), read_only=True)
+    assert book.sheetnames == ["汇总", P1, "说明"]
+    head, *rows = [list(r) for r in book["汇总"].iter_rows(values_only=True)]
+    assert head[:2] == ["项目编号", "项目名称"] and [r[0] for r in rows] == [P1]
+    n_kpis = sum(len(c.kpis) for c in ws.spec(P1).clauses)
+    assert rows[0][head.index("指标数")] == n_kpis == len(list(book[P1].iter_rows())) - 1
+    assert rows[0][head.index("统计截至")].date() == dt.date(2024, 6, 30)
+    info = {r[0]: r[1] for r in book["说明"].iter_rows(values_only=True)}
+    assert info["报告"] == "全市公益创投项目月度进度汇总（2024年6月）"
 
 
 def test_midterm_and_final_reports_go_on_their_dates(db_url: str, smtp: LoopbackSmtp) -> None:

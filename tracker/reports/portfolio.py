@@ -104,7 +104,8 @@ def portfolio_charts(rows: list[PortfolioRow]) -> list[tuple[str, bytes]]:
 # ------------------------------------------------------------------ XLSX
 
 
-def write_xlsx(rows: list[PortfolioRow], which: str, path: Path, known_on: dt.datetime | None) -> None:
+def write_xlsx(rows: list[PortfolioRow], which: str, path: Path, known_on: dt.datetime | None,
+               title: str | None = None) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
@@ -165,7 +166,7 @@ def write_xlsx(rows: list[PortfolioRow], which: str, path: Path, known_on: dt.da
         sheet(ws_, kpi_headers, kd)
 
     info = wb.create_sheet("说明")
-    info.append(["报告", f"全市公益创投项目{WHICH_CN[which]}汇总"])
+    info.append(["报告", title or f"全市公益创投项目{WHICH_CN[which]}汇总"])
     info.append(["记录口径", f"按 {local(known_on, '%Y-%m-%d %H:%M:%S')} 已录入的记录计算" if known_on
                  else "按生成时已录入的全部记录计算"])
     info.append(["评分方案", rows[0].score.title if rows else "—"])

@@ -218,6 +218,7 @@ def digest_email(progresses: list[ProjectProgress], *, period: str, as_of: dt.da
         "", _text_table(["项目编号", "项目名称", *statuses],
                         [[r["code"], r["name"], *map(str, r["counts"])] for r in rows]), "",
         *([f"以下项目本月进度未能计算，已记录并将重试：{'、'.join(failed)}"] if failed else []),
+        *([f"各项目的指标明细见附件 {attachment.filename}（Excel）。"] if attachment else []),
         "本邮件由公益创投项目跟踪系统自动发送，请勿直接回复。", ""])
     return _assemble(subject, sender, recipient, greeting, text, html, chart, cid,
                      [attachment] if attachment else [])

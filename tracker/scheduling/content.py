@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tracker.engine.types import ProjectProgress
-from tracker.scheduling.compose import STATUS_ORDER, Attachment
+from tracker.scheduling.compose import STATUS_ORDER, Attachment, cn_month
 from tracker.workspace import Workspace
 
 
@@ -28,6 +28,7 @@ class DigestContent:
     progresses: list[ProjectProgress]
     chart: bytes | None
     failed: list[str]
+    xlsx: Attachment | None = None  # the portfolio table for the bureau, one sheet per project
 
 
 def project_chart(p: ProjectProgress) -> bytes:
@@ -92,5 +93,17 @@ class ContentBuilder:
                     ps.append(self.progress(code, min(as_of, self.ws.spec(code).project.period.end)))
                 except Exception:
                     failed.append(code)
-            self._digests[period] = DigestContent(ps, digest_chart(ps) if ps else None, failed)
+            self._digests[period] = DigestContent(ps, digest_chart(ps) if ps else None, failed,
+                                                  self._digest_xlsx(period, ps) if ps else None)
         return self._digests[period]
+
+    def _digest_xlsx(self, period: str, ps: list[ProjectProgress]) -> Attachment:
+        """The month's portfolio as XLSX (the mid-term layout: verdicts by the final rules, marked
+        as a preview), built from the progress already computed for the digest."""
+        from tracker.reports.portfolio import build_portfolio, write_xlsx
+
+        rows = build_portfolio(self.ws, "midterm", progress=ps, codes=[p.project for p in ps])
+        path = Path(self._tmp.name) / f"portfolio-{period}.xlsx"
+        write_xlsx(rows, "midterm", path, None, title=f"全市公益创投项目月度进度汇总（{cn_month(period)}）")
+        return Attachment(path.name, path.read_bytes(), "application",
+                          "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
