@@ -8,6 +8,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -85,3 +86,14 @@ def roster_ws(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):  # 
     w = workspace(db_url)
     load_roster(w, tmp_path)
     return w
+
+
+@pytest.fixture
+def smtp() -> Iterator[Any]:
+    """A real SMTP server (aiosmtpd) on loopback that keeps what it receives (tests/schedule_support.py)."""
+    from schedule_support import LoopbackSmtp
+
+    server = LoopbackSmtp()
+    server.start()
+    yield server
+    server.stop()

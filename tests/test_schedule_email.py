@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,14 +16,6 @@ from tracker.scheduling.compose import Attachment, project_email
 from tracker.scheduling.contacts import add_contact
 from tracker.scheduling.tick import tick
 from tracker.workspace import open_workspace
-
-
-@pytest.fixture
-def smtp() -> Iterator[LoopbackSmtp]:
-    server = LoopbackSmtp()
-    server.start()
-    yield server
-    server.stop()
 
 
 def _kpi(key: str, label: str, target: float | None, actual: float | None, expected: float | None,

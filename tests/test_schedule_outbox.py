@@ -15,7 +15,6 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,14 +44,6 @@ EXPECTED_NOV1 = [  # (recipient, subject) in send order: oldest send date first
     ("a@example.org", subj(P1, "2024年10月")),
     ("b@example.org", subj(P2, "2024年10月")),
 ]
-
-
-@pytest.fixture
-def smtp() -> Iterator[LoopbackSmtp]:
-    server = LoopbackSmtp()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
