@@ -73,7 +73,7 @@ class _Bar:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self.p = Progress(TextColumn("导入中"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        self.p = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                           console=Console(stderr=True), transient=True)
         self.task: Any = None
 
@@ -83,9 +83,11 @@ class _Bar:
                 self.task = False
                 return
             self.p.start()
-            self.task = self.p.add_task("import", total=total)
+            self.task = self.p.add_task("导入中", total=total)
         if self.task is not False:
-            self.p.update(self.task, completed=done, total=max(total or 0, done))
+            finishing = total is not None and done >= total
+            self.p.update(self.task, completed=done, total=max(total or 0, done),
+                          description="正在写入数据库" if finishing else "导入中")
 
     def close(self) -> None:
         if self.task not in (None, False):

@@ -48,7 +48,7 @@ from tracker.records.visibility import visible
 MAX_KEPT_ERRORS = 10_000
 LOAD_BATCH = 100_000
 
-Progress = Callable[[int, int | None], None]
+Progress = Callable[[int, int | None], None]  # (rows done, rows expected); done == expected at the end
 
 
 @dataclass(frozen=True)
@@ -380,6 +380,8 @@ def _run(ws: Any, project: str, lay: Layout, chunks: Callable[[Context, Packer],
                     progress(done, total)
         except IntegrityError:
             raise TrackerError("导入时与同时进行的另一次导入冲突，未写入任何记录：请稍后重试") from None
+        if progress:
+            progress(done, done)  # every row read: what is left is the commit (and index rebuilds)
         result.rows_total = done
         result.valid_rows = result.imported + result.unchanged
         if result.rows_total == 0:
