@@ -187,8 +187,8 @@ def test_keyset_matches_a_python_set(batches: list[list[int]], probes: list[int]
 
 
 def test_a_second_file_into_a_project_with_rows(ws, tmp_path: Path) -> None:
-    """The stored keys are screened in memory: a stored row is unchanged, a stored record id with
-    other content is an error naming it, and everything else is new."""
+    """A stored row is unchanged, a stored record id with other content is an error naming it, and
+    everything else is new."""
     first = [ACT] + [[f"R{i}", f"2024-07-{1 + i % 28:02d}", "培训", "", str(10 + i), ""] for i in range(40)]
     r1 = import_file(ws, write_csv(tmp_path / "1.csv", first), CODE, chunk_size=7, parallel=True)
     assert r1.imported == 40

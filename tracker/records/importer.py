@@ -46,7 +46,6 @@ from tracker.records.validate import PROJECT_COL, WHOLE_ROW, Context
 from tracker.records.visibility import visible
 
 MAX_KEPT_ERRORS = 10_000
-LOAD_BATCH = 100_000
 
 Progress = Callable[[int, int | None], None]  # (rows done, rows expected); done == expected at the end
 
@@ -239,27 +238,29 @@ class _Store:
 
     A row whose content (dedupe key) is already current is unchanged; one this import already wrote
     is a duplicate (an error naming the first row); a record id already used by different content
-    is an error. The keys of the project's current rows, and of the rows this import writes, are
-    kept in memory (``KeySet``, 8 bytes a key): only a possible repeat is looked up in the database,
-    so a file of new rows costs no lookups at all."""
+    is an error. When the project has current rows of this kind, every key is looked up in the
+    database. When it has none, only keys this import wrote can repeat: those are kept in memory
+    (``KeySet``, 8 bytes a key) and only a possible repeat is looked up. (Reading a large project's
+    keys into memory first was tried: it cost more than the lookups it saved.)"""
 
     def __init__(self, conn: Any, project: str, writer: Writer, result: ImportResult, bid: int):
         self.conn, self.project, self.writer, self.result, self.bid = conn, project, writer, result, bid
         self.table = writer.table
+        t = self.table
+        q = select(t.c.id).where(t.c.project_code == project, t.c.retired_at.is_(None)).limit(1)
+        self.lookup_all = conn.execute(q).first() is not None
         self.keys = KeySet()
         self.rids = KeySet()
-        t = self.table
-        q = select(t.c.dedupe_key, t.c.record_id).where(t.c.project_code == project, t.c.retired_at.is_(None))
-        rows = conn.execute(q.execution_options(stream_results=True, yield_per=LOAD_BATCH))
-        for part in rows.partitions(LOAD_BATCH):
-            self.keys.add(dedupe_ints([k for k, _ in part]))
-            self.rids.add(text_ints([r for _, r in part if r is not None]))
 
     def _hits(self, column: str, values: list[str], ints: np.ndarray, seen: KeySet) -> dict[str, tuple[Any, ...]]:
-        maybe = np.flatnonzero(seen.contains(ints)).tolist() if values else []
-        if not maybe:
+        if not values:
             return {}
-        return lookup(self.conn, self.table, self.project, column, [values[j] for j in maybe])
+        if not self.lookup_all:
+            maybe = np.flatnonzero(seen.contains(ints)).tolist()
+            if not maybe:
+                return {}
+            values = [values[j] for j in maybe]
+        return lookup(self.conn, self.table, self.project, column, values)
 
     def write(self, ch: Chunk) -> None:
         result, bid, errors = self.result, self.bid, ch.errors
@@ -295,8 +296,9 @@ class _Store:
                     errors.setdefault(ch.valid[j], []).append((label, msg))
                 fresh = [j for j in fresh if j not in drop]
         self.writer.insert(ch.bound, [ch.values[j] for j in fresh])
-        self.keys.add(dk_ints[fresh])
-        self.rids.add(text_ints([ch.record_id[j] for j in fresh if ch.record_id[j] is not None]))
+        if not self.lookup_all:
+            self.keys.add(dk_ints[fresh])
+            self.rids.add(text_ints([ch.record_id[j] for j in fresh if ch.record_id[j] is not None]))
 
         result.imported += len(fresh)
         result.unchanged += unchanged
