@@ -39,7 +39,7 @@ from tracker.records.columns import (
     resolve_kind,
 )
 from tracker.records.errorfile import ErrorWriter, default_error_path
-from tracker.records.insert import KeySet, Packer, Writer, dedupe_ints, lookup, text_ints
+from tracker.records.insert import KeySet, Packer, Writer, lookup, text_ints
 from tracker.records.pipeline import Chunk, Job, prepare_chunk, worker_chunks
 from tracker.records.reader import Source, cell_text, open_source
 from tracker.records.validate import PROJECT_COL, WHOLE_ROW, Context
@@ -264,19 +264,22 @@ class _Store:
 
     def write(self, ch: Chunk) -> None:
         result, bid, errors = self.result, self.bid, ch.errors
-        dk_ints = dedupe_ints(ch.dedupe)
+        dk_ints = ch.dedupe_ints
         seen = self._hits("dedupe_key", ch.dedupe, dk_ints, self.keys)
-        fresh: list[int] = []  # indexes into the chunk's valid rows
         unchanged = 0
-        for j, key in enumerate(ch.dedupe):
-            hit = seen.get(key) if seen else None
-            if hit is None:
-                fresh.append(j)
-            elif hit[1] == bid:
-                errors.setdefault(ch.valid[j], []).append((WHOLE_ROW, f"与第{hit[2]}行重复"))
-            else:
-                unchanged += 1
-        with_rid = [j for j in fresh if ch.record_id[j] is not None]
+        if not seen:  # the usual case for new rows: nothing to sort out row by row
+            fresh = list(range(len(ch.dedupe)))  # indexes into the chunk's valid rows
+        else:
+            fresh = []
+            for j, key in enumerate(ch.dedupe):
+                hit = seen.get(key)
+                if hit is None:
+                    fresh.append(j)
+                elif hit[1] == bid:
+                    errors.setdefault(ch.valid[j], []).append((WHOLE_ROW, f"与第{hit[2]}行重复"))
+                else:
+                    unchanged += 1
+        with_rid = [j for j in fresh if ch.record_id[j] is not None] if ch.has_record_ids else []
         if with_rid:
             rids = [ch.record_id[j] for j in with_rid]
             by_rid = self._hits("record_id", rids, text_ints(rids), self.rids)  # type: ignore[arg-type]
@@ -295,7 +298,7 @@ class _Store:
                         msg = f"{label}“{r}”已导入过，但内容不同：如需更正，请使用 tracker amend（写明原因）"
                     errors.setdefault(ch.valid[j], []).append((label, msg))
                 fresh = [j for j in fresh if j not in drop]
-        self.writer.insert(ch.bound, [ch.values[j] for j in fresh])
+        self.writer.insert(ch.bound, ch.values if len(fresh) == len(ch.values) else [ch.values[j] for j in fresh])
         if not self.lookup_all:
             self.keys.add(dk_ints[fresh])
             self.rids.add(text_ints([ch.record_id[j] for j in fresh if ch.record_id[j] is not None]))

@@ -17,14 +17,14 @@ import sys
 import threading
 import traceback
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from tracker.errors import TrackerError
-from tracker.records.insert import Packer
+from tracker.records.insert import Packer, dedupe_ints
 from tracker.records.reader import Source
 from tracker.records.validate import Context, prepare
 
@@ -45,6 +45,8 @@ class Chunk:
     bound: tuple[str, ...]  # the columns of ``values``
     values: list[tuple[Any, ...]]  # per valid row: database values of the ``bound`` columns
     rid_label: str
+    dedupe_ints: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))  # per valid row
+    has_record_ids: bool = False
 
 
 def prepare_chunk(raw: pd.DataFrame, rows: np.ndarray, positions: dict[int, str], ctx: Context,
@@ -77,8 +79,10 @@ def prepare_chunk(raw: pd.DataFrame, rows: np.ndarray, positions: dict[int, str]
         data["attributes"] = take(prep.attributes)
     bound, values = packer.pack(data, len(valid))
     order = sorted(range(len(valid)), key=data["dedupe_key"].__getitem__)
-    return Chunk(n, rows, prep.errors, [valid[j] for j in order], [data["dedupe_key"][j] for j in order],
-                 [data["record_id"][j] for j in order], bound, [values[j] for j in order], prep.rid_label)
+    dedupe = [data["dedupe_key"][j] for j in order]
+    rids = [data["record_id"][j] for j in order]
+    return Chunk(n, rows, prep.errors, [valid[j] for j in order], dedupe, rids, bound, [values[j] for j in order],
+                 prep.rid_label, dedupe_ints(dedupe), rids.count(None) < len(rids))
 
 
 @dataclass
