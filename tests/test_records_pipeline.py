@@ -204,3 +204,21 @@ def test_a_second_file_into_a_project_with_rows(ws, tmp_path: Path) -> None:
     with ws.session() as s:
         n = s.execute(select(Activity.id).where(Activity.project_code == CODE)).all()
     assert len(n) == 70
+
+
+@pytest.mark.parametrize("per", [1, 7, 100])
+def test_rows_go_in_several_to_a_statement_and_none_is_lost(ws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            per: int) -> None:
+    """SQLite inserts ROWS_PER_STATEMENT rows per INSERT and the remainder one by one: every row
+    arrives once, with its own values."""
+    from tracker.records import insert
+
+    monkeypatch.setattr(insert, "ROWS_PER_STATEMENT", per)
+    rows = [ACT] + [["", f"2024-{7 + i % 5:02d}-{1 + i % 28:02d}", "培训", "", str(1 + i), f"第{i}场"]
+                    for i in range(257)]
+    r = import_file(ws, write_csv(tmp_path / "a.csv", rows), CODE, parallel=False)
+    assert r.imported == 257
+    with ws.session() as s:
+        got = s.execute(select(Activity.source_row, Activity.participants, Activity.notes)
+                        .where(Activity.project_code == CODE)).all()
+    assert sorted(tuple(g) for g in got) == [(i + 2, 1 + i, f"第{i}场") for i in range(257)]
