@@ -145,10 +145,10 @@ def _indexes(ws) -> dict[str, str]:  # type: ignore[no-untyped-def]
                                          "AND tbl_name = 'activity' AND sql IS NOT NULL").all())
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # PostgreSQL keeps its indexes during an import
 def test_sqlite_rebuilds_the_indexes_it_dropped_for_a_large_import(ws, tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    if ws.engine.dialect.name != "sqlite":
-        pytest.skip("SQLite only: PostgreSQL keeps its indexes during an import")
+    assert ws.engine.dialect.name == "sqlite"
     monkeypatch.setattr(importer, "DEFER_MIN_ROWS", 50)
     before = _indexes(ws)
     assert {"ix_activity_project_person", "ix_activity_project_type_date"} <= set(before)
