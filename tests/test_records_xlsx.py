@@ -85,7 +85,8 @@ def test_both_readers_find_the_sheet_header_rows_and_values(ws, tmp_path: Path, 
     ]
 
 
-def test_a_broken_workbook_is_a_clear_error(ws, tmp_path: Path, engine: str) -> None:
+def test_a_broken_workbook_is_a_clear_error(ws, tmp_path: Path) -> None:
+    """Caught when the archive is opened, before either reader."""
     good = _workbook(tmp_path / "好.xlsx").read_bytes()
     bad = tmp_path / "坏.xlsx"
     bad.write_bytes(good[: len(good) // 2])  # cut in the middle, as a failed download would

@@ -279,7 +279,7 @@ class _Store:
                     errors.setdefault(ch.valid[j], []).append((WHOLE_ROW, f"与第{hit[2]}行重复"))
                 else:
                     unchanged += 1
-        with_rid = [j for j in fresh if ch.record_id[j] is not None] if ch.has_record_ids else []
+        with_rid = [j for j in fresh if ch.record_id[j] is not None]
         if with_rid:
             rids = [ch.record_id[j] for j in with_rid]
             by_rid = self._hits("record_id", rids, text_ints(rids), self.rids)  # type: ignore[arg-type]
@@ -329,16 +329,14 @@ def _defer_indexes(conn: Any, table: Any, expected: int) -> list[str]:
     top = conn.exec_driver_sql(f"SELECT max(id) FROM {table.name}").scalar() or 0  # ≥ the row count
     if top >= expected:
         return []
-    plain = [name for _, name, unique, origin, _ in conn.exec_driver_sql(f"PRAGMA index_list({table.name})")
-             if not unique and origin == "c"]
-    ddl = []
-    for name in plain:
-        sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?",
-                                   (name,)).scalar()
-        if sql:
-            ddl.append(sql)
-            conn.exec_driver_sql(f'DROP INDEX "{name}"')
-    return ddl
+    unique = {name for _, name, is_unique, _, _ in conn.exec_driver_sql(f"PRAGMA index_list({table.name})")
+              if is_unique}
+    ddl = [(name, sql) for name, sql in conn.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+        (table.name,)) if name not in unique]
+    for name, _ in ddl:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    return [sql for _, sql in ddl]
 
 
 def _run(ws: Any, project: str, lay: Layout, chunks: Callable[[Context, Packer], Iterator[Chunk]], *,

@@ -109,9 +109,9 @@ def _sqlite_literal(v: Any) -> str:
 
 
 class Writer:
-    """INSERTs for one record table: what is constant goes in the statement, the rest is bound.
-
-    Columns neither bound nor constant are left out of the statement (they are NULL)."""
+    """INSERTs (SQLite) or COPY (PostgreSQL) for one record table. On SQLite what is constant goes
+    into the statement as literals and only the rest is bound; PostgreSQL's COPY carries every
+    value. Columns neither packed nor constant are left out (NULL; an empty object for JSON)."""
 
     def __init__(self, conn: Any, model: type[RecordBase], constant: dict[str, Any]):
         self.conn = conn
@@ -119,30 +119,31 @@ class Writer:
         self.table = model.__table__
         dialect = conn.dialect
         self.sqlite = dialect.name == "sqlite"
-        self.ph = "?" if dialect.paramstyle == "qmark" else "%s"
         self.quote = dialect.identifier_preparer.quote
         self.constant = dict(constant)
-        if self.sqlite:  # literals: nothing to bind per row
-            self.const_sql = [_sqlite_literal(v) for v in constant.values()]
-            self.const_vals: tuple[Any, ...] = ()
-        else:  # PostgreSQL: values in every COPY row
+        if self.sqlite:
+            self.const_values: tuple[Any, ...] = tuple(_sqlite_literal(v) for v in constant.values())
+        else:
             procs = {c.name: c.type.bind_processor(dialect) for c in self.table.columns}
-            self.const_sql = [self.ph] * len(constant)
-            self.const_vals = tuple((procs[k](v) if procs.get(k) and v is not None else v)
-                                    for k, v in constant.items())
+            self.const_values = tuple((procs[k](v) if procs.get(k) and v is not None else v)
+                                      for k, v in constant.items())
         self.empty_json = [c.name for c in self.table.columns if isinstance(c.type, JSON) and c.name not in constant]
         self._sql: dict[tuple[tuple[str, ...], int], str] = {}
 
     def packer(self) -> Packer:
         return Packer(self.model, self.conn.dialect.name, list(self.constant))
 
+    def _columns(self, bound: tuple[str, ...]) -> tuple[str, list[str]]:
+        """(the column list, the JSON columns left empty) for rows with the ``bound`` columns."""
+        empty = [n for n in self.empty_json if n not in bound]
+        return ", ".join(self.quote(n) for n in (*bound, *self.constant, *empty)), empty
+
     def _statement(self, bound: tuple[str, ...], per: int = 1) -> str:
-        """INSERT of ``per`` rows at a time."""
+        """SQLite: INSERT of ``per`` rows at a time."""
         sql = self._sql.get((bound, per))
         if sql is None:
-            empty = [n for n in self.empty_json if n not in bound]
-            names = ", ".join(self.quote(n) for n in (*bound, *self.constant, *empty))
-            values = "(" + ", ".join([self.ph] * len(bound) + self.const_sql + ["'{}'"] * len(empty)) + ")"
+            names, empty = self._columns(bound)
+            values = "(" + ", ".join(["?"] * len(bound) + list(self.const_values) + ["'{}'"] * len(empty)) + ")"
             sql = f"INSERT INTO {self.table.name} ({names}) VALUES {', '.join([values] * per)}"
             self._sql[(bound, per)] = sql
         return sql
@@ -150,12 +151,13 @@ class Writer:
     def insert(self, bound: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
         if not rows:
             return
+        raw = self.conn.connection.driver_connection  # the session's connection, in its transaction
         if self.sqlite:
             # ROWS_PER_STATEMENT rows in one INSERT: fewer statement steps for the same parameters
-            # (sqlite3's own cursor, in the session's transaction: no per-row checks on the way)
+            # (sqlite3's own cursor: no per-row checks on the way)
             per = ROWS_PER_STATEMENT
             full = len(rows) // per * per
-            cur = self.conn.connection.driver_connection.cursor()
+            cur = raw.cursor()
             try:
                 if full and bound:
                     width = per * len(bound)
@@ -168,11 +170,9 @@ class Writer:
             finally:
                 cur.close()
             return
-        # PostgreSQL: COPY, several times faster than INSERTs, in the same transaction
-        empty = [n for n in self.empty_json if n not in bound]
-        names = ", ".join(self.quote(n) for n in (*bound, *self.constant, *empty))
-        tail = self.const_vals + ("{}",) * len(empty)
-        raw = self.conn.connection.driver_connection
+        # PostgreSQL: COPY, several times faster than INSERTs
+        names, empty = self._columns(bound)
+        tail = self.const_values + ("{}",) * len(empty)
         with raw.cursor() as cur, cur.copy(f"COPY {self.table.name} ({names}) FROM STDIN") as copy:
             for r in rows:
                 copy.write_row(r + tail)
@@ -183,9 +183,6 @@ class KeySet:
 
     def __init__(self) -> None:
         self.runs: list[np.ndarray] = []
-
-    def __len__(self) -> int:
-        return sum(len(r) for r in self.runs)
 
     def contains(self, keys: np.ndarray) -> np.ndarray:
         hit = np.zeros(len(keys), dtype=bool)

@@ -46,7 +46,6 @@ class Chunk:
     values: list[tuple[Any, ...]]  # per valid row: database values of the ``bound`` columns
     rid_label: str
     dedupe_ints: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))  # per valid row
-    has_record_ids: bool = False
 
 
 def prepare_chunk(raw: pd.DataFrame, rows: np.ndarray, positions: dict[int, str], ctx: Context,
@@ -82,7 +81,7 @@ def prepare_chunk(raw: pd.DataFrame, rows: np.ndarray, positions: dict[int, str]
     dedupe = [data["dedupe_key"][j] for j in order]
     rids = [data["record_id"][j] for j in order]
     return Chunk(n, rows, prep.errors, [valid[j] for j in order], dedupe, rids, bound, [values[j] for j in order],
-                 prep.rid_label, dedupe_ints(dedupe), rids.count(None) < len(rids))
+                 prep.rid_label, dedupe_ints(dedupe))
 
 
 @dataclass
