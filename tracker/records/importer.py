@@ -3,7 +3,7 @@
 All-or-nothing by default: one transaction, rolled back if any row is invalid (``skip_invalid``
 imports the valid rows; ``dry_run`` checks everything and writes nothing). Rows are checked a chunk
 at a time (``tracker.records.pipeline``, in a worker process for a large file); keys that may repeat
-a stored row are looked up per chunk in SQL, and new rows go in with one ``executemany`` (SQLite)
+a stored row are looked up per chunk in SQL, and new rows go in with multi-row INSERTs (SQLite)
 or ``COPY`` (PostgreSQL) per chunk (``tracker.records.insert``): no ORM object per row.
 
 Identity: a ``record_id`` (记录编号; for the roster the 服务对象编号, for staff the 工作人员编号)
