@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_import import CODE, HEADER, PEOPLE, SPEC, activity_row
 from machine import describe
 
+from tracker.kpispec.loader import parse_spec_text
 from tracker.records.columns import KINDS, match_headers
 from tracker.records.reader import open_source
 from tracker.records.validate import Context, prepare
-from tracker.spec.loader import parse_spec_text
 
 
 def write_rows(path: Path, rows: int) -> Path:

@@ -26,9 +26,9 @@ from sqlalchemy import insert
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tracker.db.engine import dispose_engines  # noqa: E402
+from tracker.db.connection import dispose_engines  # noqa: E402
 from tracker.db.models import Activity, Approval, Assessment, Person, Survey  # noqa: E402
-from tracker.engine.progress import compute_portfolio, compute_progress  # noqa: E402
+from tracker.measure.progress import compute_portfolio, compute_progress  # noqa: E402
 from tracker.workspace import open_workspace  # noqa: E402
 
 T0 = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)

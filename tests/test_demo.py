@@ -11,7 +11,7 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from tracker.cli import _register, app
-from tracker.db.engine import dispose_engines
+from tracker.db.connection import dispose_engines
 from tracker.db.models import Person
 from tracker.simulate import DEFAULT_AS_OF
 from tracker.simulate.generate import generate_project

@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-from tracker.db.engine import get_engine
+from tracker.db.connection import get_engine
 from tracker.db.migrate import include_object
 
 

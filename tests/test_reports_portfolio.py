@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "reports")
 import seed
 from support import SPECS, render_warnings_fail  # noqa: F401
 
-from tracker.engine.progress import compute_progress
+from tracker.measure.progress import compute_progress
 from tracker.reports import render_portfolio
 from tracker.workspace import open_workspace
 

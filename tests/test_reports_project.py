@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "reports")
 import seed
 from support import SPECS, raw, render_warnings_fail, verdict_rows  # noqa: F401
 
-from tracker.engine.progress import compute_progress
+from tracker.measure.progress import compute_progress
 from tracker.reports import render_project_report
 from tracker.reports.notes import add_note
 from tracker.reports.project import build_project_report

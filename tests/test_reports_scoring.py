@@ -12,10 +12,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "reports")
 
 from support import SPECS
 
-from tracker.engine.types import KpiProgress, ProjectProgress
 from tracker.errors import TrackerError
+from tracker.kpispec.loader import load_specs
+from tracker.measure.types import KpiProgress, ProjectProgress
 from tracker.reports.scoring import apply_scheme, describe_gap, load_scheme
-from tracker.spec.loader import load_specs
 
 SPEC = next(ls.spec for ls in load_specs(SPECS) if ls.spec.code == "2099B001")
 # key → (kind, comparator, target, unit, actual, status)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from schedule_support import FAST, P1, P2, SENDER, SPECS, LoopbackSmtp, add_visits, d
 
-from tracker.engine.types import KpiProgress, ProjectProgress
+from tracker.measure.types import KpiProgress, ProjectProgress
 from tracker.scheduling.compose import Attachment, project_email
 from tracker.scheduling.contacts import add_contact
 from tracker.scheduling.tick import tick

@@ -8,12 +8,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tracker.kpispec.loader import load_specs
 from tracker.records.privacy import validate_id_number
 from tracker.simulate import geography as geo
 from tracker.simulate.generate import COLUMNS, generate_project
 from tracker.simulate.people import age_group, check_char, is_valid_id
 from tracker.simulate.profiles import profile_for
-from tracker.spec.loader import load_specs
 
 SPECS = Path(__file__).resolve().parent / "fixtures" / "simulate"
 

@@ -9,7 +9,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from tracker.db.models import RECORD_TABLES, ImportBatch
-from tracker.engine.progress import compute_progress
+from tracker.measure.progress import compute_progress
 from tracker.simulate import simulate
 from tracker.simulate.generate import generate_project
 from tracker.workspace import open_workspace

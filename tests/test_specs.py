@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tracker.spec.coverage import quantities, uncovered
-from tracker.spec.export import kpi_records
-from tracker.spec.loader import SpecError, load_specs, parse_spec_text
-from tracker.spec.release_table import release_tables
+from tracker.kpispec.coverage import quantities, uncovered
+from tracker.kpispec.export import kpi_records
+from tracker.kpispec.loader import SpecError, load_specs, parse_spec_text
+from tracker.kpispec.release_table import release_tables
 
 REPO = Path(__file__).resolve().parent.parent
 SPECS = REPO / "kpi_specs"

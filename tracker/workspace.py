@@ -15,11 +15,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from tracker import config
-from tracker.db.engine import get_engine
+from tracker.db.connection import get_engine
 from tracker.db.models import Project, utcnow
 from tracker.errors import TrackerError
-from tracker.spec.loader import LoadedSpec, load_specs
-from tracker.spec.model import Spec
+from tracker.kpispec.loader import LoadedSpec, load_specs
+from tracker.kpispec.model import Spec
 
 
 @dataclass

@@ -134,7 +134,7 @@ def demo_cmd(
     summary = _simulate_with_bar(ws, day, 1.0, seed, codes)
     chosen = codes or ws.codes
 
-    from tracker.engine.progress import compute_progress, portfolio_order
+    from tracker.measure.progress import compute_progress, portfolio_order
 
     progress = []
     with _bar("计算进度", len(chosen)) as update:
@@ -177,7 +177,7 @@ def demo_cmd(
 
 
 def _summary_table(progress: list[Any]) -> str:
-    from tracker.engine.types import STATUS_LABELS
+    from tracker.measure.types import STATUS_LABELS
 
     head = ["项目编号", "项目名称", *STATUS_LABELS.values()]
     rows = []

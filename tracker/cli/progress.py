@@ -16,8 +16,8 @@ from tracker.cli import app
 from tracker.cli.options import optional_date as _parse_date
 from tracker.cli.options import optional_known_on as _parse_datetime
 from tracker.cli.options import workspace as _ws
-from tracker.engine.types import STATUS_LABELS, ProjectProgress
 from tracker.errors import TrackerError
+from tracker.measure.types import STATUS_LABELS, ProjectProgress
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -106,7 +106,7 @@ def progress(
     violations: Annotated[bool, typer.Option("--violations", help="同时列出违规记录")] = False,
 ) -> None:
     """一个项目各指标的实际值、应完成值、预计值、状态和违规数。"""
-    from tracker.engine.progress import compute_progress, list_violations
+    from tracker.measure.progress import compute_progress, list_violations
 
     _check_format(fmt)
     ws = _ws()
@@ -135,7 +135,7 @@ def portfolio(
     fmt: Annotated[str, typer.Option("--format", help="table | json | csv")] = "table",
 ) -> None:
     """全部项目的指标状态汇总，问题最多的排在前面。"""
-    from tracker.engine.progress import compute_portfolio
+    from tracker.measure.progress import compute_portfolio
 
     _check_format(fmt)
     ws = _ws()
@@ -166,8 +166,8 @@ def explain(
     as_known_on: Annotated[str | None, typer.Option("--as-known-on", help="按该时间已录入的记录")] = None,
 ) -> None:
     """打印指标在当前数据库上编译成的 SQL（含具体参数值），便于核对计数口径。"""
-    from tracker.engine.compile import code_of, kpi_sql
-    from tracker.engine.progress import _normalise_known_on
+    from tracker.measure.compile import code_of, kpi_sql
+    from tracker.measure.progress import _normalise_known_on
 
     ws = _ws()
     code = code_of(kpi_id)
@@ -185,7 +185,7 @@ def violations_cmd(
     as_known_on: Annotated[str | None, typer.Option("--as-known-on", help="按该时间已录入的记录")] = None,
 ) -> None:
     """列出违反指标规则的记录（姓名已脱敏）。"""
-    from tracker.engine.progress import list_violations
+    from tracker.measure.progress import list_violations
 
     ws = _ws()
     spec = ws.spec(project)
@@ -202,7 +202,7 @@ def judge(
     value: Annotated[float | None, typer.Option("--value", help="可选的数值")] = None,
 ) -> None:
     """记录审核人员对人工评定类指标的结论与依据。"""
-    from tracker.engine.judgements import VERDICTS, record_judgement
+    from tracker.measure.judgements import VERDICTS, record_judgement
 
     j = record_judgement(_ws(), kpi_id, verdict, evidence, author, value)
     typer.echo(f"已记录：{kpi_id} 评定为 {VERDICTS[j.verdict]}（{j.author}，{j.recorded_at:%Y-%m-%d %H:%M} UTC）")

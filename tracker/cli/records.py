@@ -109,9 +109,9 @@ def template_cmd(
 ) -> None:
     """生成 XLSX 导入模板（中文表头、下拉选项、日期格式、示例行、填写说明）。"""
     from tracker import config
+    from tracker.kpispec.loader import load_spec
     from tracker.records.columns import KINDS, resolve_kind
     from tracker.records.template import write_template
-    from tracker.spec.loader import load_spec
 
     k = resolve_kind(kind)
     spec = load_spec(config.specs_dir(), project).spec

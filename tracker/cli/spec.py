@@ -10,8 +10,8 @@ import typer
 
 from tracker import config
 from tracker.cli import app
-from tracker.spec.export import kpi_records
-from tracker.spec.loader import load_spec, load_specs
+from tracker.kpispec.export import kpi_records
+from tracker.kpispec.loader import load_spec, load_specs
 
 spec_app = typer.Typer(help="KPI 规格：校验、查看、导出、新建。", no_args_is_help=True)
 app.add_typer(spec_app, name="spec")
@@ -21,8 +21,8 @@ app.add_typer(spec_app, name="spec")
 def validate(directory: Annotated[Path | None, typer.Argument(help="规格目录，缺省为 kpi_specs/")] = None) -> None:
     """校验目录（或单个文件）下的全部规格；出错时列出文件、行号、字段和原因。"""
     loaded = load_specs(directory or config.specs_dir())
-    from tracker.spec.coverage import uncovered
-    from tracker.spec.release_table import release_tables
+    from tracker.kpispec.coverage import uncovered
+    from tracker.kpispec.release_table import release_tables
 
     gaps = [g for ls in loaded if (rp := release_tables().projects.get(ls.spec.code))
             for g in uncovered(ls.spec, rp)]
@@ -51,7 +51,7 @@ def export(
 @spec_app.command("show")
 def show(code: Annotated[str, typer.Argument(help="项目编号，如 2024B004E")]) -> None:
     """以中文表格显示一个项目的全部指标。"""
-    from tracker.spec.show import render_spec_table
+    from tracker.kpispec.show import render_spec_table
 
     typer.echo(render_spec_table(load_spec(config.specs_dir(), code).spec))
 
@@ -62,7 +62,7 @@ def new(
     out: Annotated[Path | None, typer.Option("--out", help="写入此文件（缺省打印）")] = None,
 ) -> None:
     """按发布表生成新规格的骨架（元数据与逐条原文）。"""
-    from tracker.spec.skeleton import skeleton_yaml
+    from tracker.kpispec.skeleton import skeleton_yaml
 
     text = skeleton_yaml(code)
     if out:
@@ -75,7 +75,7 @@ def new(
 @spec_app.command("issues")
 def issues() -> None:
     """列出发布表原文中的不一致之处（只报告，不修改）。"""
-    from tracker.spec.release_table import release_tables
+    from tracker.kpispec.release_table import release_tables
 
     for line in release_tables().issues:
         typer.echo(f"- {line}")

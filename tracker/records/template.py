@@ -11,6 +11,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from tracker.kpispec.model import LEVELS, Spec
 from tracker.records.columns import (
     BOOL,
     CODE,
@@ -25,7 +26,6 @@ from tracker.records.columns import (
     resolve_kind,
 )
 from tracker.records.privacy import check_char
-from tracker.spec.model import LEVELS, Spec
 
 TEMPLATE_ROWS = 2000
 EXAMPLE_ID = "示例-导入时自动跳过"

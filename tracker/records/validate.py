@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from tracker.kpispec.model import Spec
 from tracker.records import values as V
 from tracker.records.columns import (
     BOOL,
@@ -38,7 +39,6 @@ from tracker.records.columns import (
     norm_header,
 )
 from tracker.records.privacy import IdNumberError, birth_date, hash_id, mask_id, validate_id_number
-from tracker.spec.model import Spec
 
 PROJECT_COL = "__project__"
 WHOLE_ROW = "整行"

@@ -15,7 +15,7 @@ import jinja2
 
 from tracker.config import REPO_DIR
 from tracker.errors import TrackerError
-from tracker.spec.model import KPI, PacingMode, Spec
+from tracker.kpispec.model import KPI, PacingMode, Spec
 
 Which = Literal["midterm", "final"]
 WHICH_CN: dict[str, str] = {"midterm": "中期", "final": "终期"}
@@ -95,7 +95,7 @@ def jinja_env(directory: Path | None = None) -> jinja2.Environment:
         autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True, default=True),
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
-    from tracker.engine.types import _num
+    from tracker.measure.types import _num
     from tracker.reports.scoring import fmt_num
 
     env.filters["num"] = fmt_num

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from tracker.db.models import utcnow
-from tracker.engine import progress as engine_progress
-from tracker.engine.types import STATUS_LABELS, ProjectProgress
+from tracker.kpispec.model import Spec
+from tracker.measure import progress as measure_progress
+from tracker.measure.types import STATUS_LABELS, ProjectProgress
 from tracker.reports import charts, query
 from tracker.reports.common import (
     WHICH_CN,
@@ -28,7 +29,6 @@ from tracker.reports.common import (
     write_pdf,
 )
 from tracker.reports.scoring import ScoreResult, apply_scheme, load_scheme
-from tracker.spec.model import Spec
 from tracker.workspace import Workspace
 
 
@@ -52,7 +52,7 @@ class PortfolioRow:
 
 def _progress_for(ws: Workspace, which: str, as_of: dt.date | None,
                   known_on: dt.datetime | None, codes: list[str]) -> list[ProjectProgress]:
-    eng = engine_progress
+    eng = measure_progress
     if as_of is not None and set(codes) == set(ws.codes):
         return list(eng.compute_portfolio(ws, as_of, known_on))
     return [eng.compute_progress(ws, c, as_of or default_as_of(ws.spec(c), which), known_on)  # type: ignore[arg-type]

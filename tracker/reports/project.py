@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from tracker.db.models import utcnow
-from tracker.engine import progress as engine_progress
-from tracker.engine.types import STATUS_LABELS, KpiProgress, ProjectProgress
+from tracker.kpispec.model import Kind, Spec
+from tracker.measure import progress as measure_progress
+from tracker.measure.types import STATUS_LABELS, KpiProgress, ProjectProgress
 from tracker.reports import charts, query
 from tracker.reports.common import (
     WHICH_CN,
@@ -37,7 +38,6 @@ from tracker.reports.common import (
 )
 from tracker.reports.notes import TOPICS
 from tracker.reports.scoring import ScoreResult, apply_scheme, clause_results, describe_gap, load_scheme
-from tracker.spec.model import Kind, Spec
 from tracker.workspace import Workspace
 
 VIOLATION_COLUMNS: list[tuple[str, str]] = [
@@ -124,7 +124,7 @@ def build_project_report(ws: Workspace, code: str, which: str, as_of: dt.date | 
     known_on = aware(known_on)
     eng = None
     if progress is None:
-        eng = engine_progress
+        eng = measure_progress
         progress = eng.compute_progress(ws, code, as_of, known_on)
     labels = _vocab_labels(spec)
     kpi_labels = {k.id: f"第{k.clause}条 {k.label}" for k in progress.kpis}
@@ -161,7 +161,7 @@ def build_project_report(ws: Workspace, code: str, which: str, as_of: dt.date | 
     violations: list[dict[str, Any]] = []
     if eng is None:
         try:
-            eng = engine_progress
+            eng = measure_progress
         except Exception:
             eng = None
     if eng is not None and any(k.violations for k in progress.kpis):

@@ -15,9 +15,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tracker.config import REPO_DIR
-from tracker.engine.types import STATUS_LABELS, KpiProgress, ProjectProgress
 from tracker.errors import TrackerError
-from tracker.spec.model import Spec
+from tracker.kpispec.model import Spec
+from tracker.measure.types import STATUS_LABELS, KpiProgress, ProjectProgress
 
 STATUSES = ("met", "on_track", "behind", "missed", "pending")
 # The worst status of a clause's KPIs is the clause's status.

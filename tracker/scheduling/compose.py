@@ -23,7 +23,7 @@ from email.utils import formataddr, formatdate, make_msgid
 
 import jinja2
 
-from tracker.engine.types import STATUS_LABELS, KpiProgress, ProjectProgress
+from tracker.measure.types import STATUS_LABELS, KpiProgress, ProjectProgress
 
 SUBJECT_PREFIX = {
     "monthly": "【公益创投进度】",

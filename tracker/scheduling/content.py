@@ -1,4 +1,4 @@
-"""What goes into a message: the engine's progress, a chart from ``tracker.reports.charts`` and the
+"""What goes into a message: the measured progress, a chart from ``tracker.reports.charts`` and the
 PDF report from ``tracker.reports``, built once per (kind, project, period) within a tick however many
 recipients it has. A project whose figures or report cannot be built raises; the caller records the
 error on that project's rows and carries on with the others."""
@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from tracker.engine.types import ProjectProgress
+from tracker.measure.types import ProjectProgress
 from tracker.scheduling.compose import STATUS_ORDER, Attachment, cn_month
 from tracker.workspace import Workspace
 
@@ -66,7 +66,7 @@ class ContentBuilder:
         self._tmp.cleanup()
 
     def progress(self, code: str, as_of: dt.date) -> ProjectProgress:
-        from tracker.engine.progress import compute_progress
+        from tracker.measure.progress import compute_progress
 
         return compute_progress(self.ws, code, as_of)
 

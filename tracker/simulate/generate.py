@@ -15,11 +15,11 @@ from typing import Any
 
 import pandas as pd
 
+from tracker.kpispec.model import LEVELS, ActivityType, Field_, Spec
 from tracker.simulate import geography as geo
 from tracker.simulate import people as ppl
 from tracker.simulate.needs import ProjectNeeds, TypeNeeds, analyse
 from tracker.simulate.profiles import Profile, profile_for
-from tracker.spec.model import LEVELS, ActivityType, Field_, Spec
 
 KINDS: tuple[str, ...] = ("roster", "staff", "credential", "approval", "activity", "survey", "assessment",
                           "deliverable", "expense", "incident")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from tracker.spec.model import KPI, Field_, Kind, PacingMode, Per, RateMeasure, Source, Spec
+from tracker.kpispec.model import KPI, Field_, Kind, PacingMode, Per, RateMeasure, Source, Spec
 
 
 @dataclass

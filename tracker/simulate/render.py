@@ -18,7 +18,7 @@ from tracker.reports import ReportFiles
 
 
 def _fresh_connections() -> None:
-    from tracker.db import engine as engine_mod
+    from tracker.db import connection as engine_mod
 
     for e in list(engine_mod._ENGINES.values()):
         e.dispose(close=False)

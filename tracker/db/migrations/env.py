@@ -18,7 +18,7 @@ def run() -> None:
         engine = config.attributes.get("engine")
         if engine is None:
             from tracker import config as tconfig
-            from tracker.db.engine import make_engine
+            from tracker.db.connection import make_engine
 
             engine = make_engine(tconfig.db_url())
         with engine.begin() as conn:

@@ -13,8 +13,8 @@ from fixtures.engine.factory import CODE, add, amend, d, person, void, workspace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tracker.db.engine import dispose_engines
-from tracker.engine.progress import compute_progress
+from tracker.db.connection import dispose_engines
+from tracker.measure.progress import compute_progress
 
 AS_OF = d("2024-12-31")
 T0 = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)

@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 from fixtures.engine.factory import CODE, add, d, judgement, person, workspace
 
-from tracker.engine.progress import (
+from tracker.measure.progress import (
     compute_progress,
     list_violations,
     monthly_series,

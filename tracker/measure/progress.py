@@ -1,6 +1,6 @@
 """Progress of a project (and of the whole portfolio) as of a date, as known on a system time.
 
-The database computes every figure (see ``tracker.engine.compile``); this module runs the compiled
+The database computes every figure (see ``tracker.measure.compile``); this module runs the compiled
 statements (one shared SELECT per source for the simple KPIs, one SELECT for each other KPI), adds
 pacing and status, and shapes series and distributions with pandas.
 """
@@ -15,8 +15,9 @@ from sqlalchemy import Float, and_, case, cast, func, literal, not_, or_, select
 from sqlalchemy.engine import Connection
 
 from tracker.db.models import Incident, Judgement, Person, Staff
-from tracker.engine import pacing
-from tracker.engine.compile import (
+from tracker.kpispec.model import KPI, Clause, Field_, Kind, Per, Source, Spec, StaffRule
+from tracker.measure import pacing
+from tracker.measure.compile import (
     Base,
     Compiled,
     Ctx,
@@ -28,11 +29,10 @@ from tracker.engine.compile import (
     staff_scope,
     visible,
 )
-from tracker.engine.sqlfuncs import month_index, month_start
-from tracker.engine.status import decide_status
-from tracker.engine.types import KpiProgress, ProjectProgress
+from tracker.measure.sqlfuncs import month_index, month_start
+from tracker.measure.status import decide_status
+from tracker.measure.types import KpiProgress, ProjectProgress
 from tracker.records.privacy import mask_name
-from tracker.spec.model import KPI, Clause, Field_, Kind, Per, Source, Spec, StaffRule
 
 STATUS_ORDER = {"missed": 0, "behind": 1, "pending": 2, "on_track": 3, "met": 4}
 
@@ -324,7 +324,7 @@ def _bound_text(b: Any) -> str:
 
 def _member_counts(conn: Connection, ctx: Ctx, kpi: KPI) -> list[tuple[str, int, float]]:
     """(member, slot, count or sum) for every member × elapsed slot of a per_person KPI."""
-    from tracker.engine.compile import member_grid
+    from tracker.measure.compile import member_grid
 
     g = member_grid(ctx, kpi)
     q = (select(g.members.c.member, g.slots.c.slot, g.n)
@@ -356,7 +356,7 @@ def monthly_series(ws: Any, code: str, kpi_id: str, as_of: dt.date,
         q = select(m.label("m"), func.count()).where(counted).group_by(m).order_by(m)
     with ws.engine.connect() as conn:
         got = {int(mi): float(v or 0) for mi, v in conn.execute(q)}
-    from tracker.engine.sqlfuncs import py_month_index
+    from tracker.measure.sqlfuncs import py_month_index
 
     start = py_month_index(spec.project.period.start)
     end = py_month_index(min(as_of, spec.project.period.end))
@@ -374,7 +374,7 @@ def per_person_distribution(ws: Any, code: str, kpi_id: str, as_of: dt.date,
     _clause, kpi = find_kpi(spec, kpi_id)
     if kpi.kind is not Kind.per_person:
         return pd.DataFrame(columns=["count", "people"])
-    from tracker.engine.compile import member_grid
+    from tracker.measure.compile import member_grid
 
     g = member_grid(Ctx(spec, as_of, _normalise_known_on(known_on)), kpi)
     cells = select(g.n.label("n")).select_from(g.grid).subquery("cells")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tracker.engine.pacing import elapsed_days, expected, forecast, period_days
-from tracker.engine.status import decide_status
-from tracker.spec.model import KPI, Funding, Period, Project
+from tracker.kpispec.model import KPI, Funding, Period, Project
+from tracker.measure.pacing import elapsed_days, expected, forecast, period_days
+from tracker.measure.status import decide_status
 
 P = Project(code="2099A001", name="测试项目", category="为老服务类", funding=Funding(amount_wan=1),
             area=["西湖区"], period=Period(start=dt.date(2024, 6, 1), end=dt.date(2025, 3, 31)),
@@ -79,8 +79,8 @@ def test_state_gate_manual_status() -> None:
 def test_whole_period_per_person_rules_are_paced_linearly() -> None:
     import datetime as dt
 
-    from tracker.engine.pacing import expected
-    from tracker.spec.model import KPI, Period, Project
+    from tracker.kpispec.model import KPI, Period, Project
+    from tracker.measure.pacing import expected
 
     project = Project.model_validate({
         "code": "2099C001", "name": "测试项目", "category": "社会救助类", "funding": {"amount_wan": 10},

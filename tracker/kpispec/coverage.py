@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tracker.spec.model import Clause, Spec
-from tracker.spec.release_table import ReleaseProject
+from tracker.kpispec.model import Clause, Spec
+from tracker.kpispec.release_table import ReleaseProject
 
 _FULLWIDTH = str.maketrans("０１２３４５６７８９％．", "0123456789%.")
 _CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}

@@ -17,7 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from tracker.errors import TrackerError
-from tracker.spec.model import KPI, Field_, Kind, Source, Spec, StaffRule
+from tracker.kpispec.model import KPI, Field_, Kind, Source, Spec, StaffRule
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ def _did_you_mean(word: str, choices: Iterable[str]) -> str:
 
 
 def _all_field_names() -> set[str]:
-    from tracker.spec import model as m
+    from tracker.kpispec import model as m
 
     names: set[str] = set()
     for cls in (m.Spec, m.Project, m.Funding, m.Period, m.ActivityType, m.Population, m.Vocab, m.Bound,
@@ -339,7 +339,7 @@ def load_specs(directory: Path, *, release_check: bool = True) -> list[LoadedSpe
         codes[spec.code] = path
         loaded.append(LoadedSpec(spec, path, hashlib.sha256(data).hexdigest()))
     if release_check and not problems:
-        from tracker.spec.release_check import release_problems
+        from tracker.kpispec.release_check import release_problems
 
         for ls in loaded:
             problems.extend(release_problems(ls.spec, ls.path, text=ls.path.read_text("utf-8")))

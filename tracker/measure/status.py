@@ -27,7 +27,7 @@ Rules, in order:
 
 from __future__ import annotations
 
-from tracker.engine.types import Status
+from tracker.measure.types import Status
 
 GATES = {"approval_gate", "zero_incident"}
 CUMULATIVE = {"count", "sum", "distinct", "coverage"}

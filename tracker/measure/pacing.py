@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from tracker.spec.model import KPI, Kind, PacingMode, Project, StaffRule
+from tracker.kpispec.model import KPI, Kind, PacingMode, Project, StaffRule
 
 # Kinds whose value accumulates over the period: forecast extrapolates them.
 CUMULATIVE = {Kind.count, Kind.sum, Kind.distinct, Kind.coverage}

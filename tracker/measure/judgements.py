@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from tracker.db.models import Judgement, utcnow
-from tracker.engine.compile import code_of, find_kpi
 from tracker.errors import TrackerError
-from tracker.spec.model import Kind
+from tracker.kpispec.model import Kind
+from tracker.measure.compile import code_of, find_kpi
 
 VERDICTS = {"met": "达标", "missed": "未达标"}
 

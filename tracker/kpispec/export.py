@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracker.spec.model import Spec
+from tracker.kpispec.model import Spec
 
 
 def kpi_records(specs: list[Spec], project: str | None = None) -> list[dict[str, Any]]:

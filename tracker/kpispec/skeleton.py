@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from tracker.errors import TrackerError
-from tracker.spec.release_table import ReleaseProject, release_tables
+from tracker.kpispec.release_table import ReleaseProject, release_tables
 
 DISTRICTS = ("上城区", "拱墅区", "西湖区", "滨江区", "萧山区", "余杭区", "临平区", "钱塘区", "富阳区", "临安区",
              "桐庐县", "淳安县", "建德市", "西湖风景名胜区")

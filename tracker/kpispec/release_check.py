@@ -8,12 +8,12 @@ from typing import Any
 
 import yaml
 
-from tracker.spec.model import Spec, normalise_text
-from tracker.spec.release_table import release_tables
+from tracker.kpispec.model import Spec, normalise_text
+from tracker.kpispec.release_table import release_tables
 
 
 def release_problems(spec: Spec, path: Path, *, text: str) -> list[Any]:
-    from tracker.spec.loader import Problem, _field_path, _line_of, _Loader
+    from tracker.kpispec.loader import Problem, _field_path, _line_of, _Loader
 
     table = release_tables().projects.get(spec.code)
     if table is None:

@@ -58,9 +58,8 @@ from tracker.db.models import (
     StaffCredential,
     Survey,
 )
-from tracker.engine.sqlfuncs import days_between, month_index, months_between, py_month_index
 from tracker.errors import TrackerError
-from tracker.spec.model import (
+from tracker.kpispec.model import (
     KPI,
     LEVELS,
     Clause,
@@ -73,6 +72,7 @@ from tracker.spec.model import (
     StaffRule,
     Where,
 )
+from tracker.measure.sqlfuncs import days_between, month_index, months_between, py_month_index
 
 SOURCE_TABLES = {
     Source.activity: Activity.__table__,

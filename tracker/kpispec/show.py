@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tracker.spec.model import Spec
+from tracker.kpispec.model import Spec
 
 KIND_LABELS = {
     "count": "计数", "sum": "求和", "average": "平均", "distinct": "去重计数", "per_person": "每人频次",

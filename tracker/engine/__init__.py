@@ -1,1 +1,0 @@
-"""The progress engine: specs compiled to SQL aggregates, judged in plain Python."""

@@ -1,0 +1,1 @@
+"""Measurement: specs compiled to SQL aggregates, judged in plain Python."""
