@@ -1,11 +1,14 @@
 """The ``tracker`` command line: a thin shell over the library.
 
 Each command group lives in its own module and registers itself on ``app``. Errors meant for people
-(``TrackerError``) print in Chinese on stderr with exit status 1; usage errors exit with 2.
+(``TrackerError``) print in Chinese on stderr with exit status 1; usage errors exit with 2. Any
+other exception is said in Chinese too (``tracker.failures``; what is not recognised leaves its
+traceback in a log file, not on the terminal); Ctrl-C exits 130 and SIGTERM 143, after the rollback.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import typer
@@ -28,8 +31,12 @@ def _register() -> None:
 
 
 def main() -> None:
-    _register()
+    from tracker.failures import install_signal_handlers
+
+    install_signal_handlers()
+    _quiet_pool()
     try:
+        _register()
         # Outside standalone mode click returns the code of a ``typer.Exit`` instead of raising it.
         rc = app(standalone_mode=False)
         if isinstance(rc, int) and rc:
@@ -50,6 +57,36 @@ def main() -> None:
             typer.echo(f"用法错误：{_usage_in_chinese(message)}\n运行 tracker --help 或 tracker <命令> --help 查看用法。",
                        err=True)
         sys.exit(getattr(e, "exit_code", 2))
+    except SystemExit:
+        raise
+    except BaseException as e:  # the safety net: never a traceback on the terminal
+        _unexpected(e)
+
+
+def _quiet_pool() -> None:
+    """SQLAlchemy's pool logs a failed reset (a connection cut by a signal mid-statement) with a
+    traceback on stderr; the server rolls back on its own and the person gets the Chinese message."""
+    import logging
+
+    pool = logging.getLogger("sqlalchemy.pool")
+    pool.addHandler(logging.NullHandler())
+    pool.propagate = False
+
+
+def _unexpected(e: BaseException) -> None:
+    from tracker.failures import explain, interruption, unexpected_message
+
+    stop = interruption(e)
+    if stop is not None:
+        e = stop
+    code = stop.exit_code if stop is not None else 1
+    try:
+        message = explain(e)
+    except Exception:
+        message = None
+    with contextlib.suppress(Exception):
+        typer.echo(f"错误：{message or unexpected_message(e)}", err=True)
+    sys.exit(code)
 
 
 _USAGE_PATTERNS = (

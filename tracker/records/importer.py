@@ -348,6 +348,7 @@ def _run(ws: Any, project: str, lay: Layout, chunks: Callable[[Context, Packer],
     result = ImportResult(kind=kd.kind, dry_run=dry_run)
     now = utcnow()
     session = ws.session()
+    stream: Any = None
     try:
         conn = session.connection()
         sqlite = conn.dialect.name == "sqlite"
@@ -370,7 +371,8 @@ def _run(ws: Any, project: str, lay: Layout, chunks: Callable[[Context, Packer],
         pg = not sqlite
         analyzed = -1
         try:
-            for ch in chunks(ctx, writer.packer()):
+            stream = chunks(ctx, writer.packer())
+            for ch in stream:
                 if pg and result.imported > 2 * analyzed:
                     # PostgreSQL plans the key lookups from table statistics; rows inserted by this
                     # transaction are not in them, and a stale "empty table" estimate turns every lookup
@@ -419,4 +421,6 @@ def _run(ws: Any, project: str, lay: Layout, chunks: Callable[[Context, Packer],
         session.rollback()
         raise
     finally:
+        if stream is not None:
+            stream.close()  # stops the reader worker now, not when the traceback is freed
         session.close()

@@ -97,7 +97,35 @@ class Job:
     chunk_size: int
 
 
+def die_with_parent() -> None:
+    """In a worker process: end when the parent ends, however it ends (``kill -9`` too), and leave
+    Ctrl-C and SIGTERM to the parent, which stops the worker after its rollback."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform == "linux":
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    """Elsewhere (and should the parent be gone before prctl): poll the parent id once a second."""
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
 def _work(job: Job, out: Any) -> None:
+    die_with_parent()
     try:
         packer = Packer(job.model, job.dialect, job.constant)
         for raw, rows in job.source.chunks(job.chunk_size):
