@@ -10,11 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from tracker import clock
 from tracker.errors import TrackerError
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 
 
@@ -44,12 +43,12 @@ def parse_known_on(text: str, option: str = "--as-known-on") -> dt.datetime:
     s = text.strip()
     if _DATE.match(s):
         d = parse_date(s, option)
-        return dt.datetime.combine(d, dt.time(23, 59, 59, 999999), SHANGHAI)
+        return clock.end_of_day(d)
     try:
         v = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
     except ValueError:
         raise TrackerError(f"{option} 的值 “{text}” 不是日期或时间：请写成 2024-11-15 或 2024-11-15T18:00") from None
-    return v if v.utcoffset() is not None else v.replace(tzinfo=SHANGHAI)
+    return clock.aware(v)
 
 
 def optional_known_on(text: str | None, option: str = "--as-known-on") -> dt.datetime | None:

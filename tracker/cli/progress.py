@@ -8,10 +8,10 @@ import datetime as dt
 import io
 import json
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 import typer
 
+from tracker import clock
 from tracker.cli import app
 from tracker.cli.options import optional_date as _parse_date
 from tracker.cli.options import optional_known_on as _parse_datetime
@@ -19,18 +19,13 @@ from tracker.cli.options import workspace as _ws
 from tracker.errors import TrackerError
 from tracker.measure.types import STATUS_LABELS, ProjectProgress
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-
-
 
 def default_as_of(period_end: dt.date, given: str | None) -> dt.date:
     """Given date, or today in Hangzhou capped to the period end."""
     d = _parse_date(given)
     if d is not None:
         return d
-    return min(dt.datetime.now(SHANGHAI).date(), period_end)
+    return min(clock.today(), period_end)
 
 
 def _fmt(v: float | None) -> str:
@@ -139,7 +134,7 @@ def portfolio(
 
     _check_format(fmt)
     ws = _ws()
-    d = _parse_date(as_of) or dt.datetime.now(SHANGHAI).date()
+    d = _parse_date(as_of) or clock.today()
     ps = compute_portfolio(ws, d, _parse_datetime(as_known_on), cap_to_period=True)
     keys = list(STATUS_LABELS)
     if fmt == "json":
@@ -167,14 +162,13 @@ def explain(
 ) -> None:
     """打印指标在当前数据库上编译成的 SQL（含具体参数值），便于核对计数口径。"""
     from tracker.measure.compile import code_of, kpi_sql
-    from tracker.measure.progress import _normalise_known_on
 
     ws = _ws()
     code = code_of(kpi_id)
     spec = ws.spec(code)
     d = default_as_of(spec.project.period.end, as_of)
     typer.echo(f"-- {kpi_id}（{ws.engine.dialect.name}，截至 {d}）")
-    typer.echo(kpi_sql(ws, code, kpi_id, d, _normalise_known_on(_parse_datetime(as_known_on))))
+    typer.echo(kpi_sql(ws, code, kpi_id, d, _parse_datetime(as_known_on)))
 
 
 @app.command("violations")

@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, Numeric, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from tracker import clock
 
-def utcnow() -> dt.datetime:
-    """Aware UTC timestamps everywhere; SQLModel stores them as UTC and returns them aware."""
-    return dt.datetime.now(dt.UTC)
+# Aware UTC timestamps everywhere (the one clock); SQLModel stores them as UTC and returns them aware.
+utcnow = clock.now
 
 
 # ------------------------------------------------------------------ projects, organisations, contacts

@@ -14,6 +14,7 @@ import pandas as pd
 from sqlalchemy import Float, and_, case, cast, func, literal, not_, or_, select
 from sqlalchemy.engine import Connection
 
+from tracker import clock
 from tracker.db.models import Incident, Judgement, Person, Staff
 from tracker.kpispec.model import KPI, Clause, Field_, Kind, Per, Source, Spec, StaffRule
 from tracker.measure import pacing
@@ -43,16 +44,6 @@ def _num(v: Any) -> float | None:
 
 def _mask_name(name: str | None) -> str | None:
     return None if name is None else mask_name(name)
-
-
-def _normalise_known_on(known_on: dt.datetime | None) -> dt.datetime | None:
-    if known_on is None:
-        return None
-    if known_on.tzinfo is None:  # a wall-clock time in Hangzhou
-        from zoneinfo import ZoneInfo
-
-        known_on = known_on.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
-    return known_on.astimezone(dt.UTC)
 
 
 # ------------------------------------------------------------------ running compiled statements
@@ -181,7 +172,7 @@ def compute_progress(ws: Any, code: str, as_of: dt.date, known_on: dt.datetime |
     """Every KPI of a project as of ``as_of`` (event date), as known on ``known_on`` (system time)."""
     spec = ws.spec(code)
     with _connect(ws) as conn:
-        return _project_progress(conn, spec, as_of, _normalise_known_on(known_on))
+        return _project_progress(conn, spec, as_of, clock.known_on(known_on))
 
 
 def portfolio_order(p: ProjectProgress) -> tuple[int, ...]:
@@ -193,7 +184,7 @@ def compute_portfolio(ws: Any, as_of: dt.date, known_on: dt.datetime | None = No
                       cap_to_period: bool = False) -> list[ProjectProgress]:
     """Every project's progress, the worst first (most missed, then behind, then pending).
     With ``cap_to_period`` each project is judged as of min(as_of, its period end)."""
-    k = _normalise_known_on(known_on)
+    k = clock.known_on(known_on)
     out = []
     with _connect(ws) as conn:
         for code in ws.codes:
@@ -233,7 +224,7 @@ def list_violations(ws: Any, code: str, kpi_id: str | None, as_of: dt.date,
     """The records (or members) breaking a rule of one KPI, or of every KPI of the project; names
     masked. Each row: kpi_id, table, id, record_id, date, what, person, name, reason."""
     spec = ws.spec(code)
-    ctx = Ctx(spec, as_of, _normalise_known_on(known_on))
+    ctx = Ctx(spec, as_of, clock.known_on(known_on))
     pairs = [find_kpi(spec, kpi_id)] if kpi_id else spec.iter_kpis()
     out: list[dict[str, Any]] = []
     with ws.engine.connect() as conn:
@@ -343,7 +334,7 @@ def monthly_series(ws: Any, code: str, kpi_id: str, as_of: dt.date,
     _clause, kpi = find_kpi(spec, kpi_id)
     if kpi.kind not in {Kind.count, Kind.sum, Kind.distinct}:
         return pd.DataFrame(columns=["month", "value", "cumulative"])
-    ctx = Ctx(spec, as_of, _normalise_known_on(known_on))
+    ctx = Ctx(spec, as_of, clock.known_on(known_on))
     inner, counted, _ = _counted_rows(ctx, kpi)
     m = month_index(inner.c.date)
     if kpi.kind is Kind.distinct:
@@ -376,7 +367,7 @@ def per_person_distribution(ws: Any, code: str, kpi_id: str, as_of: dt.date,
         return pd.DataFrame(columns=["count", "people"])
     from tracker.measure.compile import member_grid
 
-    g = member_grid(Ctx(spec, as_of, _normalise_known_on(known_on)), kpi)
+    g = member_grid(Ctx(spec, as_of, clock.known_on(known_on)), kpi)
     cells = select(g.n.label("n")).select_from(g.grid).subquery("cells")
     q = select(cells.c.n, func.count()).group_by(cells.c.n).order_by(cells.c.n)
     with ws.engine.connect() as conn:

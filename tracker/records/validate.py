@@ -15,11 +15,11 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
+from tracker import clock
 from tracker.kpispec.model import Spec
 from tracker.records import values as V
 from tracker.records.columns import (
@@ -45,7 +45,7 @@ WHOLE_ROW = "整行"
 
 
 def today_cn() -> dt.date:
-    return dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    return clock.today()
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Which record rows a query sees: the current ones, or those known on a past moment.
 
-A record row is current when ``retired_at IS NULL``; as known on ``K`` (an aware datetime, UTC)
+A record row is current when ``retired_at IS NULL``; as known on ``K`` (a moment; a naive one is Hangzhou wall-clock time, as everywhere)
 when ``entered_at <= K AND (retired_at IS NULL OR retired_at > K)``.
 """
 
@@ -11,17 +11,13 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_
 
+from tracker import clock
+
 
 def _columns(table: Any) -> Any:
     if hasattr(table, "__table__"):  # a SQLModel class
         return table.__table__.c
     return table.c  # a Table or an alias
-
-
-def as_utc(known_on: dt.datetime) -> dt.datetime:
-    if known_on.tzinfo is None:
-        return known_on.replace(tzinfo=dt.UTC)
-    return known_on.astimezone(dt.UTC)
 
 
 def visible(table: Any, known_on: dt.datetime | None = None) -> ColumnElement[bool]:
@@ -30,5 +26,5 @@ def visible(table: Any, known_on: dt.datetime | None = None) -> ColumnElement[bo
     c = _columns(table)
     if known_on is None:
         return c.retired_at.is_(None)
-    k = as_utc(known_on)
+    k = clock.utc(known_on)
     return and_(c.entered_at <= k, or_(c.retired_at.is_(None), c.retired_at > k))

@@ -9,17 +9,16 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 import jinja2
 
+from tracker import clock
 from tracker.config import REPO_DIR
 from tracker.errors import TrackerError
 from tracker.kpispec.model import KPI, PacingMode, Spec
 
 Which = Literal["midterm", "final"]
 WHICH_CN: dict[str, str] = {"midterm": "中期", "final": "终期"}
-TZ = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass
@@ -40,20 +39,8 @@ def default_as_of(spec: Spec, which: Which) -> dt.date:
     return spec.project.midterm_date if which == "midterm" else spec.project.period.end
 
 
-def aware(known_on: dt.datetime | None) -> dt.datetime | None:
-    if known_on is None:
-        return None
-    if known_on.utcoffset() is None:
-        raise TrackerError("“按某时已录入的记录”的时间必须带时区（如 2024-11-15T23:59:59+08:00）")
-    return known_on.astimezone(dt.UTC)
-
-
-def local(ts: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    if ts is None:
-        return "—"
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=dt.UTC)
-    return ts.astimezone(TZ).strftime(fmt)
+aware = clock.known_on
+local = clock.local_text
 
 
 # ------------------------------------------------------------------ pacing line for burn-up charts

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tracker.db.models import Explanation, utcnow
+from tracker import clock
+from tracker.db.models import Explanation
 from tracker.errors import TrackerError
 from tracker.workspace import Workspace
 
@@ -47,10 +48,8 @@ def add_note(ws: Workspace, code: str, topic: str, text: str, author: str, kpi: 
     if topic in ("reason", "remedy") and not kpi:
         raise TrackerError(f"{TOPICS[topic]}须针对某个指标：请用 --kpi 指明（指标编号或 key）")
     kpi_id = resolve_kpi(ws, code, kpi) if kpi else None
-    if at is not None and at.utcoffset() is None:
-        raise TrackerError("记录时间必须带时区")
     row = Explanation(project_code=code, kpi_id=kpi_id, topic=topic, text=text, author=author,
-                      recorded_at=at or utcnow())
+                      recorded_at=clock.utc(at) if at is not None else clock.now())
     with ws.session() as s:
         s.add(row)
         s.commit()

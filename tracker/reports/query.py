@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.engine import Connection
 
+from tracker import clock
 from tracker.db.models import (
     RECORD_TABLES,
     Activity,
@@ -116,9 +117,7 @@ def explanations(conn: Connection, code: str, known_on: dt.datetime | None) -> l
 
 
 def _ts(v: dt.datetime) -> str:
-    if v.tzinfo is None:
-        v = v.replace(tzinfo=dt.UTC)
-    return v.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return clock.utc(v).strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
 @dataclass
@@ -156,7 +155,6 @@ def fingerprint(conn: Connection, code: str, as_of: dt.date, known_on: dt.dateti
         for rid, at in conn.execute(select(id_col, at_col).where(cond).order_by(id_col)):
             h.update(f"{name}:{rid}:{_ts(at)}\n".encode())
             n += 1
-            if at.tzinfo is None:
-                at = at.replace(tzinfo=dt.UTC)
+            at = clock.utc(at)
             latest = at if latest is None or at > latest else latest
     return Fingerprint(h.hexdigest(), n, latest)

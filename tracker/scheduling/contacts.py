@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from sqlalchemy import update
 from sqlmodel import select
 
+from tracker import clock
 from tracker.db.models import Contact
 from tracker.db.outbox import Outbox
 from tracker.errors import TrackerError
-from tracker.scheduling.settings import TZ
 from tracker.workspace import Workspace
 
 ROLES = {"ngo": "社会组织联系人", "bureau": "民政局经办人"}
@@ -46,14 +46,14 @@ def normalise_email(email: str) -> str:
 
 def _since_dt(since: dt.date | None) -> dt.datetime:
     if since is None:
-        return dt.datetime.now(dt.UTC)
-    return dt.datetime.combine(since, dt.time(0, 0), TZ).astimezone(dt.UTC)
+        return clock.now()
+    return clock.start_of_day(since)
 
 
 def _info(c: Contact) -> ContactInfo:
     assert c.id is not None
     return ContactInfo(c.id, c.project_code, c.role, c.name, c.email,
-                       c.created_at.astimezone(TZ).date(), c.active)
+                       clock.local_date(c.created_at), c.active)
 
 
 def add_contact(ws: Workspace, project: str | None, role: str, name: str, email: str,

@@ -35,11 +35,12 @@ from filelock import FileLock, Timeout
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 
-from tracker import config
+from tracker import clock, config
+from tracker.clock import TZ, TZ_NAME
 from tracker.errors import TrackerError
 from tracker.scheduling import jobs
 from tracker.scheduling.plan import months, next_month
-from tracker.scheduling.settings import TZ, TZ_NAME, ScheduleSettings, schedule_settings
+from tracker.scheduling.settings import ScheduleSettings, schedule_settings
 from tracker.scheduling.tick import project_dates
 from tracker.workspace import Workspace
 
@@ -101,7 +102,7 @@ class SchedulerLock:
 def desired_jobs(ws: Workspace, settings: ScheduleSettings, now: dt.datetime) -> list[dict[str, Any]]:
     """The job definitions (add_job keyword arguments) for the projects as they are now."""
     at = {"hour": settings.hour, "minute": settings.minute}
-    today = now.astimezone(TZ).date()
+    today = clock.local_date(now)
     out: list[dict[str, Any]] = []
     for p in sorted(project_dates(ws), key=lambda p: p.code):
         last_monthly = next_month(months(p.start, p.end)[-1]).replace(day=settings.day)
@@ -111,7 +112,7 @@ def desired_jobs(ws: Workspace, settings: ScheduleSettings, now: dt.datetime) ->
                         "name": f"{p.code} 月度进度邮件"})
         for kind, day, func in (("midterm", p.midterm, jobs.midterm_job),
                                 ("final", p.end + dt.timedelta(days=1), jobs.final_job)):
-            run_at = dt.datetime.combine(day, dt.time(settings.hour, settings.minute), TZ)
+            run_at = clock.at_local(day, settings.hour, settings.minute)
             if run_at > now:
                 out.append({"id": f"{kind}:{p.code}", "func": func, "args": [p.code],
                             "trigger": DateTrigger(run_date=run_at, timezone=TZ),
@@ -132,7 +133,7 @@ def build_scheduler(ws: Workspace, settings: ScheduleSettings, now: dt.datetime 
         job_defaults=JOB_DEFAULTS,
         timezone=TZ_NAME,
     )
-    now = now or dt.datetime.now(TZ)
+    now = now or clock.now()
     wanted = desired_jobs(ws, settings, now)
     for job in wanted:
         sched.add_job(replace_existing=True, **JOB_DEFAULTS, **job)

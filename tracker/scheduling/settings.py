@@ -18,12 +18,9 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from tracker.errors import TrackerError
 
-TZ = ZoneInfo("Asia/Shanghai")
-TZ_NAME = "Asia/Shanghai"
 SECURITIES = ("starttls", "ssl", "none")
 _DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 

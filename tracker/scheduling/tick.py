@@ -35,6 +35,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
+from tracker import clock
 from tracker.db.models import Contact, Project
 from tracker.db.outbox import ALL_PROJECTS, Outbox
 from tracker.scheduling.compose import digest_email, project_email
@@ -42,7 +43,6 @@ from tracker.scheduling.content import ContentBuilder
 from tracker.scheduling.mailer import MailerUnavailable, SendError, SmtpMailer
 from tracker.scheduling.plan import DueItem, ProjectDates, due_items
 from tracker.scheduling.settings import (
-    TZ,
     ScheduleSettings,
     SmtpSettings,
     schedule_settings,
@@ -81,13 +81,13 @@ def worker_id() -> str:
 
 
 def today_shanghai() -> dt.date:
-    return dt.datetime.now(TZ).date()
+    return clock.today()
 
 
 def effective_as_of(settings: ScheduleSettings, now: dt.datetime | None = None) -> dt.date:
     """The last day whose send time (``settings.hour:minute`` Beijing time) has passed: a tick at
     02:00 on the 1st does not yet send what is due at 09:00 that day."""
-    t = (now or dt.datetime.now(dt.UTC)).astimezone(TZ)
+    t = (now or clock.now()).astimezone(clock.TZ)
     return (t - dt.timedelta(hours=settings.hour, minutes=settings.minute)).date()
 
 
@@ -122,7 +122,7 @@ def plan(ws: Workspace, as_of: dt.date, settings: ScheduleSettings, *, kinds: se
         else:
             recipients = by_project.get(i.project_code, [])
         for c in recipients:
-            since = c.created_at.astimezone(TZ).date()
+            since = clock.local_date(c.created_at)
             if i.send_on < since and i.send_on != latest[(i.kind, i.project_code)]:
                 continue  # due before this contact was added, and not the latest of its kind
             rows.append(_row(i, c))
@@ -135,7 +135,7 @@ def _row(i: DueItem, c: Contact) -> dict[str, object]:
             "contact_id": c.id, "role": c.role, "send_on": i.send_on, "data_as_of": i.data_as_of,
             "state": "pending", "attempts": 0, "created_at": now,
             # due from the start of its send day (Beijing time): claimable at once by any tick that plans it
-            "next_attempt_at": dt.datetime.combine(i.send_on, dt.time(0, 0), TZ).astimezone(dt.UTC)}
+            "next_attempt_at": clock.start_of_day(i.send_on)}
 
 
 def _insert_ignore(ws: Workspace, rows: list[dict[str, object]]) -> int:
