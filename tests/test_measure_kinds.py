@@ -250,3 +250,29 @@ def test_zero_incident_staff_and_manual(db_url: str) -> None:
     assert before.status == "pending"
     judgement(ws, f"{CODE}.5.rules", "missed", t1 + dt.timedelta(days=1))
     assert kp(compute_progress(ws, CODE, AS_OF), "rules").status == "missed"
+
+
+def test_staff_scoped_by_activity_types(db_url: str) -> None:
+    """"助教教师持教师资格证" (``where.types: [tutoring]``) covers only the staff named on 助教
+    activities: the social worker who never assists a class is not a violation."""
+    ws = workspace(db_url)
+    add(ws, "staff", staff_id="S1", name="孙老师")
+    add(ws, "staff", staff_id="S2", name="周社工")  # a social worker, no teacher's certificate
+    add(ws, "credential", staff_id="S2", credential="social_worker")
+    add(ws, "activity", activity_type="tutoring", participants=12, staff="孙老师", date=d("2024-07-01"))
+    add(ws, "activity", activity_type="lecture", participants=30, staff="S2", date=d("2024-07-02"))
+    t = kp(compute_progress(ws, CODE, AS_OF), "tutors_certified")
+    # in scope: S1 only (named by name on a 助教 activity); S1 lacks the certificate
+    assert (t.actual, t.evidence, t.violations, t.status) == (1, 1, 1, "behind")
+    assert [r["what"] for r in list_violations(ws, CODE, f"{CODE}.6.tutors_certified", AS_OF)] == ["S1"]
+    add(ws, "credential", staff_id="S1", credential="teacher")
+    t = kp(compute_progress(ws, CODE, AS_OF), "tutors_certified")
+    assert (t.actual, t.evidence, t.violations, t.status) == (0, 1, 0, "on_track")
+    assert list_violations(ws, CODE, f"{CODE}.6.tutors_certified", AS_OF) == []
+    # S2 named (by staff number) on a 助教 activity later: in scope from then on, and lacking it
+    add(ws, "activity", activity_type="tutoring", participants=8, staff="S2", date=d("2024-10-08"))
+    assert kp(compute_progress(ws, CODE, AS_OF), "tutors_certified").evidence == 1  # not yet on 09-30
+    t = kp(compute_progress(ws, CODE, d("2024-10-31")), "tutors_certified")
+    assert (t.evidence, t.violations) == (2, 1)
+    assert [r["name"] for r in list_violations(ws, CODE, f"{CODE}.6.tutors_certified", d("2024-10-31"))] == [
+        _mask_name("周社工")]

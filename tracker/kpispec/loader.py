@@ -17,7 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from tracker.errors import TrackerError
-from tracker.kpispec.model import KPI, Field_, Kind, Source, Spec, StaffRule
+from tracker.kpispec.model import KPI, Source, Spec
 
 
 @dataclass(frozen=True)
@@ -258,17 +258,10 @@ def _check_refs(kpi: KPI, loc: list[Any], add: Any, acts: set[str], pops: set[st
             add([*loc, "incident_types", j], f"未声明的事件类型 “{r}”{_did_you_mean(r, incs)}")
     if kpi.credential and kpi.credential not in creds:
         add([*loc, "credential"], f"未声明的资质 “{kpi.credential}”{_did_you_mean(kpi.credential, creds)}")
-    if kpi.kind is Kind.staff and kpi.rule is StaffRule.all_have and kpi.target is not None:
-        add([*loc, "target"], "staff/all_have 没有数值目标，target 应省略")
-    if kpi.kind in {Kind.rate} and kpi.unit != "%":
-        add([*loc, "unit"], "rate 类指标的单位应为 “%”")
-    numeric_fields = {Field_.participants, Field_.hours, Field_.days, Field_.words, Field_.minutes,
-                      Field_.copies}
-    if kpi.kind in {Kind.sum, Kind.average} and kpi.field not in numeric_fields:
-        add([*loc, "field"], f"{kpi.kind.value} 只能用于数值字段：{', '.join(f.value for f in numeric_fields)}")
-    if kpi.kind is Kind.per_person and kpi.field is not None and kpi.field not in numeric_fields:
-        add([*loc, "field"], "per_person 的 field 表示按人累加的数值（如 hours），只能是："
-            f"{', '.join(f.value for f in numeric_fields)}；按小组、镇街判定请用 by")
+    from tracker.measure.kinds import kind_of
+
+    for field_name, msg in kind_of(kpi.kind).spec_checks(kpi):
+        add([*loc, field_name], msg)
 
 
 # ------------------------------------------------------------------ public API

@@ -243,45 +243,26 @@ class KPI(Strict):
 
     @model_validator(mode="after")
     def _kind_needs(self) -> KPI:
-        k = self.kind
-        numeric = k in {Kind.count, Kind.sum, Kind.average, Kind.distinct, Kind.per_person,
-                        Kind.rate, Kind.coverage, Kind.duration}
-        if numeric and self.target is None:
-            raise ValueError(f"{k.value} 类指标必须给出 target（数值）")
-        if k in {Kind.approval_gate, Kind.zero_incident} and self.target is not None:
-            raise ValueError(f"{k.value} 类指标没有数值目标，target 应省略或为 null")
-        if k in {Kind.sum, Kind.average, Kind.distinct} and self.field is None:
-            raise ValueError(f"{k.value} 类指标必须给出 field")
-        if k is Kind.coverage and (not self.members or self.field is None):
-            raise ValueError("coverage 类指标必须给出 members（集合）和 field（按哪个字段覆盖）")
-        if k is Kind.rate and self.measure is None:
-            raise ValueError("rate 类指标必须给出 measure（satisfaction/participation/pass/improvement）")
-        if k is Kind.rate and self.measure is RateMeasure.participation and not self.where.population:
-            raise ValueError("参与率（participation）必须给出 where.population 作为分母名册")
-        if k is Kind.approval_gate and self.source not in (Source.activity, Source.deliverable):
-            raise ValueError("approval_gate 只能用于活动（activity）或成果（deliverable）")
-        if k is Kind.zero_incident and not self.incident_types:
-            raise ValueError("zero_incident 类指标必须给出 incident_types")
-        if k is Kind.staff:
-            if self.rule is None or self.credential is None:
-                raise ValueError("staff 类指标必须给出 rule 和 credential")
-            if self.rule is StaffRule.count_with and self.target is None:
-                raise ValueError("staff/count_with 必须给出 target")
-        if k is Kind.per_person and self.by is Field_.person and not self.where.population:
-            raise ValueError("按人的 per_person 指标必须给出 where.population（对整个名册判定）")
+        """The kind's own parameter rules (``tracker.measure.kinds``)."""
+        from tracker.measure.kinds import kind_of
+
+        impl = kind_of(self.kind)
+        if impl.needs_target and self.target is None:
+            raise ValueError(f"{self.kind.value} 类指标必须给出 target（数值）")
+        if impl.no_target and self.target is not None:
+            raise ValueError(f"{self.kind.value} 类指标没有数值目标，target 应省略或为 null")
+        msg = impl.check(self)
+        if msg:
+            raise ValueError(msg)
         return self
 
     def default_pacing(self) -> Pacing:
+        """The spec's pacing, else the kind's default (running totals linear, the rest none)."""
         if self.pacing is not None:
             return self.pacing
-        if self.kind in {Kind.count, Kind.sum, Kind.distinct, Kind.coverage} or (
-            self.kind is Kind.staff and self.rule is StaffRule.count_with
-        ):
-            return Pacing(mode=PacingMode.linear)
-        if self.kind is Kind.per_person and self.per is Per.period:
-            # "每人不少于2次" over the whole period: by mid-period each member should be half-way.
-            return Pacing(mode=PacingMode.linear)
-        return Pacing(mode=PacingMode.none)
+        from tracker.measure.kinds import kind_of
+
+        return Pacing(mode=kind_of(self.kind).default_pacing(self))
 
 
 class Clause(Strict):

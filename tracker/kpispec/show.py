@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 from tracker.kpispec.model import Spec
-
-KIND_LABELS = {
-    "count": "计数", "sum": "求和", "average": "平均", "distinct": "去重计数", "per_person": "每人频次",
-    "rate": "比率", "coverage": "覆盖", "duration": "持续时间", "approval_gate": "事前审核",
-    "zero_incident": "零事件", "staff": "人员资质", "manual": "人工评定",
-}
+from tracker.measure.kinds import kind_label
 
 
 def fmt_target(kpi_target: float | None) -> str:
@@ -27,7 +22,7 @@ def render_spec_table(spec: Spec) -> str:
     ]
     rows = [("条款", "指标 id", "名称", "类型", "目标", "单位")]
     for clause, kpi in spec.iter_kpis():
-        rows.append((str(clause.clause), spec.kpi_id(clause, kpi), kpi.label, KIND_LABELS[kpi.kind.value],
+        rows.append((str(clause.clause), spec.kpi_id(clause, kpi), kpi.label, kind_label(kpi.kind),
                      f"{kpi.comparator.value} {fmt_target(kpi.target)}" if kpi.target is not None else "—",
                      kpi.unit))
     widths = [max(_w(r[i]) for r in rows) for i in range(len(rows[0]))]

@@ -25,18 +25,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
-    Float,
-    Integer,
     Select,
-    String,
     and_,
     case,
     cast,
-    exists,
     false,
     func,
     literal,
-    not_,
     null,
     or_,
     select,
@@ -52,7 +47,6 @@ from tracker.db.models import (
     Assessment,
     Deliverable,
     Incident,
-    Judgement,
     Person,
     Staff,
     StaffCredential,
@@ -64,15 +58,10 @@ from tracker.kpispec.model import (
     LEVELS,
     Clause,
     Field_,
-    Kind,
-    Per,
-    RateMeasure,
     Source,
     Spec,
-    StaffRule,
     Where,
 )
-from tracker.measure.sqlfuncs import days_between, month_index, months_between, py_month_index
 
 SOURCE_TABLES = {
     Source.activity: Activity.__table__,
@@ -130,7 +119,7 @@ def _f(v: Any) -> float | None:
     return None if v is None else float(v)
 
 
-def _sum_if(cond: ColumnElement[bool], value: Any = 1) -> ColumnElement[Any]:
+def sum_if(cond: ColumnElement[bool], value: Any = 1) -> ColumnElement[Any]:
     return func.coalesce(func.sum(case((cond, value), else_=0)), 0)
 
 
@@ -245,7 +234,16 @@ def roster_members(ctx: Ctx, population: str, alias: str = "m") -> Any:
             .subquery(f"{alias}_roster"))
 
 
-def _literal_rows(values: list[Any], name: str, type_: Any) -> Any:
+def members_of(ctx: Ctx, kpi: KPI, b: Base, unit: ColumnElement[Any], conds: list[Any]) -> Any:
+    """The units a per-member rule judges (``member``): the roster of ``where.population`` when the
+    KPI goes by person, else every unit (group, town …) seen in the records."""
+    if kpi.by is Field_.person and kpi.where.population:
+        return roster_members(ctx, kpi.where.population)
+    return (select(unit.label("member")).select_from(b.from_())
+            .where(*b.base_conds(), *conds, unit.is_not(None)).distinct().subquery("m_units"))
+
+
+def literal_rows(values: list[Any], name: str, type_: Any) -> Any:
     """A small literal table (the months of a period, the members of a named set)."""
     if not values:
         return select(cast(null(), type_).label(name)).where(false()).subquery(f"{name}_set")
@@ -278,342 +276,33 @@ class Compiled:
         return self.base.select(*[e.label(n) for n, e in self.aggs.items()]).where(*self.base.base_conds())
 
 
-def _simple_aggs(b: Base, kpi: KPI, conds: list[ColumnElement[bool]]) -> dict[str, ColumnElement[Any]]:
-    ok = b.each_ok(kpi)
-    sel = and_(true(), *conds)
-    counted = and_(sel, ok)
-    aggs: dict[str, ColumnElement[Any]] = {}
-    if kpi.kind is Kind.count:
-        aggs["actual"] = _sum_if(counted)
-    elif kpi.kind is Kind.sum:
-        aggs["actual"] = func.coalesce(func.sum(case((counted, b.field(kpi.field))), else_=null()), 0)
-    elif kpi.kind is Kind.average:
-        aggs["actual"] = func.avg(cast(case((counted, b.field(kpi.field)), else_=null()), Float))
-    elif kpi.kind is Kind.distinct:
-        aggs["actual"] = func.count(func.distinct(case((counted, b.field(kpi.field)), else_=null())))
-    aggs["evidence"] = _sum_if(counted)
-    aggs["violations"] = _sum_if(and_(sel, not_(ok))) if kpi.each else literal(0)
-    return aggs
-
-
-def _rate_aggs(b: Base, kpi: KPI, conds: list[ColumnElement[bool]]) -> dict[str, ColumnElement[Any]]:
-    col = b.t.c.satisfied if kpi.measure is RateMeasure.satisfaction else b.t.c.passed
-    answered = and_(true(), *conds, col.is_not(None))
-    num = _sum_if(and_(answered, col == true()))
-    den = _sum_if(answered)
-    return {"num": num, "den": den, "evidence": den, "violations": literal(0),
-            "actual": case((den > 0, 100.0 * num / cast(den, Float)), else_=null())}
-
-
-def _capped(ctx: Ctx, kpi: KPI) -> Select[Any]:
-    """count/sum/average/distinct with ``cap_per_person``: ROW_NUMBER per person over the records
-    inside the bounds, by date then id; only the first k count, the rest are violations."""
-    b = Base(ctx, kpi.source)
-    ok = b.each_ok(kpi)
-    ok_i = case((ok, 1), else_=0)
-    value = b.field(kpi.field) if kpi.field else literal(1)
-    rn = func.row_number().over(partition_by=[b.t.c.person_id, ok_i], order_by=[b.t.c.date, b.t.c.id])
-    conds = b.where(kpi.where)
-    inner = (b.select(b.t.c.id, b.t.c.person_id.label("person"), ok_i.label("ok"), value.label("v"),
-                      rn.label("rn"))
-             .where(*b.base_conds(), *conds).subquery("capped"))
-    counted = and_(inner.c.ok == 1, or_(inner.c.person.is_(None), inner.c.rn <= kpi.cap_per_person))
-    if kpi.kind is Kind.count:
-        actual: ColumnElement[Any] = _sum_if(counted)
-    elif kpi.kind is Kind.sum:
-        actual = func.coalesce(func.sum(case((counted, inner.c.v), else_=null())), 0)
-    elif kpi.kind is Kind.average:
-        actual = func.avg(cast(case((counted, inner.c.v), else_=null()), Float))
-    else:
-        actual = func.count(func.distinct(case((counted, inner.c.v), else_=null())))
-    return select(actual.label("actual"), _sum_if(counted).label("evidence"),
-                  _sum_if(not_(counted)).label("violations")).select_from(inner)
-
-
-def _slots(ctx: Ctx, per: Per) -> list[int]:
-    """The elapsed slots of the period as of ``as_of``: calendar months (month index) whose last day
-    is on or before as_of, or whole weeks (counted from the period start)."""
-    end = min(ctx.as_of, ctx.period_end)
-    if per is Per.month:
-        out = []
-        for m in range(py_month_index(ctx.period_start), py_month_index(ctx.period_end) + 1):
-            nxt = dt.date((m + 1) // 12, (m + 1) % 12 + 1, 1)
-            if nxt - dt.timedelta(days=1) <= end:
-                out.append(m)
-        return out
-    if per is Per.week:
-        weeks = ((end - ctx.period_start).days + 1) // 7
-        return list(range(max(weeks, 0)))
-    return [0]
-
-
-def _slot_key(b: Base, ctx: Ctx, per: Per) -> ColumnElement[Any]:
-    if per is Per.month:
-        return month_index(b.t.c.date)
-    if per is Per.week:
-        return days_between(b.t.c.date, ctx.period_start) / 7
-    return literal(0)
-
-
-def _members(ctx: Ctx, kpi: KPI, b: Base, unit: ColumnElement[Any], conds: list[Any]) -> Any:
-    if kpi.by is Field_.person and kpi.where.population:
-        return roster_members(ctx, kpi.where.population)
-    return (select(unit.label("member")).select_from(b.from_())
-            .where(*b.base_conds(), *conds, unit.is_not(None)).distinct().subquery("m_units"))
-
-
-@dataclass
-class MemberGrid:
-    """Every member (roster of where.population, or every group/town … seen) × every elapsed slot,
-    with ``n``: the member's count of records in that slot (or the sum of ``field`` when the KPI has
-    a numeric one, "督导不少于80学时/人"). Records outside the per-record bounds add nothing."""
-
-    base: Base
-    conds: list[Any]
-    ok: ColumnElement[bool]
-    counts: Any  # subquery: member, slot, n, records
-    members: Any
-    slots: Any
-    grid: Any
-
-    @property
-    def n(self) -> ColumnElement[Any]:
-        return func.coalesce(self.counts.c.n, 0)
-
-
-def member_grid(ctx: Ctx, kpi: KPI) -> MemberGrid:
-    b = Base(ctx, kpi.source)
-    unit = b.field(kpi.by)
-    conds = b.where(kpi.where, population=not (kpi.by is Field_.person and kpi.where.population))
-    ok = b.each_ok(kpi)
-    key = _slot_key(b, ctx, kpi.per)
-    amount = func.coalesce(b.field(kpi.field), 0) if kpi.field else 1
-    counts = (b.select(unit.label("member"), key.label("slot"), _sum_if(ok, amount).label("n"),
-                       _sum_if(ok).label("records"))
-              .where(*b.base_conds(), *conds, unit.is_not(None))
-              .group_by(*([unit] if kpi.per is Per.period else [unit, key])).subquery("counts"))
-    ub = Base(ctx, kpi.source, "u")
-    members = _members(ctx, kpi, ub, ub.field(kpi.by), ub.where(kpi.where))
-    slots = _literal_rows(_slots(ctx, kpi.per), "slot", Integer)
-    grid = members.join(slots, true()).outerjoin(
-        counts, and_(counts.c.member == members.c.member, counts.c.slot == slots.c.slot))
-    return MemberGrid(b, conds, ok, counts, members, slots, grid)
-
-
-def _per_person(ctx: Ctx, kpi: KPI) -> Select[Any]:
-    """Judged over the member grid: actual = the smallest count (or sum), violations = member-slots
-    below target plus records outside the per-record bounds."""
-    g = member_grid(ctx, kpi)
-    b, n = g.base, g.n
-    target = kpi.target or 0
-    bad_records = (b.select(func.count()).where(*b.base_conds(), *g.conds, not_(g.ok)).scalar_subquery()
-                   if kpi.each else literal(0))
-    below = (n < target) if kpi.comparator.value != "<=" else (n > target)
-    if kpi.per is Per.period and ctx.as_of < ctx.period_end and kpi.comparator.value != "<=":
-        below = false()  # a whole-period minimum can only be broken once the period is over
-    return select(
-        func.min(n).label("actual") if kpi.comparator.value != "<=" else func.max(n).label("actual"),
-        func.coalesce(func.sum(g.counts.c.records), 0).label("evidence"),
-        (_sum_if(below) + bad_records).label("violations"),
-        func.count().label("units"),
-        func.count(func.distinct(g.members.c.member)).label("members"),
-    ).select_from(g.grid)
-
-
-def _participation(ctx: Ctx, kpi: KPI) -> Select[Any]:
-    b = Base(ctx, kpi.source)
-    assert kpi.where.population
-    r = roster_members(ctx, kpi.where.population, "pr")
-    conds = b.where(kpi.where, population=False)
-    num = (b.select(func.count(func.distinct(b.t.c.person_id)))
-           .where(*b.base_conds(), *conds,
-                  b.t.c.person_id.in_(select(r.c.member))).scalar_subquery())
-    den = select(func.count()).select_from(roster_members(ctx, kpi.where.population, "pd")).scalar_subquery()
-    inner = select(num.label("num"), den.label("den")).subquery("part")
-    return select(case((inner.c.den > 0, 100.0 * inner.c.num / cast(inner.c.den, Float)), else_=null())
-                  .label("actual"), inner.c.num.label("evidence"), literal(0).label("violations"),
-                  inner.c.num, inner.c.den).select_from(inner)
-
-
-def _improvement(ctx: Ctx, kpi: KPI) -> Select[Any]:
-    """Persons whose post score beats their pre score / persons with both (averages where a person
-    has several pre or post scores)."""
-    b = Base(ctx, Source.assessment)
-    pre = func.avg(case((b.t.c.phase == "pre", cast(b.t.c.score, Float)), else_=null()))
-    post = func.avg(case((b.t.c.phase == "post", cast(b.t.c.score, Float)), else_=null()))
-    conds = b.where(kpi.where)
-    per = (b.select(b.t.c.person_id, pre.label("pre"), post.label("post"))
-           .where(*b.base_conds(), *conds, b.t.c.person_id.is_not(None),
-                  b.t.c.score.is_not(None))
-           .group_by(b.t.c.person_id).subquery("prepost"))
-    both = and_(per.c.pre.is_not(None), per.c.post.is_not(None))
-    num = _sum_if(and_(both, per.c.post > per.c.pre))
-    den = _sum_if(both)
-    return select(case((den > 0, 100.0 * num / cast(den, Float)), else_=null()).label("actual"),
-                  den.label("evidence"), literal(0).label("violations"), num.label("num"),
-                  den.label("den")).select_from(per)
-
-
-def _coverage(ctx: Ctx, kpi: KPI) -> tuple[Select[Any], Select[Any]]:
-    b = Base(ctx, kpi.source)
-    v = b.field(kpi.field)
-    ok = b.each_ok(kpi)
-    conds = [*b.base_conds(), *b.where(kpi.where)]
-    counts = (b.select(cast(v, String).label("member"), _sum_if(ok).label("n"))
-              .where(*conds, v.is_not(None)).group_by(v).subquery("counts"))
-    members = _literal_rows(list(kpi.members or []), "member", String)
-    joined = members.outerjoin(counts, counts.c.member == members.c.member)
-    n = func.coalesce(counts.c.n, 0)
-    bad = b.select(func.count()).where(*conds, not_(ok)).scalar_subquery() if kpi.each else literal(0)
-    stmt = select(_sum_if(n >= kpi.min_each).label("actual"), func.coalesce(func.sum(counts.c.n), 0)
-                  .label("evidence"), bad.label("violations"), func.count().label("units")
-                  ).select_from(joined)
-    detail = select(members.c.member, n.label("n")).select_from(joined).order_by(members.c.member)
-    return stmt, detail
-
-
-def _duration(ctx: Ctx, kpi: KPI) -> Select[Any]:
-    """Months from first to last service per case; cases are the roster of where.population (a case
-    never served lasts 0 months) or every person/group served. Violations only at period end."""
-    b = Base(ctx, kpi.source)
-    by = kpi.by
-    unit = b.field(by)
-    conds = b.where(kpi.where, population=not (by is Field_.person and kpi.where.population))
-    ok = b.each_ok(kpi)
-    per = (b.select(unit.label("member"), func.min(b.t.c.date).label("first"),
-                    func.max(b.t.c.date).label("last"), func.count().label("n"))
-           .where(*b.base_conds(), *conds, ok, unit.is_not(None)).group_by(unit).subquery("cases"))
-    ub = Base(ctx, kpi.source, "u")
-    members = _members(ctx, kpi, ub, ub.field(by), ub.where(kpi.where))
-    joined = members.outerjoin(per, per.c.member == members.c.member)
-    months = func.coalesce(months_between(per.c.first, per.c.last), 0)
-    ended = ctx.as_of >= ctx.period_end
-    potential = months_between(func.coalesce(per.c.first, literal(ctx.as_of)), literal(ctx.period_end))
-    return select(func.min(months).label("actual"), func.coalesce(func.sum(per.c.n), 0).label("evidence"),
-                  (_sum_if(months < (kpi.target or 0)) if ended else literal(0)).label("violations"),
-                  func.count().label("units"), func.min(potential).label("potential")).select_from(joined)
-
-
-def approval_compliant(ctx: Ctx, a: Any) -> ColumnElement[bool]:
-    """An activity (or a deliverable) is compliant when an approval covering its type (or every
-    type) and its date was itself dated on or before it."""
-    ap = _alias("approval", "ap")
-    kind = a.c.deliverable_type if "deliverable_type" in a.c else a.c.activity_type
-    return exists(select(ap.c.id).where(
-        ap.c.project_code == ctx.code, visible(ap, ctx.known_on),
-        or_(ap.c.activity_type.is_(None), ap.c.activity_type == kind),
-        or_(ap.c.valid_from.is_(None), ap.c.valid_from <= a.c.date),
-        or_(ap.c.valid_to.is_(None), ap.c.valid_to >= a.c.date),
-        ap.c.date <= a.c.date))
-
-
-def _approval_gate(ctx: Ctx, kpi: KPI) -> Select[Any]:
-    b = Base(ctx, kpi.source)
-    bad = not_(approval_compliant(ctx, b.t))
-    conds = b.where(kpi.where)
-    return (b.select(_sum_if(bad).label("actual"), func.count().label("evidence"),
-                     _sum_if(bad).label("violations"))
-            .where(*b.base_conds(), *conds))
-
-
-def _zero_incident(ctx: Ctx, kpi: KPI) -> Select[Any]:
-    t = _alias("incident", "i")
-    n = func.count()
-    return select(n.label("actual"), n.label("evidence"), n.label("violations")).where(
-        t.c.project_code == ctx.code, visible(t, ctx.known_on), t.c.date <= ctx.as_of,
-        t.c.incident_type.in_(kpi.incident_types or []))
-
-
-def concerns_children(clause: Clause, kpi: KPI) -> bool:
-    text = (kpi.excerpt or "") + clause.text
-    return any(w in text for w in CHILD_WORDS)
-
-
-def staff_has_credential(ctx: Ctx, s: Any, credential: str) -> ColumnElement[bool]:
-    c = _alias("staffcredential", "cred")
-    return exists(select(c.c.id).where(
-        c.c.project_code == ctx.code, visible(c, ctx.known_on), c.c.staff_id == s.c.staff_id,
-        c.c.credential == credential, or_(c.c.obtained_on.is_(None), c.c.obtained_on <= ctx.as_of),
-        or_(c.c.expires_on.is_(None), c.c.expires_on >= ctx.as_of)))
-
-
-def staff_scope(ctx: Ctx, clause: Clause, kpi: KPI, s: Any) -> list[ColumnElement[bool]]:
-    """Staff on the project by ``as_of``; for ``all_have`` on a clause about children, only those
-    working with children (``count_with`` counts every staff member holding the credential)."""
-    conds = [s.c.project_code == ctx.code, visible(s, ctx.known_on),
-             or_(s.c.started_on.is_(None), s.c.started_on <= ctx.as_of)]
-    if kpi.rule is StaffRule.all_have and concerns_children(clause, kpi):
-        conds.append(s.c.works_with_children == true())
-    return conds
-
-
-def _staff(ctx: Ctx, clause: Clause, kpi: KPI) -> Select[Any]:
-    s = _alias("staff", "s")
-    assert kpi.credential
-    has = staff_has_credential(ctx, s, kpi.credential)
-    if kpi.rule is StaffRule.all_have:
-        lacking = _sum_if(not_(has))
-        return select(lacking.label("actual"), func.count().label("evidence"),
-                      lacking.label("violations")).where(*staff_scope(ctx, clause, kpi, s))
-    return select(_sum_if(has).label("actual"), func.count().label("evidence"),
-                  literal(0).label("violations")).where(*staff_scope(ctx, clause, kpi, s))
-
-
-def _manual(ctx: Ctx, kpi_id: str) -> Select[Any]:
-    j = Judgement.__table__
-    q = select(j.c.verdict, j.c.value.label("actual"), j.c.evidence.label("text"), j.c.author,
-               j.c.recorded_at).where(j.c.kpi_id == kpi_id)
-    if ctx.known_on is not None:
-        q = q.where(j.c.recorded_at <= ctx.known_on)
-    return q.order_by(j.c.recorded_at.desc(), j.c.id.desc()).limit(1)
-
-
 def compile_kpi(ctx: Ctx, clause: Clause, kpi: KPI, shared: dict[Source, Base] | None = None) -> Compiled:
-    """One KPI to SQL. With ``shared`` bases, simple KPIs put their aggregates on the shared scan."""
-    kid = ctx.spec.kpi_id(clause, kpi)
-    c = Compiled(kpi_id=kid, kpi=kpi, clause=clause)
-    k = kpi.kind
-    simple = k in {Kind.count, Kind.sum, Kind.average, Kind.distinct} and kpi.cap_per_person is None
-    rate_simple = k is Kind.rate and kpi.measure in {RateMeasure.satisfaction, RateMeasure.passed}
-    if k is Kind.approval_gate and shared is not None:
-        b = shared.setdefault(kpi.source, Base(ctx, kpi.source))
-        conds = b.where(kpi.where)
-        bad = and_(true(), *conds, not_(approval_compliant(ctx, b.t)))
-        c.source, c.base = kpi.source, b
-        c.aggs = {"actual": _sum_if(bad), "evidence": _sum_if(and_(true(), *conds)), "violations": _sum_if(bad)}
-        return c
-    if simple or rate_simple:
-        src = kpi.source
-        if rate_simple:
-            src = Source.survey if kpi.measure is RateMeasure.satisfaction else Source.assessment
-        b = shared.setdefault(src, Base(ctx, src)) if shared is not None else Base(ctx, src)
-        conds = b.where(kpi.where)
-        c.source, c.base = src, b
-        c.aggs = _simple_aggs(b, kpi, conds) if simple else _rate_aggs(b, kpi, conds)
-        if shared is None:  # standalone: the filters read better in WHERE
-            c.stmt = (b.select(*[e.label(n) for n, e in c.aggs.items()]).where(*b.base_conds()))
-        return c
-    if k in {Kind.count, Kind.sum, Kind.average, Kind.distinct}:
-        c.stmt = _capped(ctx, kpi)
-    elif k is Kind.per_person:
-        c.stmt = _per_person(ctx, kpi)
-    elif k is Kind.rate:
-        c.stmt = _participation(ctx, kpi) if kpi.measure is RateMeasure.participation else _improvement(ctx, kpi)
-    elif k is Kind.coverage:
-        c.stmt, c.detail_stmt = _coverage(ctx, kpi)
-    elif k is Kind.duration:
-        c.stmt = _duration(ctx, kpi)
-    elif k is Kind.approval_gate:
-        c.stmt = _approval_gate(ctx, kpi)
-    elif k is Kind.zero_incident:
-        c.stmt = _zero_incident(ctx, kpi)
-    elif k is Kind.staff:
-        c.stmt = _staff(ctx, clause, kpi)
-    elif k is Kind.manual:
-        c.stmt = _manual(ctx, kid)
-    else:  # pragma: no cover - the spec model lists every kind
-        raise TrackerError(f"未支持的指标类型 {k}")
+    """One KPI to SQL, by its kind. With ``shared`` bases, simple KPIs put their aggregates on the
+    shared scan."""
+    from tracker.measure.kinds import kind_of
+
+    return kind_of(kpi.kind).compile(ctx, clause, kpi, shared)
+
+
+def shared_aggs(ctx: Ctx, clause: Clause, kpi: KPI, source: Source, shared: dict[Source, Base] | None,
+                aggs: Any) -> Compiled:
+    """A KPI whose aggregates ride on the one scan of ``source`` shared by the project's simple KPIs
+    (``aggs(base, conds)`` gives them); standalone (``shared`` None) its filters read better in
+    WHERE."""
+    b = shared.setdefault(source, Base(ctx, source)) if shared is not None else Base(ctx, source)
+    conds = b.where(kpi.where)
+    c = Compiled(kpi_id=ctx.spec.kpi_id(clause, kpi), kpi=kpi, clause=clause, source=source, base=b)
+    c.aggs = aggs(b, conds)
+    if shared is None:
+        c.stmt = b.select(*[e.label(n) for n, e in c.aggs.items()]).where(*b.base_conds())
     return c
+
+
+def own_statement(ctx: Ctx, clause: Clause, kpi: KPI, stmt: Select[Any],
+                  detail_stmt: Select[Any] | None = None) -> Compiled:
+    """A KPI measured by a SELECT of its own."""
+    return Compiled(kpi_id=ctx.spec.kpi_id(clause, kpi), kpi=kpi, clause=clause, stmt=stmt,
+                    detail_stmt=detail_stmt)
 
 
 def shared_statements(compiled: list[Compiled], shared: dict[Source, Base]) -> list[tuple[Source, Select[Any], dict[str, tuple[Compiled, str]]]]:
@@ -650,15 +339,20 @@ def render_sql(stmt: Select[Any], dialect: Dialect) -> str:
     return str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
-def kpi_sql(ws: Any, code: str, kpi_id: str, as_of: dt.date, known_on: dt.datetime | None = None) -> str:
-    """The SQL a KPI compiles to on the workspace's database, with literal values (``tracker explain``)."""
-    spec = ws.spec(code)
+def explain_sql(spec: Spec, kpi_id: str, as_of: dt.date, dialect: Dialect,
+                known_on: dt.datetime | None = None) -> str:
+    """The SQL a KPI compiles to for ``dialect``, with literal values."""
     clause, kpi = find_kpi(spec, kpi_id)
     c = compile_kpi(Ctx(spec, as_of, known_on), clause, kpi)
-    text = render_sql(c.statement(), ws.engine.dialect)
+    text = render_sql(c.statement(), dialect)
     if c.detail_stmt is not None:
-        text += ";\n\n-- 未覆盖成员明细\n" + render_sql(c.detail_stmt, ws.engine.dialect)
+        text += ";\n\n-- 未覆盖成员明细\n" + render_sql(c.detail_stmt, dialect)
     return text + ";"
+
+
+def kpi_sql(ws: Any, code: str, kpi_id: str, as_of: dt.date, known_on: dt.datetime | None = None) -> str:
+    """The SQL a KPI compiles to on the workspace's database, with literal values (``tracker explain``)."""
+    return explain_sql(ws.spec(code), kpi_id, as_of, ws.engine.dialect, known_on)
 
 
 def code_of(kpi_id: str) -> str:

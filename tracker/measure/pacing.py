@@ -6,14 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from tracker.kpispec.model import KPI, Kind, PacingMode, Project, StaffRule
-
-# Kinds whose value accumulates over the period: forecast extrapolates them.
-CUMULATIVE = {Kind.count, Kind.sum, Kind.distinct, Kind.coverage}
+from tracker.kpispec.model import KPI, PacingMode, Project
 
 
 def is_cumulative(kpi: KPI) -> bool:
-    return kpi.kind in CUMULATIVE or (kpi.kind is Kind.staff and kpi.rule is StaffRule.count_with)
+    """Whether the KPI's value accumulates over the period (its kind says): forecast extrapolates it."""
+    from tracker.measure.kinds import kind_of
+
+    return kind_of(kpi.kind).cumulative(kpi)
 
 
 def period_days(project: Project) -> int:

@@ -11,27 +11,19 @@ import datetime as dt
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Float, and_, case, cast, func, literal, not_, or_, select
+from sqlalchemy import Float, cast, func, literal, select
 from sqlalchemy.engine import Connection
 
 from tracker import clock
-from tracker.db.models import Incident, Judgement, Person, Staff
-from tracker.kpispec.model import KPI, Clause, Field_, Kind, Per, Source, Spec, StaffRule
+from tracker.db.models import Judgement, Person
+from tracker.kpispec.model import KPI, Clause, Kind, Spec
 from tracker.measure import pacing
-from tracker.measure.compile import (
-    Base,
-    Compiled,
-    Ctx,
-    approval_compliant,
-    compile_kpi,
-    find_kpi,
-    shared_statements,
-    staff_has_credential,
-    staff_scope,
-    visible,
-)
+from tracker.measure.compile import Base, Compiled, Ctx, compile_kpi, find_kpi, shared_statements, visible
+from tracker.measure.kinds import kind_of
+from tracker.measure.kinds._records import counted_rows
+from tracker.measure.kinds.per_person import member_grid
 from tracker.measure.sqlfuncs import month_index, month_start
-from tracker.measure.status import decide_status
+from tracker.measure.status import Facts
 from tracker.measure.types import KpiProgress, ProjectProgress
 from tracker.records.privacy import mask_name
 
@@ -58,13 +50,13 @@ def measure(conn: Connection, ctx: Ctx) -> list[tuple[Compiled, dict[str, Any]]]
         row = conn.execute(stmt).mappings().one()
         for label, (c, name) in mapping.items():
             values[c.kpi_id][name] = row[label]
-    manual = [c for c in compiled if c.kpi.kind is Kind.manual]
-    if manual:  # one query for every manual KPI of the project: the latest judgement of each
+    judged = [c for c in compiled if kind_of(c.kpi.kind).reads_judgements]
+    if judged:  # one query for every judged KPI of the project: the latest judgement of each
         for kid, row in _latest_judgements(conn, ctx).items():
             if kid in values:
                 values[kid].update(row)
     for c in compiled:
-        if c.stmt is None or c.kpi.kind is Kind.manual:
+        if c.stmt is None or kind_of(c.kpi.kind).reads_judgements:
             continue
         row = conn.execute(c.stmt).mappings().first()
         values[c.kpi_id].update(dict(row) if row else {})
@@ -89,40 +81,17 @@ def _latest_judgements(conn: Connection, ctx: Ctx) -> dict[str, dict[str, Any]]:
 
 def _progress_of(ctx: Ctx, c: Compiled, v: dict[str, Any]) -> KpiProgress:
     kpi, project = c.kpi, ctx.spec.project
-    actual = _num(v.get("actual"))
+    impl = kind_of(kpi.kind)
+    actual, detail = impl.shape(kpi, v)
     evidence = int(v.get("evidence") or 0)
     violations = int(v.get("violations") or 0)
-    detail: dict[str, Any] = {}
-    if "den" in v:
-        detail.update(numerator=int(v["num"] or 0), denominator=int(v["den"] or 0))
-    if kpi.kind is Kind.per_person:
-        detail.update(members=int(v.get("members") or 0), units=int(v.get("units") or 0))
-        if not v.get("units"):
-            actual = None
-    if kpi.kind is Kind.duration:
-        detail.update(cases=int(v.get("units") or 0))
-        if not v.get("units"):
-            actual = None
-    if kpi.kind is Kind.coverage:
-        order = {m: i for i, m in enumerate(kpi.members or [])}
-        members = sorted(v.get("members_detail", []), key=lambda mn: order.get(mn[0], len(order)))
-        detail.update(members=len(members),
-                      uncovered=[m for m, n in members if n < kpi.min_each],
-                      counts={m: n for m, n in members})
-    verdict = None
-    if kpi.kind is Kind.manual:
-        verdict = v.get("verdict")
-        if verdict:
-            detail.update(verdict=verdict, evidence=v.get("text"), author=v.get("author"),
-                          recorded_at=v["recorded_at"].isoformat() if v.get("recorded_at") else None)
     exp = pacing.expected(kpi, project, ctx.as_of)
     fc = pacing.forecast(kpi, project, ctx.as_of, actual)
-    status = decide_status(
-        kind=kpi.kind.value, comparator=kpi.comparator.value, target=kpi.target, actual=actual,
-        expected=exp, tolerance=kpi.tolerance, period_ended=ctx.as_of >= project.period.end,
-        violations=violations, evidence=evidence, verdict=verdict,
-        rule=kpi.rule.value if kpi.rule else None, potential=_num(v.get("potential")),
-    )
+    status = impl.status(Facts(
+        comparator=kpi.comparator.value, target=kpi.target, actual=actual, expected=exp,
+        tolerance=kpi.tolerance, period_ended=ctx.as_of >= project.period.end, violations=violations,
+        evidence=evidence, verdict=v.get("verdict"), rule=kpi.rule.value if kpi.rule else None,
+        potential=_num(v.get("potential"))))
     return KpiProgress(
         id=c.kpi_id, clause=c.clause.clause, key=kpi.key, label=kpi.label, kind=kpi.kind.value,
         comparator=kpi.comparator.value, target=kpi.target, unit=kpi.unit, text=c.clause.text,
@@ -197,28 +166,6 @@ def compute_portfolio(ws: Any, as_of: dt.date, known_on: dt.datetime | None = No
 # ------------------------------------------------------------------ counted records, violations
 
 
-def _counted_rows(ctx: Ctx, kpi: KPI) -> Any:
-    """The records a count/sum/average/distinct KPI looks at: date, value, person, ok (inside the
-    bounds and the cap) as a subquery."""
-    b = Base(ctx, kpi.source)
-    ok = b.each_ok(kpi)
-    ok_i = case((ok, 1), else_=0)
-    value = b.field(kpi.field) if kpi.field else literal(1)
-    conds = b.where(kpi.where)
-    date = b.date if b.date is not None else literal(ctx.as_of)
-    cols = [b.t.c.id.label("id"), date.label("date"), value.label("v"), ok_i.label("ok")]
-    if "person_id" in b.t.c:
-        cols.append(b.t.c.person_id.label("person"))
-        if kpi.cap_per_person:
-            cols.append(func.row_number().over(partition_by=[b.t.c.person_id, ok_i],
-                                               order_by=[b.t.c.date, b.t.c.id]).label("rn"))
-    inner = b.select(*cols).where(*b.base_conds(), *conds).subquery("rows")
-    counted = inner.c.ok == 1
-    if kpi.cap_per_person and "rn" in inner.c:
-        counted = and_(counted, or_(inner.c.person.is_(None), inner.c.rn <= kpi.cap_per_person))
-    return inner, counted, b.t.name
-
-
 def list_violations(ws: Any, code: str, kpi_id: str | None, as_of: dt.date,
                     known_on: dt.datetime | None = None) -> list[dict[str, Any]]:
     """The records (or members) breaking a rule of one KPI, or of every KPI of the project; names
@@ -243,84 +190,12 @@ def _person_names(conn: Connection, ctx: Ctx, ids: set[str]) -> dict[str, str | 
 
 
 def _violations_of(conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI) -> list[dict[str, Any]]:
-    kid = ctx.spec.kpi_id(clause, kpi)
-    rows: list[dict[str, Any]] = []
-    k = kpi.kind
-    if k in {Kind.count, Kind.sum, Kind.average, Kind.distinct} and (kpi.each or kpi.cap_per_person):
-        inner, counted, table = _counted_rows(ctx, kpi)
-        src = Base(ctx, kpi.source).t
-        tcols = [src.c.record_id]
-        type_col = src.c.activity_type if "activity_type" in src.c else (
-            src.c.deliverable_type if "deliverable_type" in src.c else literal(None))
-        q = (select(inner.c.id, inner.c.date, inner.c.ok, *tcols, type_col.label("what"),
-                    inner.c.person if "person" in inner.c else literal(None).label("person"))
-             .select_from(inner.join(src, src.c.id == inner.c.id)).where(not_(counted))
-             .order_by(inner.c.date, inner.c.id))
-        for r in conn.execute(q).mappings():
-            reason = "不满足每条记录的要求（" + "，".join(_bound_text(b) for b in kpi.each) + "）" \
-                if r["ok"] == 0 else f"超过每名对象最多计入 {kpi.cap_per_person} 次"
-            rows.append(dict(kpi_id=kid, table=table, id=r["id"], record_id=r["record_id"], date=r["date"],
-                             what=r["what"], person=r["person"], reason=reason))
-    elif k is Kind.approval_gate:
-        b = Base(ctx, kpi.source)
-        conds = b.where(kpi.where)
-        deliverable = kpi.source is Source.deliverable
-        what = b.t.c.deliverable_type if deliverable else b.t.c.activity_type
-        person = literal(None) if deliverable else b.t.c.person_id
-        q = (b.select(b.t.c.id, b.t.c.record_id, b.t.c.date, what.label("what"), person.label("person"))
-             .where(*b.base_conds(), *conds, not_(approval_compliant(ctx, b.t))).order_by(b.t.c.date, b.t.c.id))
-        reason = "发布前没有覆盖该成果的审核" if deliverable else "活动开展前没有覆盖该活动的审批"
-        for r in conn.execute(q).mappings():
-            rows.append(dict(kpi_id=kid, table="deliverable" if deliverable else "activity", **r, reason=reason))
-    elif k is Kind.zero_incident:
-        t = Incident.__table__
-        q = select(t.c.id, t.c.record_id, t.c.date, t.c.incident_type.label("what")).where(
-            t.c.project_code == ctx.code, visible(t, ctx.known_on), t.c.date <= ctx.as_of,
-            t.c.incident_type.in_(kpi.incident_types or [])).order_by(t.c.date)
-        for r in conn.execute(q).mappings():
-            rows.append(dict(kpi_id=kid, table="incident", person=None, **r, reason="发生了不得发生的事件"))
-    elif k is Kind.staff and kpi.rule is StaffRule.all_have:
-        s = Staff.__table__.alias("s")
-        assert kpi.credential
-        q = select(s.c.id, s.c.record_id, s.c.staff_id, s.c.name).where(
-            *staff_scope(ctx, clause, kpi, s), not_(staff_has_credential(ctx, s, kpi.credential)))
-        for r in conn.execute(q).mappings():
-            rows.append(dict(kpi_id=kid, table="staff", id=r["id"], record_id=r["record_id"], date=None,
-                             what=r["staff_id"], person=None, name=_mask_name(r["name"]),
-                             reason=f"缺少有效的资质 {kpi.credential}"))
-    elif k is Kind.per_person and not (kpi.per is Per.period and ctx.as_of < ctx.period_end
-                                       and kpi.comparator.value != "<="):
-        dist = _member_counts(conn, ctx, kpi)
-        for member, slot, n in dist:
-            if (n > (kpi.target or 0)) if kpi.comparator.value == "<=" else (n < (kpi.target or 0)):
-                when = month_start(slot).strftime("%Y-%m") if kpi.per is Per.month else (
-                    f"第{slot + 1}周" if kpi.per is Per.week else None)
-                amount = f"{n:g} {kpi.unit}" if kpi.field else f"{n:g} 次"
-                rows.append(dict(kpi_id=kid, table="roster" if kpi.by is Field_.person else kpi.by.value,
-                                 id=None, record_id=None, date=None, what=when, person=member,
-                                 reason=f"{'当月' if kpi.per is Per.month else ''}仅 {amount}，要求 "
-                                        f"{kpi.comparator.value} {kpi.target:g}"))
+    rows = kind_of(kpi.kind).violations(conn, ctx, clause, kpi)
     if rows:
         names = _person_names(conn, ctx, {r["person"] for r in rows if r.get("person")})
         for r in rows:
             r.setdefault("name", _mask_name(names.get(r["person"])) if r.get("person") else None)
     return rows
-
-
-def _bound_text(b: Any) -> str:
-    lo = f"≥{b.min:g}" if b.min is not None else ""
-    hi = f"≤{b.max:g}" if b.max is not None else ""
-    return f"{b.field.value} {lo}{' ' if lo and hi else ''}{hi}"
-
-
-def _member_counts(conn: Connection, ctx: Ctx, kpi: KPI) -> list[tuple[str, int, float]]:
-    """(member, slot, count or sum) for every member × elapsed slot of a per_person KPI."""
-    from tracker.measure.compile import member_grid
-
-    g = member_grid(ctx, kpi)
-    q = (select(g.members.c.member, g.slots.c.slot, g.n)
-         .select_from(g.grid).order_by(g.members.c.member, g.slots.c.slot))
-    return [(m, int(s), float(n)) for m, s, n in conn.execute(q)]
 
 
 # ------------------------------------------------------------------ series and distributions
@@ -335,7 +210,7 @@ def monthly_series(ws: Any, code: str, kpi_id: str, as_of: dt.date,
     if kpi.kind not in {Kind.count, Kind.sum, Kind.distinct}:
         return pd.DataFrame(columns=["month", "value", "cumulative"])
     ctx = Ctx(spec, as_of, clock.known_on(known_on))
-    inner, counted, _ = _counted_rows(ctx, kpi)
+    inner, counted, _ = counted_rows(ctx, kpi)
     m = month_index(inner.c.date)
     if kpi.kind is Kind.distinct:
         first = (select(inner.c.v, func.min(m).label("m")).where(counted, inner.c.v.is_not(None))
@@ -365,8 +240,6 @@ def per_person_distribution(ws: Any, code: str, kpi_id: str, as_of: dt.date,
     _clause, kpi = find_kpi(spec, kpi_id)
     if kpi.kind is not Kind.per_person:
         return pd.DataFrame(columns=["count", "people"])
-    from tracker.measure.compile import member_grid
-
     g = member_grid(Ctx(spec, as_of, clock.known_on(known_on)), kpi)
     cells = select(g.n.label("n")).select_from(g.grid).subquery("cells")
     q = select(cells.c.n, func.count()).group_by(cells.c.n).order_by(cells.c.n)

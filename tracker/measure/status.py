@@ -1,7 +1,7 @@
 """Deciding a KPI's status from plain numbers (no database): ``met``, ``on_track``, ``behind``,
 ``missed`` or ``pending``.
 
-Rules, in order:
+Each kind module states its rule (``KpiKind.status``) with the shared rules below:
 
 * **manual**: the latest judgement as known on (``met`` / ``missed``); none yet → ``pending``.
 * **gates** (``approval_gate``, ``zero_incident``; ``staff``/``all_have`` likewise): any violation →
@@ -27,10 +27,26 @@ Rules, in order:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from tracker.measure.types import Status
 
-GATES = {"approval_gate", "zero_incident"}
-CUMULATIVE = {"count", "sum", "distinct", "coverage"}
+
+@dataclass(frozen=True)
+class Facts:
+    """What a status rule is decided from."""
+
+    comparator: str
+    target: float | None
+    actual: float | None
+    expected: float | None
+    tolerance: float
+    period_ended: bool
+    violations: int = 0
+    evidence: int = 0
+    verdict: str | None = None
+    rule: str | None = None
+    potential: float | None = None
 
 
 def compare(comparator: str, actual: float, target: float) -> bool:
@@ -41,59 +57,67 @@ def compare(comparator: str, actual: float, target: float) -> bool:
     return actual >= target - 1e-9
 
 
-def decide_status(
-    *,
-    kind: str,
-    comparator: str,
-    target: float | None,
-    actual: float | None,
-    expected: float | None,
-    tolerance: float = 0.15,
-    period_ended: bool,
-    violations: int = 0,
-    evidence: int = 0,
-    verdict: str | None = None,
-    rule: str | None = None,
-    potential: float | None = None,
-) -> Status:
-    if kind == "manual":
-        if verdict in ("met", "missed"):
-            return verdict  # type: ignore[return-value]
-        return "pending"
-    if kind in GATES or (kind == "staff" and rule == "all_have"):
-        if violations > 0:
-            if kind == "staff" and not period_ended:
-                return "behind"
-            return "missed"
-        if period_ended:
-            return "met"
-        if kind == "zero_incident" or evidence > 0:
-            return "on_track"
-        return "pending"
+def verdict_status(f: Facts) -> Status:
+    """manual: the latest judgement as known on; none yet → pending."""
+    if f.verdict in ("met", "missed"):
+        return f.verdict  # type: ignore[return-value]
+    return "pending"
+
+
+def gate_status(f: Facts, *, behind_until_end: bool = False, judged_without_evidence: bool = False) -> Status:
+    """Gates: any violation → missed (or behind until the period ends, when it can still be put
+    right); none and the period over → met; none yet → on_track when something is judged, else
+    pending."""
+    if f.violations > 0:
+        return "behind" if behind_until_end and not f.period_ended else "missed"
+    if f.period_ended:
+        return "met"
+    if judged_without_evidence or f.evidence > 0:
+        return "on_track"
+    return "pending"
+
+
+def cumulative_status(f: Facts) -> Status:
+    """A value that accumulates (count, sum, distinct, coverage, staff count_with)."""
+    actual, target = f.actual, f.target
     if actual is None or target is None:
         return "pending"
-    cumulative = kind in CUMULATIVE or (kind == "staff" and rule == "count_with")
-    if cumulative:
-        if comparator == "<=":
-            if actual > target + 1e-9:
-                return "missed"
-            return "met" if period_ended else "on_track"
-        if comparator == "==" and actual > target + 1e-9:
+    if f.comparator == "<=":
+        if actual > target + 1e-9:
             return "missed"
-        if compare(comparator, actual, target):
-            return "met"
-        if period_ended:
-            return "missed"
-        if expected is None or actual >= expected * (1 - tolerance) - 1e-9:
-            return "on_track"
-        return "behind"
-    ok = compare(comparator, actual, target)
-    if period_ended:
+        return "met" if f.period_ended else "on_track"
+    if f.comparator == "==" and actual > target + 1e-9:
+        return "missed"
+    if compare(f.comparator, actual, target):
+        return "met"
+    if f.period_ended:
+        return "missed"
+    if f.expected is None or actual >= f.expected * (1 - f.tolerance) - 1e-9:
+        return "on_track"
+    return "behind"
+
+
+def state_status(f: Facts, *, met_early: bool = False) -> Status:
+    """A value that can move either way (rate, average) or a rule over every member (per_person,
+    duration: ``met_early``, meeting it before the end is already met)."""
+    actual, target = f.actual, f.target
+    if actual is None or target is None:
+        return "pending"
+    ok = compare(f.comparator, actual, target)
+    if f.period_ended:
         return "met" if ok else "missed"
     if ok:
-        return "met" if kind in ("per_person", "duration") else "on_track"
-    if kind == "duration" and potential is not None and potential >= target:
-        return "on_track"
-    if kind == "per_person" and expected is not None and actual >= expected * (1 - tolerance) - 1e-9:
-        return "on_track"  # a whole-period rule, paced: every member is where the pace requires
+        return "met" if met_early else "on_track"
     return "behind"
+
+
+def decide_status(*, kind: str, comparator: str, target: float | None, actual: float | None,
+                  expected: float | None, tolerance: float = 0.15, period_ended: bool,
+                  violations: int = 0, evidence: int = 0, verdict: str | None = None,
+                  rule: str | None = None, potential: float | None = None) -> Status:
+    """The status by the rule of the KPI's kind."""
+    from tracker.measure.kinds import kind_of
+
+    facts = Facts(comparator, target, actual, expected, tolerance, period_ended, violations, evidence,
+                  verdict, rule, potential)
+    return kind_of(kind).status(facts)

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from tracker.config import REPO_DIR
 from tracker.errors import TrackerError
-from tracker.kpispec.model import Spec
+from tracker.kpispec.model import Kind, Spec
 from tracker.measure.types import STATUS_LABELS, KpiProgress, ProjectProgress
 
 STATUSES = ("met", "on_track", "behind", "missed", "pending")
@@ -57,9 +57,14 @@ class Scheme(_Strict):
     status_credit: dict[Literal["met", "on_track", "behind", "missed", "pending"], float] = Field(
         default_factory=lambda: {"met": 1, "on_track": 1, "behind": 0.5, "missed": 0, "pending": 0})
     grades: list[Grade] = Field(default_factory=list)
+    excluded_kinds: list[str] = Field(default_factory=list, description="weighted：有意不计分的指标类型")
 
     @model_validator(mode="after")
     def _weighted_complete(self) -> Scheme:
+        known = {k.value for k in Kind}
+        for name in [k for d in self.dimensions for k in d.kinds] + self.excluded_kinds:
+            if name not in known:
+                raise ValueError(f"未知的指标类型 “{name}”：可用的有 {' '.join(k.value for k in Kind)}")
         if self.type == "weighted":
             if not self.dimensions or not self.grades:
                 raise ValueError("weighted 方案须给出 dimensions 和 grades")

@@ -1,0 +1,4 @@
+-- 2099A001.5.no_incident as of 2024-09-30
+SELECT count(*) AS actual, count(*) AS evidence, count(*) AS violations 
+FROM incident AS i 
+WHERE i.project_code = '2099A001' AND i.retired_at IS NULL AND i.date <= '2024-09-30' AND i.incident_type IN ('negative_publicity');

@@ -1,0 +1,129 @@
+"""What count, sum, average and distinct share: the records a KPI looks at, each either counted or
+not (outside a per-record bound, or over the per-person cap), as one subquery. The aggregate, the
+listing of the rows that do not count and the monthly series all read it, so the cap and the bounds
+are written once."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from sqlalchemy import ColumnElement, and_, case, func, literal, not_, or_, select, true
+from sqlalchemy.engine import Connection
+
+from tracker.kpispec.model import KPI, Bound, Clause, PacingMode
+from tracker.measure.compile import Base, Compiled, Ctx, own_statement, shared_aggs, sum_if
+from tracker.measure.kinds.base import KpiKind
+from tracker.measure.status import Facts, cumulative_status, state_status
+from tracker.measure.types import Status
+
+
+def counted_rows(ctx: Ctx, kpi: KPI) -> tuple[Any, ColumnElement[bool], str]:
+    """(subquery, counted, table name): the records the KPI looks at with columns id, date, v (the
+    value), ok (1 inside the bounds), person and rn (order within the person, for the cap); and
+    the condition under which a row counts."""
+    b = Base(ctx, kpi.source)
+    ok = b.each_ok(kpi)
+    ok_i = case((ok, 1), else_=0)
+    value = b.field(kpi.field) if kpi.field else literal(1)
+    conds = b.where(kpi.where)
+    date = b.date if b.date is not None else literal(ctx.as_of)
+    cols = [b.t.c.id.label("id"), date.label("date"), value.label("v"), ok_i.label("ok")]
+    if "person_id" in b.t.c:
+        cols.append(b.t.c.person_id.label("person"))
+        if kpi.cap_per_person:
+            cols.append(func.row_number().over(partition_by=[b.t.c.person_id, ok_i],
+                                               order_by=[b.t.c.date, b.t.c.id]).label("rn"))
+    inner = b.select(*cols).where(*b.base_conds(), *conds).subquery("rows")
+    counted: ColumnElement[bool] = inner.c.ok == 1
+    if kpi.cap_per_person and "rn" in inner.c:
+        counted = and_(counted, or_(inner.c.person.is_(None), inner.c.rn <= kpi.cap_per_person))
+    return inner, counted, b.t.name
+
+
+def bound_text(b: Bound) -> str:
+    lo = f"≥{b.min:g}" if b.min is not None else ""
+    hi = f"≤{b.max:g}" if b.max is not None else ""
+    return f"{b.field.value} {lo}{' ' if lo and hi else ''}{hi}"
+
+
+def bounds_reason(kpi: KPI) -> str:
+    return "不满足每条记录的要求（" + "，".join(bound_text(b) for b in kpi.each) + "）"
+
+
+def record_what(t: Any) -> Any:
+    """The type column of a record table (activity or deliverable type), else NULL."""
+    if "activity_type" in t.c:
+        return t.c.activity_type
+    if "deliverable_type" in t.c:
+        return t.c.deliverable_type
+    return literal(None)
+
+
+def out_of_bounds(conn: Connection, ctx: Ctx, kid: str, b: Base, conds: list[Any], ok: ColumnElement[bool],
+                  kpi: KPI) -> list[dict[str, Any]]:
+    """The records outside the per-record bounds, as violation rows (the same predicate the
+    aggregates count: ``base_conds``, the KPI's filters, ``NOT ok``)."""
+    person = b.t.c.person_id if "person_id" in b.t.c else literal(None)
+    date = b.date if b.date is not None else literal(None)
+    q = (b.select(b.t.c.id, b.t.c.record_id, date.label("date"), record_what(b.t).label("what"),
+                  person.label("person"))
+         .where(*b.base_conds(), *conds, not_(ok)).order_by(date, b.t.c.id))
+    reason = bounds_reason(kpi)
+    return [dict(kpi_id=kid, table=b.t.name, **r, reason=reason) for r in conn.execute(q).mappings()]
+
+
+class RecordKind(KpiKind):
+    """A figure over records: each kind gives its aggregate of the counted rows' values."""
+
+    needs_field: ClassVar[bool] = True  # sum, average, distinct name the field they read
+    accumulates: ClassVar[bool] = True  # average does not
+
+    def aggregate(self, counted: ColumnElement[bool], value: Any) -> ColumnElement[Any]:
+        raise NotImplementedError
+
+    def check(self, kpi: KPI) -> str | None:
+        if self.needs_field and kpi.field is None:
+            return f"{self.kind.value} 类指标必须给出 field"
+        return None
+
+    def cumulative(self, kpi: KPI) -> bool:
+        return self.accumulates
+
+    def default_pacing(self, kpi: KPI) -> PacingMode:
+        return PacingMode.linear if self.accumulates else PacingMode.none
+
+    def compile(self, ctx: Ctx, clause: Clause, kpi: KPI, shared: dict[Any, Base] | None) -> Compiled:
+        if kpi.cap_per_person is None:  # conditional aggregates on the shared scan of the source
+            def aggs(b: Base, conds: list[Any]) -> dict[str, ColumnElement[Any]]:
+                ok = b.each_ok(kpi)
+                sel = and_(true(), *conds)
+                counted = and_(sel, ok)
+                value = b.field(kpi.field) if self.needs_field and kpi.field else literal(1)
+                return {"actual": self.aggregate(counted, value), "evidence": sum_if(counted),
+                        "violations": sum_if(and_(sel, not_(ok))) if kpi.each else literal(0)}
+            return shared_aggs(ctx, clause, kpi, kpi.source, shared, aggs)
+        inner, counted, _ = counted_rows(ctx, kpi)
+        stmt = select(self.aggregate(counted, inner.c.v).label("actual"), sum_if(counted).label("evidence"),
+                      sum_if(not_(counted)).label("violations")).select_from(inner)
+        return own_statement(ctx, clause, kpi, stmt)
+
+    def violations(self, conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI) -> list[dict[str, Any]]:
+        """The rows that do not count: outside a bound, or over the cap."""
+        if not (kpi.each or kpi.cap_per_person):
+            return []
+        kid = ctx.spec.kpi_id(clause, kpi)
+        inner, counted, table = counted_rows(ctx, kpi)
+        src = Base(ctx, kpi.source).t
+        q = (select(inner.c.id, inner.c.date, inner.c.ok, src.c.record_id, record_what(src).label("what"),
+                    inner.c.person if "person" in inner.c else literal(None).label("person"))
+             .select_from(inner.join(src, src.c.id == inner.c.id)).where(not_(counted))
+             .order_by(inner.c.date, inner.c.id))
+        rows = []
+        for r in conn.execute(q).mappings():
+            reason = bounds_reason(kpi) if r["ok"] == 0 else f"超过每名对象最多计入 {kpi.cap_per_person} 次"
+            rows.append(dict(kpi_id=kid, table=table, id=r["id"], record_id=r["record_id"], date=r["date"],
+                             what=r["what"], person=r["person"], reason=reason))
+        return rows
+
+    def status(self, facts: Facts) -> Status:
+        return cumulative_status(facts) if self.accumulates else state_status(facts)

@@ -1,0 +1,71 @@
+"""What a KPI kind is: the one class each kind module implements.
+
+A kind owns, in its own module: its Chinese label, its parameter checks, its default pacing,
+whether its value accumulates, the SQL of its aggregate and — from the same predicate — the listing
+of the rows that break it, how ``actual`` and ``detail`` are shaped from the row the database
+returns, and its status rule. ``tracker.measure.compile``, ``progress``, ``status`` and ``pacing``
+only loop over the registry (``tracker.measure.kinds``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from tracker.kpispec.model import KPI, Kind, PacingMode
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from tracker.kpispec.model import Clause
+    from tracker.measure.compile import Base, Compiled, Ctx
+    from tracker.measure.status import Facts
+    from tracker.measure.types import Status
+
+NUMERIC_FIELDS = ("participants", "hours", "days", "words", "minutes", "copies")
+
+
+class KpiKind:
+    """One KPI kind. Subclasses set ``kind`` and ``label`` and override what differs."""
+
+    kind: ClassVar[Kind]
+    label: ClassVar[str]  # Chinese name, shown in spec tables and the demo summary
+    needs_target: ClassVar[bool] = True  # a numeric target is required
+    no_target: ClassVar[bool] = False  # a numeric target is forbidden (gates)
+    reads_judgements: ClassVar[bool] = False  # measured from auditors' judgements, not records
+
+    # -- the spec side
+    def check(self, kpi: KPI) -> str | None:
+        """The kind's own parameter rule, checked when the spec is read: an error message or None."""
+        return None
+
+    def spec_checks(self, kpi: KPI) -> list[tuple[str, str]]:
+        """Further checks of the KPI inside its spec: (field, message) pairs."""
+        return []
+
+    def default_pacing(self, kpi: KPI) -> PacingMode:
+        return PacingMode.none
+
+    def cumulative(self, kpi: KPI) -> bool:
+        """Whether the value accumulates over the period (forecast extrapolates it)."""
+        return False
+
+    # -- the database side
+    def compile(self, ctx: Ctx, clause: Clause, kpi: KPI, shared: dict[Any, Base] | None) -> Compiled:
+        raise NotImplementedError
+
+    def violations(self, conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI) -> list[dict[str, Any]]:
+        """The records (or members) breaking a rule of the KPI, from the predicate its aggregate
+        counts. Each row: kpi_id, table, id, record_id, date, what, person, reason (and name)."""
+        return []
+
+    # -- shaping and judging
+    def shape(self, kpi: KPI, values: dict[str, Any]) -> tuple[float | None, dict[str, Any]]:
+        """(actual, detail) from the named values the compiled statement returned."""
+        return _num(values.get("actual")), {}
+
+    def status(self, facts: Facts) -> Status:
+        raise NotImplementedError
+
+
+def _num(v: Any) -> float | None:
+    return None if v is None else float(v)

@@ -1,0 +1,115 @@
+"""``staff``: staff credentials. ``all_have``: every staff member in scope holds a valid one (a
+gate; a missing credential is behind until the period ends, since it can still be handed in).
+``count_with``: at least ``target`` staff members hold one (a running total).
+
+Scope: staff on the project by ``as_of``; on a clause about children, only those working with
+children (for ``all_have``); with ``where.types``, only the staff named (by staff number or name,
+in the activity's 工作人员 column) on an activity of those types dated by ``as_of``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, exists, func, literal, not_, or_, select, true
+from sqlalchemy.engine import Connection
+
+from tracker.kpispec.model import KPI, Clause, Kind, PacingMode, StaffRule
+from tracker.measure.compile import Base, Compiled, Ctx, _alias, own_statement, sum_if, visible
+from tracker.measure.kinds.base import KpiKind
+from tracker.measure.status import Facts, cumulative_status, gate_status
+from tracker.measure.types import Status
+from tracker.records.privacy import mask_name
+
+CHILD_WORDS = ("儿童", "未成年", "少年", "孩子", "青少年", "学生")
+
+
+def concerns_children(clause: Clause, kpi: KPI) -> bool:
+    text = (kpi.excerpt or "") + clause.text
+    return any(w in text for w in CHILD_WORDS)
+
+
+def staff_has_credential(ctx: Ctx, s: Any, credential: str) -> ColumnElement[bool]:
+    c = _alias("staffcredential", "cred")
+    return exists(select(c.c.id).where(
+        c.c.project_code == ctx.code, visible(c, ctx.known_on), c.c.staff_id == s.c.staff_id,
+        c.c.credential == credential, or_(c.c.obtained_on.is_(None), c.c.obtained_on <= ctx.as_of),
+        or_(c.c.expires_on.is_(None), c.c.expires_on >= ctx.as_of)))
+
+
+def named_on_activities(ctx: Ctx, s: Any, types: list[str]) -> ColumnElement[bool]:
+    """The staff member is named on a visible activity of one of ``types`` dated by ``as_of``."""
+    a = _alias("activity", "sa")
+    return exists(select(a.c.id).where(
+        a.c.project_code == ctx.code, visible(a, ctx.known_on), a.c.date <= ctx.as_of,
+        a.c.activity_type.in_(types), or_(a.c.staff == s.c.staff_id, a.c.staff == s.c.name)))
+
+
+def staff_scope(ctx: Ctx, clause: Clause, kpi: KPI, s: Any) -> list[ColumnElement[bool]]:
+    """Staff on the project by ``as_of``; for ``all_have`` on a clause about children, only those
+    working with children (``count_with`` counts every staff member holding the credential); with
+    ``where.types``, only those named on activities of those types."""
+    conds = [s.c.project_code == ctx.code, visible(s, ctx.known_on),
+             or_(s.c.started_on.is_(None), s.c.started_on <= ctx.as_of)]
+    if kpi.rule is StaffRule.all_have and concerns_children(clause, kpi):
+        conds.append(s.c.works_with_children == true())
+    if kpi.where.types:
+        conds.append(named_on_activities(ctx, s, kpi.where.types))
+    return conds
+
+
+class StaffKind(KpiKind):
+    kind = Kind.staff
+    label = "人员资质"
+    needs_target = False
+
+    def check(self, kpi: KPI) -> str | None:
+        if kpi.rule is None or kpi.credential is None:
+            return "staff 类指标必须给出 rule 和 credential"
+        if kpi.rule is StaffRule.count_with and kpi.target is None:
+            return "staff/count_with 必须给出 target"
+        return None
+
+    def spec_checks(self, kpi: KPI) -> list[tuple[str, str]]:
+        if kpi.rule is StaffRule.all_have and kpi.target is not None:
+            return [("target", "staff/all_have 没有数值目标，target 应省略")]
+        return []
+
+    def cumulative(self, kpi: KPI) -> bool:
+        return kpi.rule is StaffRule.count_with
+
+    def default_pacing(self, kpi: KPI) -> PacingMode:
+        return PacingMode.linear if kpi.rule is StaffRule.count_with else PacingMode.none
+
+    def compile(self, ctx: Ctx, clause: Clause, kpi: KPI, shared: dict[Any, Base] | None) -> Compiled:
+        s = _alias("staff", "s")
+        assert kpi.credential
+        has = staff_has_credential(ctx, s, kpi.credential)
+        if kpi.rule is StaffRule.all_have:
+            lacking = sum_if(not_(has))
+            stmt = select(lacking.label("actual"), func.count().label("evidence"),
+                          lacking.label("violations")).where(*staff_scope(ctx, clause, kpi, s))
+        else:
+            stmt = select(sum_if(has).label("actual"), func.count().label("evidence"),
+                          literal(0).label("violations")).where(*staff_scope(ctx, clause, kpi, s))
+        return own_statement(ctx, clause, kpi, stmt)
+
+    def violations(self, conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI) -> list[dict[str, Any]]:
+        if kpi.rule is not StaffRule.all_have:
+            return []
+        s = _alias("staff", "s")
+        assert kpi.credential
+        q = select(s.c.id, s.c.record_id, s.c.staff_id, s.c.name).where(
+            *staff_scope(ctx, clause, kpi, s), not_(staff_has_credential(ctx, s, kpi.credential))
+        ).order_by(s.c.staff_id, s.c.id)
+        kid = ctx.spec.kpi_id(clause, kpi)
+        return [dict(kpi_id=kid, table="staff", id=r["id"], record_id=r["record_id"], date=None,
+                     what=r["staff_id"], person=None, name=None if r["name"] is None else mask_name(r["name"]),
+                     reason=f"缺少有效的资质 {kpi.credential}") for r in conn.execute(q).mappings()]
+
+    def status(self, facts: Facts) -> Status:
+        if facts.rule == "all_have":
+            return gate_status(facts, behind_until_end=True)
+        return cumulative_status(facts)
+
+
+KIND = StaffKind()
