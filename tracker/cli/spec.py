@@ -20,16 +20,16 @@ app.add_typer(spec_app, name="spec")
 @spec_app.command("validate")
 def validate(directory: Annotated[Path | None, typer.Argument(help="规格目录，缺省为 kpi_specs/")] = None) -> None:
     """校验目录（或单个文件）下的全部规格；出错时列出文件、行号、字段和原因。"""
-    loaded = load_specs(directory or config.specs_dir())
-    from tracker.kpispec.coverage import uncovered
-    from tracker.kpispec.release_table import release_tables
+    from tracker.kpispec.validate_report import validation_report
 
-    gaps = [g for ls in loaded if (rp := release_tables().projects.get(ls.spec.code))
-            for g in uncovered(ls.spec, rp)]
-    for g in gaps:
+    report = validation_report(directory or config.specs_dir())
+    for g in report.gaps:
         typer.echo(f"覆盖缺口：{g}", err=True)
-    n_kpis = sum(len(ls.spec.iter_kpis()) for ls in loaded)
-    typer.echo(f"校验通过：{len(loaded)} 个项目，{n_kpis} 个指标。")
+    for line in report.programme_lines():  # on stderr: the standard output stays the contract's
+        typer.echo(line, err=True)
+    for line in report.draft_lines():
+        typer.echo(line)
+    typer.echo(f"校验通过：{report.n_projects} 个项目，{report.n_kpis} 个指标。")
 
 
 @spec_app.command("export")

@@ -32,7 +32,7 @@ class Project(SQLModel, table=True):
     code: str = Field(primary_key=True, max_length=16)
     name: str
     category: str
-    funding_wan: float
+    funding_wan: float | None = None  # None: the call does not state it (未定)
     funding_source: str | None = None
     area: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     period_start: dt.date

@@ -16,9 +16,9 @@ def kpi_records(specs: list[Spec], project: str | None = None) -> list[dict[str,
             target: float | int | None = kpi.target
             if isinstance(target, float) and target.is_integer():
                 target = int(target)
-            out.append({
+            row: dict[str, Any] = {
                 "project": spec.code,
-                "clause": clause.clause,
+                "clause": clause.number,
                 "id": spec.kpi_id(clause, kpi),
                 "key": kpi.key,
                 "kind": kpi.kind.value,
@@ -28,5 +28,10 @@ def kpi_records(specs: list[Spec], project: str | None = None) -> list[dict[str,
                 "unit": kpi.unit,
                 "text": clause.text,
                 "excerpt": kpi.excerpt,
-            })
+            }
+            if not isinstance(clause.clause, int):  # 5.1: the contract's integer is its top level
+                row["clause_label"] = clause.label
+            if kpi.draft:
+                row["draft"] = kpi.draft
+            out.append(row)
     return out

@@ -301,7 +301,9 @@ def parse_spec_text(text: str, file: str = "<spec>") -> tuple[Spec | None, list[
 def spec_files(directory: Path) -> list[Path]:
     if directory.is_file():
         return [directory]
-    return sorted(p for p in directory.rglob("*.yaml") if not p.name.startswith("_"))
+    from tracker.kpispec.programme import PROGRAMME_FILE
+
+    return sorted(p for p in directory.rglob("*.yaml") if not p.name.startswith("_") and p.name != PROGRAMME_FILE)
 
 
 def load_specs(directory: Path, *, release_check: bool = True) -> list[LoadedSpec]:
@@ -335,7 +337,8 @@ def load_specs(directory: Path, *, release_check: bool = True) -> list[LoadedSpe
         from tracker.kpispec.release_check import release_problems
 
         for ls in loaded:
-            problems.extend(release_problems(ls.spec, ls.path, text=ls.path.read_text("utf-8")))
+            problems.extend(release_problems(ls.spec, ls.path, text=ls.path.read_text("utf-8"),
+                                             roots=(directory,)))
     if problems:
         raise SpecError(problems)
     return loaded

@@ -17,6 +17,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
+# Any programme's project code: letters, digits and - _ (a programme narrows it with its code_pattern).
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{1,15}$"
+# A clause label that is not a plain integer: 5.1, 5.1.2 (numbering styles (1), ①, 一、 give integers).
+CLAUSE_LABEL_PATTERN = r"^\d+(\.\d+)+$"
 Key = Annotated[str, Field(pattern=KEY_PATTERN, max_length=48)]
 
 # Ordered publication / activity levels: 区县 < 市级 < 省级 < 国家级.
@@ -103,13 +107,73 @@ class PacingMode(StrEnum):
 
 
 class Funding(Strict):
-    amount_wan: float = Field(gt=0, description="最高资助资金（万元）")
+    amount_wan: float | None = Field(default=None, gt=0, description="资助资金（万元）；未定时省略")
+    basis: Literal["amount", "cap", "unknown"] | None = Field(
+        default=None, description="amount：确定金额；cap：最高限额（不超过）；unknown：未定。缺省按计划文件")
     source: str | None = Field(default=None, description="资金来源，如 社区服务业资金")
+
+    @model_validator(mode="after")
+    def _known_or_unknown(self) -> Funding:
+        if self.amount_wan is None and self.basis in ("amount", "cap"):
+            raise ValueError("funding.basis 为 amount 或 cap 时必须给出 amount_wan")
+        if self.amount_wan is not None and self.basis == "unknown":
+            raise ValueError("funding.basis 为 unknown 时不应给出 amount_wan")
+        return self
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.5)?|[一二两三四五六七八九十]+)\s*(个月|月|年|周年)\s*$")
+
+
+def add_months(start: dt.date, months: int) -> dt.date:
+    """The last day of a service period of ``months`` months starting on ``start``."""
+    y, m = divmod(start.month - 1 + months, 12)
+    year, month = start.year + y, m + 1
+    day = min(start.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28,
+                          31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1])
+    return dt.date(year, month, day) - dt.timedelta(days=1)
+
+
+def duration_months(text: str) -> int | None:
+    """``1年`` → 12, ``18个月`` → 18, ``一年`` → 12, ``1.5年`` → 18; None when unreadable."""
+    m = _DURATION.match(str(text))
+    if not m:
+        return None
+    digits = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+    tok = m.group(1)
+    if tok[0].isdigit():
+        n = float(tok)
+    elif tok == "十":
+        n = 10.0
+    elif tok.startswith("十"):
+        n = 10.0 + digits.get(tok[1:], 0)
+    elif "十" in tok:
+        a, _, b = tok.partition("十")
+        n = digits.get(a, 0) * 10.0 + digits.get(b, 0)
+    else:
+        n = float(digits.get(tok, 0))
+    months = n * 12 if "年" in m.group(2) else n
+    return int(months) if months and float(months).is_integer() else None
 
 
 class Period(Strict):
+    """Two dates, or a start and a duration (``{start: 2025-03-01, duration: 1年}``: end 2026-02-28)."""
+
     start: dt.date
     end: dt.date
+    duration: str | None = Field(default=None, description="服务期，如 1年、18个月；给出时 end 可省略")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _end_from_duration(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("duration") is not None and isinstance(data.get("start"), dt.date):
+            months = duration_months(data["duration"])
+            if months is None:
+                raise ValueError(f"无法识别服务期 “{data['duration']}”，应写如 1年、18个月")
+            end = add_months(data["start"], months)
+            if data.get("end") is not None and data["end"] != end:
+                raise ValueError(f"项目周期的结束日期 {data['end']} 与服务期 {data['duration']}（至 {end}）不一致")
+            data = {**data, "end": end}
+        return data
 
     @model_validator(mode="after")
     def _ordered(self) -> Period:
@@ -119,9 +183,9 @@ class Period(Strict):
 
 
 class Project(Strict):
-    code: Annotated[str, Field(pattern=r"^\d{4}[A-D]\d{3}[A-Z]?$")]
+    code: Annotated[str, Field(pattern=CODE_PATTERN, description="项目编号；格式与类别由所属计划（programme.yaml）规定")]
     name: str = Field(min_length=2)
-    category: Literal["助残惠童类", "为老服务类", "社会救助类", "其他社会公益服务类"]
+    category: str = Field(min_length=2, description="项目类别，须是所属计划列出的类别之一")
     funding: Funding
     area: list[str] = Field(min_length=1, description="实施区域：区、县（市）名，或“市域范围内”")
     period: Period
@@ -240,6 +304,9 @@ class KPI(Strict):
     pacing: Pacing | None = Field(default=None, description="缺省：计数类按周期线性；其余不适用")
     tolerance: float = Field(default=0.15, ge=0, le=1, description="低于应完成值多少仍算进度正常")
     notes: str | None = None
+    draft: Literal["needs review"] | None = Field(
+        default=None, description="起草器生成、尚待人工复核的指标；复核后删去此字段")
+    draft_reason: str | None = Field(default=None, description="起草器的说明：为何需要复核")
 
     @model_validator(mode="after")
     def _kind_needs(self) -> KPI:
@@ -266,10 +333,29 @@ class KPI(Strict):
 
 
 class Clause(Strict):
-    clause: int = Field(ge=0, description="发布表条款号；第1条之前的目标为 0")
+    clause: int | Annotated[str, Field(pattern=CLAUSE_LABEL_PATTERN)] = Field(
+        description="发布表条款号：整数（1.、（1）、①、一、都记为整数；第1条之前的目标为 0），或带引号的分级编号 “5.1”")
     text: str = Field(min_length=2, description="发布表原文（去掉条款号和末尾标点）")
     kpis: list[KPI] = Field(min_length=1)
     not_targets: list[NotTarget] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_float_labels(cls, data: object) -> object:
+        if isinstance(data, dict) and isinstance(data.get("clause"), float):
+            raise ValueError(f"分级条款号须加引号，如 clause: \"{data['clause']}\"（否则 YAML 把它读成小数）")
+        if isinstance(data, dict) and isinstance(data.get("clause"), int) and data["clause"] < 0:
+            raise ValueError("条款号不能为负数")
+        return data
+
+    @property
+    def number(self) -> int:
+        """The integer the contract's ``clause`` field carries: the clause itself or its top level (5.1 → 5)."""
+        return self.clause if isinstance(self.clause, int) else int(self.clause.split(".")[0])
+
+    @property
+    def label(self) -> str:
+        return str(self.clause)
 
 
 DEFAULT_INCIDENT_TYPES: tuple[Vocab, ...] = (

@@ -13,13 +13,19 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tracker.errors import TrackerError
+from tracker.kpispec.programme import PROGRAMME_FILE, Programme, programme_at, programme_for_table
+
 BOOKMARK = re.compile(r"\[bookmark: [^\]]*\]")
-HEADER = re.compile(r"项目编号：【(\d{4}[A-D]\d{3}[A-Z]?)】(.*?)(\d+(?:\.\d+)?)万元\s*(?:\t(\d+))?\s*$")
-TITLE = "2024年杭州市市级公益创投项目发布表"
 SUMMARY = re.compile(r"^(.*类)项目发布汇总表$")
+
+
+def _header_pattern(code_pattern: str) -> re.Pattern[str]:
+    """``项目编号：【2024B004E】…30万元\t12`` (a page number after the tab: a table-of-contents line)."""
+    code = re.sub(r"\(\?P<\w+>", "(?:", code_pattern)
+    return re.compile(rf"项目编号：【({code})】(.*?)(\d+(?:\.\d+)?)万元\s*(?:\t(\d+))?\s*$")
 CLAUSE_START = re.compile(r"^(\d{1,2})\s*[.、．]\s*")
 TRAILING = "；;。.，, \t"
-CATEGORY_OF_LETTER = {"A": "助残惠童类", "B": "为老服务类", "C": "社会救助类", "D": "其他社会公益服务类"}
 
 
 @dataclass
@@ -47,12 +53,13 @@ class ReleaseProject:
     clauses: list[ReleaseClause]
     line: int  # line of the table's title
     notes: list[str] = field(default_factory=list)
+    category_label: str = ""  # the programme's category: from the code where it names one, else the table's
 
     @property
     def category(self) -> str:
-        return CATEGORY_OF_LETTER[self.code[4]]
+        return self.category_label or re.sub(r"\s+", "", self.category_text)
 
-    def clause(self, number: int) -> ReleaseClause | None:
+    def clause(self, number: int | str) -> ReleaseClause | None:
         return next((c for c in self.clauses if c.number == number), None)
 
 
@@ -128,7 +135,15 @@ def split_clauses(value: str, first_line: int) -> tuple[list[ReleaseClause], lis
     return clauses, notes
 
 
-def parse_release_tables(path: Path) -> ReleaseTables:
+def parse_release_tables(path: Path, programme: Programme | None = None) -> ReleaseTables:
+    """Parse the 2024 Hangzhou layout; title, code pattern and categories come from the programme."""
+    programme = programme or programme_for_table(path) or _default_programme()
+    title = programme.title
+    header_re = _header_pattern(programme.model.code_pattern)
+
+    def category_of(code: str) -> str:
+        return programme.category_of_code(code) or ""
+
     text = path.read_text(encoding="utf-8")
     lines = text.split("\n")
     issues: list[str] = []
@@ -142,16 +157,17 @@ def parse_release_tables(path: Path) -> ReleaseTables:
     i = 0
     while i < len(lines):
         clean = _clean(lines[i]).strip()
-        h = HEADER.search(_clean(lines[i]))
+        h = header_re.search(_clean(lines[i]))
         if h and h.group(4):
             toc.append(h.group(1))
         elif h:
             body_headers[i] = (h.group(1), h.group(2).strip(), float(h.group(3)))
-        elif clean == TITLE:
+        elif clean == title:
             titles.append(i)
         s = SUMMARY.match(clean)
         if s:
-            category_rows.append((s.group(1), _summary_names(lines[i + 1 : _next_nonsummary(lines, i + 1)])))
+            end_of_summary = _next_nonsummary(lines, i + 1, header_re, title)
+            category_rows.append((s.group(1), _summary_names(lines[i + 1 : end_of_summary])))
         i += 1
 
     # Match each body table to its code: the body header just above it, else the next TOC code.
@@ -172,12 +188,13 @@ def parse_release_tables(path: Path) -> ReleaseTables:
         block = lines[t + 1 : end]
         proj = _parse_table(code, header_name, header_wan, block, t + 2)
         proj.line = t + 1
+        proj.category_label = category_of(code)
         projects[code] = proj
         prev_code = code
 
     # Summary tables list names by 序号 within each category, in the TOC order of that category.
     for category, names in category_rows:
-        codes = [c for c in projects if CATEGORY_OF_LETTER[c[4]] == category.replace("其它", "其他")]
+        codes = [c for c in projects if category_of(c) == category.replace("其它", "其他")]
         for c, name in zip(codes, names, strict=False):
             summary_names[c] = re.sub(r"\s+", "", name)
 
@@ -201,9 +218,9 @@ def _summary_names(lines: list[str]) -> list[str]:
     return ["|".join(c for c in r[:2] if c and not c.startswith("见")) for r in rows]
 
 
-def _next_nonsummary(lines: list[str], start: int) -> int:
+def _next_nonsummary(lines: list[str], start: int, header_re: re.Pattern[str], title: str) -> int:
     for j in range(start, len(lines)):
-        if HEADER.search(_clean(lines[j])) or _clean(lines[j]).strip() == TITLE:
+        if header_re.search(_clean(lines[j])) or _clean(lines[j]).strip() == title:
             return j
     return len(lines)
 
@@ -287,13 +304,46 @@ def _code_gaps(codes: list[str]) -> list[str]:
     return out
 
 
-_CACHE: dict[Path, ReleaseTables] = {}
+_CACHE: dict[tuple[Path, float, str], ReleaseTables] = {}
+
+
+def _default_programme() -> Programme:
+    from tracker.config import REPO_DIR
+
+    return programme_at(REPO_DIR / "kpi_specs" / "2024" / PROGRAMME_FILE)
+
+
+def read_table(path: Path, fmt: str = "auto", programme: Programme | None = None) -> ReleaseTables:
+    """One release table in the given format (cached by path and modification time)."""
+    key = (path.resolve(), path.stat().st_mtime if path.exists() else 0.0, fmt)
+    if key not in _CACHE:
+        if fmt == "hangzhou-2024":
+            _CACHE[key] = parse_release_tables(path, programme)
+        else:
+            from tracker.kpispec.release_generic import parse_generic_table
+
+            _CACHE[key] = parse_generic_table(path, programme)
+    return _CACHE[key]
+
+
+def programme_tables(programme: Programme) -> ReleaseTables | None:
+    """Every release table of a programme, merged; None when the programme has none."""
+    refs = programme.release_table_paths()
+    if not refs:
+        return None
+    merged = ReleaseTables({}, {}, [])
+    for path, fmt in refs:
+        if not path.exists():
+            raise TrackerError(f"计划 {programme.title} 的发布表 {path} 不存在（见 {programme.path}）")
+        t = read_table(path, fmt, programme)
+        merged.projects.update(t.projects)
+        merged.summary_names.update(t.summary_names)
+        merged.issues.extend(t.issues)
+    return merged
 
 
 def release_tables(path: Path | None = None) -> ReleaseTables:
+    """The 2024 Hangzhou release tables (or the table at ``path`` in that layout)."""
     from tracker.config import release_table_path
 
-    path = path or release_table_path()
-    if path not in _CACHE:
-        _CACHE[path] = parse_release_tables(path)
-    return _CACHE[path]
+    return read_table(path or release_table_path(), "hangzhou-2024")

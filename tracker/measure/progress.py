@@ -93,7 +93,7 @@ def _progress_of(ctx: Ctx, c: Compiled, v: dict[str, Any]) -> KpiProgress:
         evidence=evidence, verdict=v.get("verdict"), rule=kpi.rule.value if kpi.rule else None,
         potential=_num(v.get("potential"))))
     return KpiProgress(
-        id=c.kpi_id, clause=c.clause.clause, key=kpi.key, label=kpi.label, kind=kpi.kind.value,
+        id=c.kpi_id, clause=c.clause.number, key=kpi.key, label=kpi.label, kind=kpi.kind.value,
         comparator=kpi.comparator.value, target=kpi.target, unit=kpi.unit, text=c.clause.text,
         actual=actual, expected=exp, forecast=fc, status=status, violations=violations,
         evidence=evidence, excerpt=kpi.excerpt, detail=detail,

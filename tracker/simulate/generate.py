@@ -259,7 +259,7 @@ class _Gen:
             })
 
     def make_expenses(self) -> None:
-        budget = self.spec.project.funding.amount_wan * 10000 * self.scale
+        budget = (self.spec.project.funding.amount_wan or 20) * 10000 * self.scale  # 未定: a typical 20万
         months = _months(self.start, self.end)
         pace = min(self.profile.pace, 1.0) * 0.97
         i = 0

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 00:46:43.900851
+Create Date: 2026-12-01 20:39:43.460145
 """
 
 from collections.abc import Sequence
@@ -59,7 +59,7 @@ def upgrade() -> None:
         sa.Column("code", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("category", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("funding_wan", sa.Float(), nullable=False),
+        sa.Column("funding_wan", sa.Float(), nullable=True),
         sa.Column("funding_source", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("area", sa.JSON(), nullable=False),
         sa.Column("period_start", sa.Date(), nullable=False),
