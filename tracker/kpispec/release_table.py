@@ -30,7 +30,7 @@ TRAILING = "；;。.，, \t"
 
 @dataclass
 class ReleaseClause:
-    number: int
+    number: int | str  # 5.1-style labels are strings
     text: str  # verbatim, number prefix and trailing punctuation removed, lines joined by "\n"
     line: int  # 1-based line in the release text where the clause starts
 
@@ -54,6 +54,7 @@ class ReleaseProject:
     line: int  # line of the table's title
     notes: list[str] = field(default_factory=list)
     category_label: str = ""  # the programme's category: from the code where it names one, else the table's
+    funding_basis: str = ""  # amount | cap | unknown where the table says which (通用版式)
 
     @property
     def category(self) -> str:
