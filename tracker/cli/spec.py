@@ -60,16 +60,57 @@ def show(code: Annotated[str, typer.Argument(help="项目编号，如 2024B004E"
 def new(
     code: Annotated[str, typer.Argument(help="项目编号")],
     out: Annotated[Path | None, typer.Option("--out", help="写入此文件（缺省打印）")] = None,
+    clauses: Annotated[Path | None, typer.Option(
+        "--clauses", help="不在发布表中的项目：条款原文所在的文本文件（- 表示从标准输入粘贴）")] = None,
 ) -> None:
-    """按发布表生成新规格的骨架（元数据与逐条原文）。"""
-    from tracker.kpispec.skeleton import skeleton_yaml
+    """按发布表生成新规格的骨架（元数据与逐条原文）；不在发布表中的项目按粘贴的条款起草。"""
+    import sys
 
-    text = skeleton_yaml(code)
+    from tracker.kpispec.model import CODE_PATTERN
+    from tracker.kpispec.skeleton import find_in_tables, outside_table_yaml, skeleton_yaml
+
+    if find_in_tables(code) is not None:
+        text = skeleton_yaml(code)
+    else:
+        import re
+
+        from tracker.errors import TrackerError
+
+        if not re.fullmatch(CODE_PATTERN, code):
+            raise TrackerError(f"项目编号 “{code}” 格式不对：只能包含字母、数字、- 和 _，长度 2–16")
+        typed = None
+        if clauses is not None:
+            typed = sys.stdin.read() if str(clauses) == "-" else clauses.read_text("utf-8")
+        text = outside_table_yaml(code, typed)
     if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
         typer.echo(f"已写入 {out}")
     else:
         typer.echo(text)
+
+
+@spec_app.command("draft")
+def draft(
+    table: Annotated[Path, typer.Argument(help="发布表文件（.docx、.txt 或 .pdf）")],
+    out: Annotated[Path, typer.Option("--out", help="草稿写入此目录（每个项目一个 .yaml）")],
+    programme: Annotated[Path | None, typer.Option("--programme", help="计划文件 programme.yaml（缺省：列出此发布表的计划）")] = None,
+) -> None:
+    """为发布表中的每个项目起草规格：元数据、逐条原文和按条款措辞推定的指标（均标记待复核）。"""
+    from tracker.kpispec.draft import draft_table
+    from tracker.kpispec.loader import SpecError, load_specs
+    from tracker.kpispec.programme import programme_at
+
+    run = draft_table(table, out, programme_at(programme) if programme else None)
+    for line in run.issues:
+        typer.echo(f"发布表未能读取或需核对：{line}", err=True)
+    typer.echo(f"已起草 {len(run.written)} 个项目、{run.n_kpis} 个指标（其中 {run.n_manual} 个需人工评定或拆分），写入 {out}。")
+    try:
+        load_specs(out)
+    except SpecError as e:
+        typer.echo(f"草稿尚未通过校验，请按下列提示修改：\n{e}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"草稿校验通过。下一步：逐个复核标记 draft: needs review 的指标，再运行 tracker spec validate {out}")
 
 
 @spec_app.command("issues")
