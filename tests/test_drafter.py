@@ -86,6 +86,20 @@ def test_chinese_numerals_caps_places_and_rules() -> None:
     assert [(k.kind.value, k.target, k.cap_per_person) for k in cap] == [("count", 100, 2)]
 
 
+def test_rules_before_their_count_minutes_and_per_person_amounts() -> None:
+    s = drafted("1. 每节课不少于15分钟，总数不少于15节课\n"
+                "2. 开展亲职教育课程不少于10次，每次课时不少于45分钟\n"
+                "3. 每位需参与西部五县市服务不少于5天；开展督导不少于80学时/人\n"
+                "4. 制作10个短视频（每个2分钟以内）\n"
+                "5. 探访对象不少于1000人，项目周期内上门探访不少于2次")
+    assert kpis(s, 1) == [("count", 15, "节", ">=", (("hours", 0.25, None),))]
+    assert kpis(s, 2) == [("count", 10, "次", ">=", (("hours", 0.75, None),))]
+    assert kpis(s, 3) == [("per_person", 5, "天/人", ">=", ()), ("per_person", 80, "学时/人", ">=", ())]
+    assert [k.field.value for k in s.clauses[2].kpis] == ["days", "hours"]
+    assert kpis(s, 4) == [("count", 10, "个", ">=", (("minutes", None, 2),))]
+    assert kpis(s, 5) == [("distinct", 1000, "人", ">=", ()), ("per_person", 2, "次", ">=", ())]
+
+
 def test_ages_and_years_are_not_targets() -> None:
     s = drafted("1. 为8周岁以下儿童开展活动不少于20场")
     assert kpis(s, 1) == [("count", 20, "场", ">=", ())]

@@ -188,6 +188,7 @@ class _ClauseDrafter:
         qs = _quantities(self.norm)
         last_count: dict[str, Any] | None = None
         last_deliverable: dict[str, Any] | None = None
+        pending_each: list[dict[str, Any]] = []
         for q in qs:
             seg = self.norm[q.seg_start:q.seg_end]
             before = self.norm[q.seg_start:q.start]
@@ -203,21 +204,30 @@ class _ClauseDrafter:
                 self.not_targets.append({"value": self.excerpt(q.start, q.end),
                                          "reason": "起草器判断为时间或频次单位，不是指标目标（请复核）"})
                 continue
-            # ---- per-record rules: 每场不少于30人, 每次不少于3小时, 每场5-10人, 不少于10000字
-            if per_rec and unit in ("人", "名", "人次", "小时", "天", "分钟", "课时", "个课时", "个小时") \
-                    and last_count is not None and not re.search(r"每(人|户|名|位|个个案|个案|个小组|小组|月|周)", before) \
+            # ---- per-record rules: 每场不少于30人, 每次不少于3小时, 每场5-10人, 每个成长营参与家庭不少于35户
+            per_rec = per_rec or re.search(r"每个[^,，;；每]{0,4}(营|班|课|活动)[^每]*$", before)
+            if per_rec and unit in ("人", "名", "户", "人次", "小时", "天", "分钟", "课时", "个课时", "个小时") \
+                    and not re.search(r"每(人|户|名|位|个个案|个案|个小组|小组|月|周)", before) \
                     and not re.search(r"平均", before):
-                fld = {"人": "participants", "名": "participants", "人次": "participants", "小时": "hours",
-                       "课时": "hours", "个课时": "hours", "个小时": "hours", "天": "days", "分钟": "minutes"}[unit]
-                b: dict[str, Any] = {"field": fld}
+                fld = {"人": "participants", "名": "participants", "户": "participants", "人次": "participants",
+                       "小时": "hours", "课时": "hours", "个课时": "hours", "个小时": "hours", "天": "days",
+                       "分钟": "minutes"}[unit]
                 lo, hi = _plain(q.value), _plain(q.hi) if q.hi is not None else None
+                if fld == "minutes" and (last_count is None or last_count.get("source") != "deliverable"):
+                    # an activity records hours: 每次课时不少于45分钟 → 0.75 hours
+                    fld, lo, hi = "hours", _plain(round(q.value / 60, 4)), (
+                        _plain(round(q.hi / 60, 4)) if q.hi is not None else None)
+                b: dict[str, Any] = {"field": fld}
                 if hi is not None:
                     b["min"], b["max"] = lo, hi
                 elif q.comparator == "<=":
                     b["max"] = lo
                 else:
                     b["min"] = lo
-                last_count.setdefault("each", []).append(b)
+                if last_count is not None:
+                    last_count.setdefault("each", []).append(b)
+                else:  # 每节课不少于15分钟，总数不少于15节课: the rule comes before its count
+                    pending_each.append(b)
                 continue
             if unit == "字" and last_deliverable is not None:
                 last_deliverable.setdefault("each", []).append({"field": "words", "min": _plain(q.value)})
@@ -231,7 +241,8 @@ class _ClauseDrafter:
                                             pacing={"mode": "due", "due": "end"})
                 continue
             if unit == "分钟" and last_deliverable is not None:
-                last_deliverable.setdefault("each", []).append({"field": "minutes", "min": _plain(q.value)})
+                last_deliverable.setdefault("each", []).append(
+                    {"field": "minutes", "max" if q.comparator == "<=" else "min": _plain(q.value)})
                 continue
             # ---- caps: 单个服务对象不多于2次
             if q.comparator == "<=" and unit in ("次", "场") and last_count is not None and \
@@ -239,12 +250,18 @@ class _ClauseDrafter:
                 last_count["cap_per_person"] = int(q.value)
                 continue
             k = self.kind_for(q, seg, before, ex, value, unit)
+            if k is not None and k["kind"] == "count" and pending_each:
+                k.setdefault("each", []).extend(pending_each)
+                pending_each = []
             if k is not None and k["kind"] in ("count", "sum", "per_person"):
                 last_count = k
                 if k.get("source") == "deliverable":
                     last_deliverable = k
             elif k is not None and k["kind"] == "distinct":
                 last_count = k
+        if pending_each:  # a per-record rule with no count to hold it
+            self.add("manual", "逐条要求", self.excerpt(0, len(self.norm)), "项",
+                     f"读出了逐条要求 {pending_each}，但条款中没有可承载它的计数指标，请人工拆分")
         self.rules()
         self.judgements(qs)
         if not self.kpis:
@@ -288,11 +305,18 @@ class _ClauseDrafter:
             t = self.d.activity(label, "group")
             return self.add("average", label or "平均每场人数", ex, "人", reason, where={"types": [t]},
                             field="participants", **common)
+        if unit in ("天", "小时", "学时", "课时") and (re.search(r"每(人|位|名)", before)
+                                                 or self.norm[q.end:q.end + 2] == "/人"):
+            pop = self.d.population(re.sub(r"\s+", "", self.project.target_groups)[:20])
+            t = self.d.activity(label, "person", hours=unit != "天", population=pop)
+            return self.add("per_person", label or "每人时长", ex, f"{unit}/人", reason,
+                            where={"types": [t], "population": pop}, field="days" if unit == "天" else "hours",
+                            **common)
         per = re.search(r"每(月|周)", before)
         per_member = re.search(r"每(人|户|名|位|个个案|个案|个小组|小组|个家庭|家|个服务对象)", before) or (
             # 探访对象不少于1000人，项目周期内上门探访不少于2次: each of those people twice
-            re.match(r"(项目周期内|周期内)", before.strip()) if re.search(r"\d+人(?!次)", self.norm[:q.seg_start])
-            else None)
+            re.match(r"(项目周期内|周期内)", before.strip())
+            if re.search(r"\d+人(?!次)", self.norm[:q.seg_start]) or re.search(r"上门|探访|走访", before) else None)
         if unit in ("次", "期", "场", "节") and (per or per_member):
             pop = self.d.population(re.sub(r"\s+", "", self.project.target_groups)[:20])
             by = "group" if per_member and per_member.group(1) in ("个个案", "个案", "个小组", "小组") else None
