@@ -141,7 +141,7 @@ def test_second_programme_validates_beside_2024(tmp_path: Path) -> None:
     assert "覆盖缺口" not in v.stderr
     # A changed clause text in the second programme's spec is caught against its Word table.
     f = root / "shifanqu-2025" / "SF2025-03.yaml"
-    f.write_text(f.read_text("utf-8").replace("培训人次不少于300人次", "培训人次不少于30人次", 1), "utf-8")
+    f.write_text(f.read_text("utf-8").replace("培训人次不少于300人次", "培训人次不少于30人次"), "utf-8")
     bad = run_cli("spec", "validate", str(root))
     assert bad.returncode == 1 and "与发布表第5.2条原文不一致" in bad.stderr
 

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from tracker import clock
 from tracker.kpispec.coverage import cn_to_number
 from tracker.kpispec.programme import Programme
 from tracker.kpispec.release_table import ReleaseClause, ReleaseProject
@@ -451,7 +452,7 @@ def draft_spec(project: ReleaseProject, programme: Programme | None = None) -> d
     if project.period:
         period = {"start": project.period[0], "end": project.period[1]}
     else:
-        today = dt.date.today()
+        today = clock.today()
         period = {"start": today, "end": dt.date(today.year + 1, today.month, 1)}
     category = project.category or "待填写类别"  # an unknown category fails validation: a person decides
     meta: dict[str, Any] = {

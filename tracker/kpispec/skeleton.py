@@ -97,7 +97,9 @@ def outside_table_yaml(code: str, clauses_text: str | None) -> str:
         notes += problems
     import datetime as dt
 
-    today = dt.date.today()
+    from tracker import clock
+
+    today = clock.today()
     project = ReleaseProject(
         code=code, name="待填写项目名称", category_text="", header_name=None, header_funding_wan=None,
         funding_wan=None, summary="", target_groups="", service_scale="", area_text="", period_text="",
