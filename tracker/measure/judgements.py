@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tracker import audit
 from tracker.db.models import Judgement, utcnow
 from tracker.errors import TrackerError
 from tracker.kpispec.model import Kind
@@ -30,6 +31,8 @@ def record_judgement(ws: Any, kpi_id: str, verdict: str, evidence: str, author: 
                   evidence=evidence.strip(), author=author.strip(), recorded_at=utcnow())
     with ws.session() as s:
         s.add(j)
+        s.flush()
+        audit.record_row(s, "judgement", Judgement, j.id, j.author)
         s.commit()
         s.refresh(j)
     return j

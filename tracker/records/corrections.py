@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import select, update
 
+from tracker import audit
 from tracker.db.models import Correction, utcnow
 from tracker.errors import TrackerError
 from tracker.records.columns import (
@@ -135,8 +136,10 @@ def amend(ws: Any, project: str, kind: str, record_id: str | None, changes: dict
         new_id = conn.execute(select(table.c.id).where(
             table.c.project_code == project, table.c.dedupe_key == prep.dedupe[0],
             table.c.retired_at.is_(None))).scalar_one()
-        session.add(Correction(project_code=project, table_name=table.name, old_id=old["id"], new_id=new_id,
-                               action="amend", reason=reason.strip(), author=author.strip(), at=now))
+        c = Correction(project_code=project, table_name=table.name, old_id=old["id"], new_id=new_id,
+                       action="amend", reason=reason.strip(), author=author.strip(), at=now)
+        session.add(c)
+        audit.record_correction(session, c, kd.model)
         session.commit()
         return int(new_id)
     except BaseException:
@@ -161,6 +164,7 @@ def void(ws: Any, project: str, kind: str, record_id: str | None, reason: str, a
         c = Correction(project_code=project, table_name=table.name, old_id=old["id"], new_id=None, action="void",
                        reason=reason.strip(), author=author.strip(), at=now)
         session.add(c)
+        audit.record_correction(session, c, kd.model)
         session.commit()
         return int(c.id)  # type: ignore[arg-type]
     except BaseException:

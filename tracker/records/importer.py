@@ -26,6 +26,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from tracker import audit
 from tracker.db.models import ImportBatch, Person, utcnow
 from tracker.errors import TrackerError
 from tracker.records.columns import (
@@ -408,6 +409,7 @@ def _run(ws: Any, project: str, lay: Layout, chunks: Callable[[Context, Packer],
                 batch.file_sha256 = sha_obj.hexdigest()
             session.add(batch)
             result.batch_id = bid
+            audit.record_batch(session, batch, kd.model, entered_by)
         for ddl in deferred:
             conn.exec_driver_sql(ddl)
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tracker import clock
+from tracker import audit, clock
 from tracker.db.models import Explanation
 from tracker.errors import TrackerError
 from tracker.workspace import Workspace
@@ -52,6 +52,8 @@ def add_note(ws: Workspace, code: str, topic: str, text: str, author: str, kpi: 
                       recorded_at=clock.utc(at) if at is not None else clock.now())
     with ws.session() as s:
         s.add(row)
+        s.flush()
+        audit.record_row(s, "note", Explanation, row.id, author)
         s.commit()
         s.refresh(row)
     return row

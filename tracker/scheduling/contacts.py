@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import update
 from sqlmodel import select
 
-from tracker import clock
+from tracker import audit, clock
 from tracker.db.models import Contact
 from tracker.db.outbox import Outbox
 from tracker.errors import TrackerError
@@ -57,7 +57,7 @@ def _info(c: Contact) -> ContactInfo:
 
 
 def add_contact(ws: Workspace, project: str | None, role: str, name: str, email: str,
-                since: dt.date | None = None) -> ContactInfo:
+                since: dt.date | None = None, *, actor: str = "system") -> ContactInfo:
     """Add a recipient; ``project=None`` only for a bureau-wide digest recipient (role bureau)."""
     if role not in ROLES:
         raise TrackerError(f"角色 “{role}” 无效：应为 ngo（社会组织联系人）或 bureau（民政局经办人）")
@@ -78,6 +78,8 @@ def add_contact(ws: Workspace, project: str | None, role: str, name: str, email:
         c = Contact(project_code=project, role=role, name=name.strip(), email=email,
                     created_at=_since_dt(since))
         s.add(c)
+        s.flush()
+        audit.record_row(s, "contact.add", Contact, c.id, actor)
         s.commit()
         s.refresh(c)
         return _info(c)
@@ -95,7 +97,7 @@ def list_contacts(ws: Workspace, project: str | None = None, *, include_inactive
         return [_info(c) for c in rows]
 
 
-def remove_contact(ws: Workspace, project: str | None, email: str) -> tuple[int, int]:
+def remove_contact(ws: Workspace, project: str | None, email: str, *, actor: str = "system") -> tuple[int, int]:
     """Deactivate a contact; returns (contacts removed, unsent messages cancelled)."""
     email = normalise_email(email)
     with ws.session() as s:
@@ -110,6 +112,8 @@ def remove_contact(ws: Workspace, project: str | None, email: str) -> tuple[int,
         for c in rows:
             c.active = False
             s.add(c)
+            s.flush()
+            audit.record_row(s, "contact.remove", Contact, c.id, actor)
         res = s.execute(update(Outbox).where(Outbox.contact_id.in_(ids),  # type: ignore[union-attr]
                                              Outbox.state.in_(("pending", "retry")))  # type: ignore[attr-defined]
                         .values(state="cancelled", last_error="联系人已删除"))

@@ -1,0 +1,141 @@
+"""Fingerprints of record rows, the same at write time and at verify time.
+
+Every record row already carries a fingerprint of its content: the ``dedupe_key`` the importer
+computes (SHA-256 over the row's normalised values, ``tracker.records.validate``). ``fingerprint``
+recomputes it from the stored values, so an edit of any content column shows; an import batch's
+audit entry commits to its rows' ids, dedupe keys and source rows (a SHA-256 over them in id order,
+and 8 hex digits per row to name a changed one), so an edit of a dedupe key, a deletion or an
+insertion shows too. Writing the entry costs one aggregate query over the batch's keys, not a pass
+over its rows in Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+#: Columns outside the content fingerprint: identity, provenance and system time.
+PROVENANCE = ("id", "project_code", "dedupe_key", "attributes", "entered_at", "entered_by", "source_file",
+              "source_row", "batch_id", "retired_at", "supersedes")
+#: Columns constant over one import batch, checked against the batch's audit entry.
+BATCH_CONSTANT = ("project_code", "entered_at", "entered_by", "source_file")
+KEY_PREFIX = 8
+FETCH = 20_000
+
+
+def content_columns(table: Any) -> list[str]:
+    return sorted(c.name for c in table.columns if c.name not in PROVENANCE)
+
+
+def _part(v: Any) -> str:
+    return "" if v is None else (v.isoformat() if isinstance(v, dt.date) else str(v))
+
+
+def fingerprints(values: list[Any], attributes: Any) -> tuple[str, ...]:
+    """The dedupe keys a row with these content values (in ``content_columns`` order) may have:
+    the importer adds an attributes part when its file had extra columns, even an empty one."""
+    base = "\x1f".join(_part(v) for v in values)
+    if attributes:
+        a = json.dumps(attributes, ensure_ascii=False, sort_keys=True)
+        return (hashlib.sha256((base + "\x1f" + a).encode()).hexdigest()[:32],)
+    return (hashlib.sha256(base.encode()).hexdigest()[:32], hashlib.sha256((base + "\x1f").encode()).hexdigest()[:32])
+
+
+def item(dedupe_key: str, source_row: Any) -> str:
+    return f"{dedupe_key}:{'' if source_row is None else source_row}"
+
+
+def runs(ids: list[int]) -> list[list[int]]:
+    """Sorted ids as [first, last] runs of consecutive numbers."""
+    out: list[list[int]] = []
+    for i in ids:
+        if out and out[-1][1] == i - 1:
+            out[-1][1] = i
+        else:
+            out.append([i, i])
+    return out
+
+
+def batch_digest(conn: Any, table: Any, batch_id: int) -> dict[str, Any]:
+    """What an import batch wrote into ``table``: count, id runs, the batch's constant columns and
+    a SHA-256 over its rows' (dedupe key, source row) in id order."""
+    name = table.name
+    sqlite = conn.dialect.name == "sqlite"
+    p = "?" if sqlite else "%s"
+    n, lo, hi = conn.exec_driver_sql(f"SELECT count(*), min(id), max(id) FROM {name} WHERE batch_id = {p}",
+                                     (batch_id,)).one()
+    if n == 0:
+        return {"table": name, "rows": 0, "ids": [], "sha256": hashlib.sha256(b"").hexdigest(), "keys": "",
+                "constant": {}}
+    if hi - lo + 1 == n:
+        id_runs = [[lo, hi]]
+    else:
+        id_runs = runs([r[0] for r in conn.exec_driver_sql(
+            f"SELECT id FROM {name} WHERE batch_id = {p} ORDER BY id", (batch_id,))])
+    expr = "dedupe_key || ':' || coalesce(CAST(source_row AS TEXT), '')"
+    if sqlite:
+        sql = (f"SELECT group_concat(k, ',') FROM (SELECT {expr} AS k FROM {name} "
+               f"WHERE batch_id = ? ORDER BY id)")
+    else:
+        sql = f"SELECT string_agg({expr}, ',' ORDER BY id) FROM {name} WHERE batch_id = %s"
+    joined = conn.exec_driver_sql(sql, (batch_id,)).scalar() or ""
+    keys = "".join(k[:KEY_PREFIX] for k in joined.split(","))
+    first = conn.execute(select(*[table.c[c] for c in BATCH_CONSTANT]).where(table.c.id == lo)).mappings().one()
+    return {"table": name, "rows": n, "ids": id_runs, "sha256": hashlib.sha256(joined.encode()).hexdigest(),
+            "keys": keys, "constant": {k: canon(v) for k, v in first.items()}}
+
+
+def iter_rows(conn: Any, table: Any, *where: Any) -> Iterator[Any]:
+    """Every row of a record table, in id order (typed values, streamed)."""
+    q = select(table).order_by(table.c.id)
+    for w in where:
+        q = q.where(w)
+    res = conn.execute(q.execution_options(stream_results=True, yield_per=FETCH))
+    yield from res.mappings()
+
+
+def row_fingerprint_ok(row: Any, cols: list[str]) -> bool:
+    return row["dedupe_key"] in fingerprints([row[c] for c in cols], row["attributes"])
+
+
+# ------------------------------------------------------------------ plain rows (judgements, notes …)
+
+
+def canon(v: Any) -> Any:
+    """A JSON value for a column value, the same whichever database or driver returned it."""
+    if v is None or isinstance(v, bool | int | str):
+        return v
+    if isinstance(v, float):
+        return repr(v)
+    if isinstance(v, Decimal):
+        return format(v.normalize(), "f")
+    if isinstance(v, dt.datetime):
+        if v.tzinfo is not None:
+            v = v.astimezone(dt.UTC).replace(tzinfo=None)
+        return v.isoformat(" ", "microseconds")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, dict):
+        return {str(k): canon(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [canon(x) for x in v]
+    return str(v)
+
+
+def snapshot(conn: Any, table: Any, pk: Any) -> dict[str, Any] | None:
+    """The row of ``table`` with primary key ``pk`` as canonical JSON values (None: no such row)."""
+    key = next(iter(table.primary_key.columns))
+    row = conn.execute(select(table).where(key == pk)).mappings().first()
+    return None if row is None else {k: canon(v) for k, v in row.items()}
+
+
+def all_snapshots(conn: Any, table: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    key = next(iter(table.primary_key.columns))
+    for row in conn.execute(select(table).order_by(key)).mappings():
+        yield str(row[key.name]), {k: canon(v) for k, v in row.items()}
