@@ -36,6 +36,9 @@ PLAIN_TABLES: dict[str, str] = {
     "judgement": "人工评定",
     "explanation": "说明（未完成原因、改进措施、下一步计划）",
     "contact": "联系人",
+    "submission": "评估报送",
+    "submissionevent": "评估报送的审核记录",
+    "evaluatorscore": "评估专家评分",
 }
 
 

@@ -33,3 +33,86 @@ def audit_head() -> None:
 
     h = head_of(_ws())
     typer.echo("审计记录为空" if h is None else f"第 {h.seq} 条  {h.hash}")
+
+
+sub_app = typer.Typer(help="评估报送：社会组织提交月度/中期/终期自评，审核人批准或退回；批准中期/终期评估即锁定期内记录。",
+                      no_args_is_help=True)
+app.add_typer(sub_app, name="submission")
+
+_BY = typer.Option(..., "--by", help="操作人（账户名或姓名）")
+_ROLE = typer.Option(..., "--role", help="operator（社会组织填报人）| auditor（审核人）| admin")
+
+
+def _show(info) -> None:  # type: ignore[no-untyped-def]
+    lock = "；期内记录已锁定" if info.locked else ""
+    typer.echo(f"报送 {info.id}：项目 {info.project_code} {info.title}（{info.period_start} 至 {info.period_end}）"
+               f" —— {info.state_label}，第 {info.round} 次提交{lock}")
+
+
+@sub_app.command("open")
+def sub_open(project: str = typer.Option(..., "--project", help="项目编号"),
+             kind: str = typer.Option(..., "--kind", help="month（月度）| midterm（中期自评）| final（终期自评）"),
+             month: str | None = typer.Option(None, "--month", help="月度报送的月份，如 2024-07"),
+             by: str = _BY, role: str = typer.Option("operator", "--role")) -> None:
+    """创建（或打开已有的）报送。"""
+    from tracker import evaluation as ev
+
+    _show(ev.open_submission(_ws(), project, kind, month, actor=by, role=role))
+
+
+@sub_app.command("narrative")
+def sub_narrative(sub_id: int = typer.Argument(..., help="报送编号"),
+                  section: list[str] = typer.Option(..., "--section", help="栏目=内容，如 项目进展概述=……（可重复）"),
+                  by: str = _BY, role: str = typer.Option("operator", "--role")) -> None:
+    """填写自评栏目：项目进展概述、亮点与成效、存在问题、下一步计划。"""
+    from tracker import evaluation as ev
+
+    sections = {}
+    for s in section:
+        if "=" not in s:
+            raise TrackerError(f"--section 应写成 栏目=内容，收到 “{s}”")
+        k, v = s.split("=", 1)
+        sections[k.strip()] = v
+    _show(ev.save_narrative(_ws(), sub_id, sections, actor=by, role=role))
+
+
+@sub_app.command("move")
+def sub_move(sub_id: int = typer.Argument(..., help="报送编号"),
+             action: str = typer.Argument(..., help="submit（提交）| return（退回）| approve（批准）| unlock（解锁）| relock（重新锁定）"),
+             by: str = _BY, role: str = _ROLE,
+             comment: str = typer.Option("", "--comment", help="意见；退回与解锁时必填（解锁原因）"),
+             kpi: list[str] = typer.Option([], "--kpi", help="逐项意见：指标编号=意见（可重复）")) -> None:
+    """推进报送的状态（谁可以做什么见 tracker.evaluation.ACTIONS）。"""
+    from tracker import evaluation as ev
+
+    comments = {}
+    for s in kpi:
+        if "=" not in s:
+            raise TrackerError(f"--kpi 应写成 指标编号=意见，收到 “{s}”")
+        k, v = s.split("=", 1)
+        comments[k.strip()] = v
+    _show(ev.transition(_ws(), sub_id, action, actor=by, role=role, comment=comment, kpi_comments=comments))
+
+
+@sub_app.command("list")
+def sub_list(project: str | None = typer.Option(None, "--project", help="项目编号（缺省：全部）")) -> None:
+    """列出报送及其状态。"""
+    from tracker import evaluation as ev
+
+    rows = ev.list_submissions(_ws(), project)
+    if not rows:
+        typer.echo("还没有报送")
+    for info in rows:
+        _show(info)
+
+
+@sub_app.command("history")
+def sub_history(sub_id: int = typer.Argument(..., help="报送编号")) -> None:
+    """显示一个报送的全部审核记录（谁、何时、意见）。"""
+    from tracker import evaluation as ev
+
+    for e in ev.history(_ws(), sub_id):
+        extra = "".join(f"\n    {k}：{v}" for k, v in e.kpi_comments.items())
+        typer.echo(f"{e.at.astimezone(__import__('zoneinfo').ZoneInfo('Asia/Shanghai')):%Y-%m-%d %H:%M} "
+                   f"{e.actor}（{ev.ROLES.get(e.role, e.role)}）{e.action}：{ev.STATES.get(e.from_state)} → "
+                   f"{ev.STATES.get(e.to_state)}{'；' + e.comment if e.comment else ''}{extra}")

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from tracker import audit
 from tracker.db.models import Correction, utcnow
 from tracker.errors import TrackerError
+from tracker.evaluation import locks
 from tracker.records.columns import (
     BOOL,
     ID_NUMBER,
@@ -139,6 +140,7 @@ def amend(ws: Any, project: str, kind: str, record_id: str | None, changes: dict
         c = Correction(project_code=project, table_name=table.name, old_id=old["id"], new_id=new_id,
                        action="amend", reason=reason.strip(), author=author.strip(), at=now)
         session.add(c)
+        locks.check_dates(session, project, [old.get("date"), (prep.values.get("date") or [None])[0]], "更正")
         audit.record_correction(session, c, kd.model)
         session.commit()
         return int(new_id)
@@ -164,6 +166,7 @@ def void(ws: Any, project: str, kind: str, record_id: str | None, reason: str, a
         c = Correction(project_code=project, table_name=table.name, old_id=old["id"], new_id=None, action="void",
                        reason=reason.strip(), author=author.strip(), at=now)
         session.add(c)
+        locks.check_dates(session, project, [old.get("date")], "作废")
         audit.record_correction(session, c, kd.model)
         session.commit()
         return int(c.id)  # type: ignore[arg-type]

@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from tracker import audit
 from tracker.db.models import ImportBatch, Person, utcnow
 from tracker.errors import TrackerError
+from tracker.evaluation import locks
 from tracker.records.columns import (
     IGNORED_HEADERS,
     KINDS,
@@ -409,6 +410,7 @@ def _run(ws: Any, project: str, lay: Layout, chunks: Callable[[Context, Packer],
                 batch.file_sha256 = sha_obj.hexdigest()
             session.add(batch)
             result.batch_id = bid
+            locks.check_batch(session, kd.model, bid, project)
             audit.record_batch(session, batch, kd.model, entered_by)
         for ddl in deferred:
             conn.exec_driver_sql(ddl)

@@ -1,0 +1,288 @@
+"""The evaluation process: an NGO submits a period, an auditor approves it or returns it with
+comments per KPI, returned items are fixed and resubmitted; approving the mid-term or final
+evaluation locks the records dated in it (``tracker.evaluation.locks``) until an auditor unlocks
+them with a reason.
+
+``ACTIONS`` is the whole state machine: which states an action starts from, the state it leads to,
+and the roles that may take it. Every transition is a ``SubmissionEvent`` (account, role, time,
+comment, per-KPI comments) and an entry in the audit trail.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from tracker import audit
+from tracker.db.evaluation import Submission, SubmissionEvent
+from tracker.db.models import utcnow
+from tracker.errors import TrackerError
+
+STATES: dict[str, str] = {"draft": "草稿", "submitted": "已提交，待审核", "returned": "已退回修改", "approved": "已批准"}
+KINDS: dict[str, str] = {"month": "月度报送", "midterm": "中期自评", "final": "终期自评"}
+ROLES: dict[str, str] = {"operator": "社会组织填报人", "auditor": "审核人（评估专家）", "admin": "管理员"}
+#: The narrative sections of a mid-term / final self-assessment, in report order.
+NARRATIVE_SECTIONS: tuple[str, ...] = ("项目进展概述", "亮点与成效", "存在问题", "下一步计划")
+
+
+@dataclass(frozen=True)
+class Action:
+    label: str
+    from_states: frozenset[str]
+    to_state: str
+    roles: frozenset[str]
+    needs_comment: bool = False
+
+
+ACTIONS: dict[str, Action] = {
+    "submit": Action("提交", frozenset({"draft", "returned"}), "submitted", frozenset({"operator", "admin"})),
+    "return": Action("退回修改", frozenset({"submitted"}), "returned", frozenset({"auditor", "admin"}), True),
+    "approve": Action("批准", frozenset({"submitted"}), "approved", frozenset({"auditor", "admin"})),
+    "unlock": Action("解锁", frozenset({"approved"}), "approved", frozenset({"auditor", "admin"}), True),
+    "relock": Action("重新锁定", frozenset({"approved"}), "approved", frozenset({"auditor", "admin"})),
+}
+
+@dataclass(frozen=True)
+class SubmissionInfo:
+    id: int
+    project_code: str
+    kind: str
+    period: str
+    period_start: dt.date
+    period_end: dt.date
+    state: str
+    narrative: dict[str, str]
+    round: int
+    approved_by: str | None
+    approved_at: dt.datetime | None
+    locked: bool
+
+    @property
+    def title(self) -> str:
+        if self.kind == "month":
+            y, m = self.period.split("-")
+            return f"{int(y)}年{int(m)}月月度报送"
+        return KINDS[self.kind]
+
+    @property
+    def state_label(self) -> str:
+        return STATES[self.state]
+
+
+@dataclass(frozen=True)
+class EventInfo:
+    action: str
+    from_state: str
+    to_state: str
+    actor: str
+    role: str
+    comment: str
+    kpi_comments: dict[str, str]
+    at: dt.datetime
+
+
+def _aware(v: dt.datetime | None) -> dt.datetime | None:
+    if v is None:
+        return None
+    return v if v.tzinfo is not None else v.replace(tzinfo=dt.UTC)
+
+
+def _info(s: Submission) -> SubmissionInfo:
+    assert s.id is not None
+    return SubmissionInfo(s.id, s.project_code, s.kind, s.period, s.period_start, s.period_end, s.state,
+                          dict(s.narrative or {}), s.round, s.approved_by, _aware(s.approved_at), s.locked)
+
+
+def _bounds(spec: Any, kind: str, period: str | None) -> tuple[str, dt.date, dt.date]:
+    p = spec.project
+    if kind == "midterm":
+        return "midterm", p.period.start, p.midterm_date
+    if kind == "final":
+        return "final", p.period.start, p.period.end
+    if kind != "month":
+        raise TrackerError(f"报送类型 “{kind}” 无效：应为 month（月度）、midterm（中期自评）或 final（终期自评）")
+    try:
+        y, m = (int(x) for x in str(period or "").split("-"))
+        first = dt.date(y, m, 1)
+    except ValueError:
+        raise TrackerError(f"月份 “{period}” 无效：请写成 YYYY-MM，如 2024-07") from None
+    last = dt.date(y, m, calendar.monthrange(y, m)[1])
+    if last < p.period.start or first > p.period.end:
+        raise TrackerError(f"{y}年{m}月不在项目周期（{p.period.start} 至 {p.period.end}）内")
+    return f"{y:04d}-{m:02d}", max(first, p.period.start), min(last, p.period.end)
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise TrackerError(f"角色 “{role}” 无效：应为 operator（社会组织填报人）、auditor（审核人）或 admin（管理员）")
+
+
+def _event(s: Any, sub: Submission, action: str, before: str, actor: str, role: str, comment: str = "",
+           kpi_comments: dict[str, str] | None = None, at: dt.datetime | None = None) -> None:
+    ev = SubmissionEvent(submission_id=sub.id, action=action, from_state=before, to_state=sub.state,
+                         actor=actor, role=role, comment=comment, kpi_comments=dict(kpi_comments or {}),
+                         at=at or utcnow())
+    s.add(sub)
+    s.add(ev)
+    s.flush()
+    audit.record_row(s, f"submission.{action}", Submission, sub.id, actor)
+    audit.record_row(s, f"submission.{action}", SubmissionEvent, ev.id, actor)
+
+
+def open_submission(ws: Any, project: str, kind: str, period: str | None = None, *, actor: str, role: str,
+                    narrative: dict[str, str] | None = None) -> SubmissionInfo:
+    """The submission of a period: created as a draft, or the existing one (any state)."""
+    _check_role(role)
+    if role not in ("operator", "admin"):
+        raise TrackerError("只有社会组织填报人（或管理员）可以创建报送")
+    spec = ws.spec(project)
+    key, start, end = _bounds(spec, kind, period)
+    with ws.session() as s:
+        sub = s.execute(select(Submission).where(Submission.project_code == project, Submission.kind == kind,
+                                                 Submission.period == key)).scalars().first()
+        if sub is None:
+            sub = Submission(project_code=project, kind=kind, period=key, period_start=start, period_end=end,
+                             created_by=actor)
+            s.add(sub)
+            s.flush()
+            _event(s, sub, "create", "draft", actor, role)
+            s.commit()
+        info = _info(sub)
+    if narrative:
+        info = save_narrative(ws, info.id, narrative, actor=actor, role=role)
+    return info
+
+
+def get_submission(ws: Any, sub_id: int) -> SubmissionInfo:
+    with ws.session() as s:
+        sub = s.get(Submission, sub_id)
+        if sub is None:
+            raise TrackerError(f"没有编号为 {sub_id} 的报送")
+        return _info(sub)
+
+
+def find_submission(ws: Any, project: str, kind: str, period: str | None = None) -> SubmissionInfo | None:
+    key, _, _ = _bounds(ws.spec(project), kind, period)
+    with ws.session() as s:
+        sub = s.execute(select(Submission).where(Submission.project_code == project, Submission.kind == kind,
+                                                 Submission.period == key)).scalars().first()
+        return None if sub is None else _info(sub)
+
+
+def list_submissions(ws: Any, project: str | None = None) -> list[SubmissionInfo]:
+    with ws.session() as s:
+        q = select(Submission).order_by(Submission.project_code, Submission.period_end, Submission.id)
+        if project:
+            q = q.where(Submission.project_code == project)
+        return [_info(x) for x in s.execute(q).scalars()]
+
+
+def history(ws: Any, sub_id: int) -> list[EventInfo]:
+    with ws.session() as s:
+        rows = s.execute(select(SubmissionEvent).where(SubmissionEvent.submission_id == sub_id)
+                         .order_by(SubmissionEvent.id)).scalars()
+        return [EventInfo(e.action, e.from_state, e.to_state, e.actor, e.role, e.comment, dict(e.kpi_comments or {}),
+                          _aware(e.at)) for e in rows]  # type: ignore[arg-type]
+
+
+def save_narrative(ws: Any, sub_id: int, sections: dict[str, str], *, actor: str, role: str) -> SubmissionInfo:
+    """Set the narrative sections (项目进展概述 …) of a draft or returned submission."""
+    _check_role(role)
+    if role not in ("operator", "admin"):
+        raise TrackerError("只有社会组织填报人（或管理员）可以填写自评内容")
+    unknown = [k for k in sections if k not in NARRATIVE_SECTIONS]
+    if unknown:
+        raise TrackerError(f"没有栏目 “{'、'.join(unknown)}”：自评栏目为 {'、'.join(NARRATIVE_SECTIONS)}")
+    with ws.session() as s:
+        sub = s.get(Submission, sub_id)
+        if sub is None:
+            raise TrackerError(f"没有编号为 {sub_id} 的报送")
+        if sub.state not in ("draft", "returned"):
+            raise TrackerError(f"该报送{STATES[sub.state]}，不能再修改自评内容"
+                               + ("；如需修改，请审核人退回" if sub.state == "submitted" else ""))
+        sub.narrative = {**(sub.narrative or {}), **{k: (v or "").strip() for k, v in sections.items()}}
+        _event(s, sub, "edit", sub.state, actor, role, "修改自评内容")
+        s.commit()
+        return _info(sub)
+
+
+def transition(ws: Any, sub_id: int, action: str, *, actor: str, role: str, comment: str = "",
+               kpi_comments: dict[str, str] | None = None, at: dt.datetime | None = None) -> SubmissionInfo:
+    """Move a submission by ``action`` (submit, return, approve, unlock, relock), checked against ``ACTIONS``."""
+    _check_role(role)
+    act = ACTIONS.get(action)
+    if act is None:
+        raise TrackerError(f"没有操作 “{action}”：可用的操作为 {'、'.join(f'{k}（{a.label}）' for k, a in ACTIONS.items())}")
+    if not actor or not actor.strip():
+        raise TrackerError("请写明操作人")
+    comment = (comment or "").strip()
+    kpi_comments = {k: v.strip() for k, v in (kpi_comments or {}).items() if v and v.strip()}
+    with ws.session() as s:
+        sub = s.get(Submission, sub_id)
+        if sub is None:
+            raise TrackerError(f"没有编号为 {sub_id} 的报送")
+        title = _info(sub).title
+        if role not in act.roles:
+            who = "、".join(label for r, label in ROLES.items() if r in act.roles)
+            raise TrackerError(f"“{act.label}”只能由{who}操作，您的角色是{ROLES[role]}")
+        if sub.state not in act.from_states:
+            allowed = "、".join(label for x, label in STATES.items() if x in act.from_states)
+            raise TrackerError(f"{title}目前{STATES[sub.state]}，不能“{act.label}”（只有{allowed}的报送可以）")
+        if act.needs_comment and not comment and not kpi_comments:
+            need = "解锁原因" if action == "unlock" else "退回意见（总体意见或逐项指标意见）"
+            raise TrackerError(f"“{act.label}”必须写明{need}")
+        if kpi_comments:
+            ids = {ws.spec(sub.project_code).kpi_id(c, k) for c, k in ws.spec(sub.project_code).iter_kpis()}
+            bad = [k for k in kpi_comments if k not in ids]
+            if bad:
+                raise TrackerError(f"项目 {sub.project_code} 没有指标 {'、'.join(bad)}")
+        if action == "submit" and sub.kind in ("midterm", "final"):
+            empty = [k for k in NARRATIVE_SECTIONS if not (sub.narrative or {}).get(k)]
+            if empty:
+                raise TrackerError(f"{title}还缺少栏目：{'、'.join(empty)}。请填写后再提交")
+        if action == "unlock" and not sub.locked:
+            raise TrackerError(f"{title}的记录没有锁定，无需解锁")
+        if action == "relock" and (sub.locked or sub.kind == "month"):
+            raise TrackerError(f"{title}的记录已经锁定" if sub.locked else "月度报送不锁定记录")
+        before = sub.state
+        now = at or utcnow()
+        sub.state = act.to_state
+        if action == "submit":
+            sub.round += 1
+            sub.submitted_at = now
+        elif action == "approve":
+            sub.approved_by, sub.approved_at = actor.strip(), now
+            sub.locked = sub.kind in ("midterm", "final")
+        elif action == "unlock":
+            sub.locked = False
+        elif action == "relock":
+            sub.locked = True
+        _event(s, sub, action, before, actor.strip(), role, comment, kpi_comments, now)
+        s.commit()
+        return _info(sub)
+
+
+def submit(ws: Any, sub_id: int, *, actor: str, role: str = "operator", comment: str = "") -> SubmissionInfo:
+    return transition(ws, sub_id, "submit", actor=actor, role=role, comment=comment)
+
+
+def return_submission(ws: Any, sub_id: int, *, actor: str, role: str = "auditor", comment: str = "",
+                      kpi_comments: dict[str, str] | None = None) -> SubmissionInfo:
+    return transition(ws, sub_id, "return", actor=actor, role=role, comment=comment, kpi_comments=kpi_comments)
+
+
+def approve(ws: Any, sub_id: int, *, actor: str, role: str = "auditor", comment: str = "",
+            at: dt.datetime | None = None) -> SubmissionInfo:
+    return transition(ws, sub_id, "approve", actor=actor, role=role, comment=comment, at=at)
+
+
+def unlock(ws: Any, sub_id: int, *, actor: str, reason: str, role: str = "auditor") -> SubmissionInfo:
+    return transition(ws, sub_id, "unlock", actor=actor, role=role, comment=reason)
+
+
+def relock(ws: Any, sub_id: int, *, actor: str, role: str = "auditor", comment: str = "") -> SubmissionInfo:
+    return transition(ws, sub_id, "relock", actor=actor, role=role, comment=comment)
