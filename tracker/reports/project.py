@@ -22,7 +22,7 @@ from tracker.db.models import utcnow
 from tracker.kpispec.model import Kind, Spec
 from tracker.measure import progress as measure_progress
 from tracker.measure.types import STATUS_LABELS, KpiProgress, ProjectProgress
-from tracker.reports import charts, query
+from tracker.reports import charts, evaluation, query
 from tracker.reports.common import (
     WHICH_CN,
     ReportFiles,
@@ -42,7 +42,7 @@ from tracker.workspace import Workspace
 
 VIOLATION_COLUMNS: list[tuple[str, str]] = [
     ("kpi_id", "指标"), ("date", "日期"), ("record_id", "记录编号"), ("what", "类型/时段"),
-    ("person", "服务对象编号"), ("name", "姓名（脱敏）"), ("reason", "原因"),
+    ("person", "服务对象编号"), ("name", "姓名（脱敏）"), ("reason", "原因"), ("source", "来源（文件 行）"),
 ]
 VIOLATIONS_SHOWN = 200  # the appendix lists at most this many; `tracker violations` lists them all
 
@@ -86,6 +86,7 @@ class ProjectReport:
     violations: list[dict[str, Any]] = field(default_factory=list)
     violations_total: int = 0
     violation_columns: list[tuple[str, str]] = field(default_factory=lambda: list(VIOLATION_COLUMNS))
+    evaluation: Any = None  # tracker.reports.evaluation.EvaluationView
 
 
 def _vocab_labels(spec: Spec) -> dict[str, str]:
@@ -97,7 +98,7 @@ def _vocab_labels(spec: Spec) -> dict[str, str]:
 
 
 def _violation_table(rows: list[dict[str, Any]], kpi_labels: dict[str, str],
-                     labels: dict[str, str]) -> list[dict[str, Any]]:
+                     labels: dict[str, str], sources: dict[tuple[str, int], str] | None = None) -> list[dict[str, Any]]:
     """The appendix rows: KPI ids as labels, vocabulary keys as labels. Names come masked from the
     engine; they are masked here again as a second line of defence, and ID numbers never shown."""
     from tracker.records.privacy import mask_name
@@ -110,6 +111,8 @@ def _violation_table(rows: list[dict[str, Any]], kpi_labels: dict[str, str],
         v["kpi_id"] = kpi_labels.get(str(v["kpi_id"]), v["kpi_id"])
         if v["what"] in labels:
             v["what"] = labels[v["what"]]
+        if sources is not None and r.get("table") and r.get("id") is not None:
+            v["source"] = sources.get((str(r["table"]), int(r["id"])))
         out.append(v)
     return out
 
@@ -166,7 +169,8 @@ def build_project_report(ws: Workspace, code: str, which: str, as_of: dt.date | 
             eng = None
     if eng is not None and any(k.violations for k in progress.kpis):
         violations = list(eng.list_violations(ws, code, None, as_of, known_on))
-    vrows = _violation_table(violations[:VIOLATIONS_SHOWN], kpi_labels, labels)
+    shown = violations[:VIOLATIONS_SHOWN]
+    vrows = _violation_table(shown, kpi_labels, labels, evaluation.violation_sources(ws, shown))
 
     report = ProjectReport(
         spec=spec, which=which, as_of=as_of, known_on=known_on, progress=progress, spec_sha=ls.sha256,
@@ -176,6 +180,7 @@ def build_project_report(ws: Workspace, code: str, which: str, as_of: dt.date | 
         missing_deliverables=[d for d in delivs if not d["file"]],
         missing_activity_evidence=[(labels.get(t, t), n) for t, n in no_evidence],
         approvals=appr, deliverables=delivs, violations=vrows, violations_total=len(violations),
+        evaluation=evaluation.evaluation_view(ws, code, which, known_on, kpi_labels),
     )
     if with_charts:
         report.charts = _charts(ws, spec, progress, as_of, known_on, monthly, sat, labels, eng)
@@ -243,7 +248,8 @@ def html_for(report: ProjectReport, directory: Path | None = None) -> str:
         "known_on_text": (f"按 {local(report.known_on, '%Y-%m-%d')} 已录入的记录计算"
                           f"（截至北京时间 {local(report.known_on, '%H:%M:%S')}）") if report.known_on else None,
         "latest_entry": local(report.fingerprint.latest),
-        "describe_gap": describe_gap, "topics": TOPICS,
+        "describe_gap": describe_gap, "topics": TOPICS, "ev": report.evaluation,
+        "verdicts": {"met": "达标", "missed": "未达标"},
     }
     return render_template("project.html.j2", ctx, directory)
 

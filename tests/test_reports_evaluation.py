@@ -1,0 +1,98 @@
+"""A report an evaluator would sign: page one names the organisation, period, evaluation date,
+evaluators and verdict; the narrative, review comments, manual verdicts with their evidence, the
+sources of violations, a sign-off block and the audit chain head appear; no command line appears;
+the signed report regenerates byte-identical (HTML and PDF) after later writes (both databases)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "reports"))
+
+import seed
+from support import SPECS
+
+from tracker import audit
+from tracker import evaluation as ev
+from tracker.measure.judgements import record_judgement
+from tracker.reports import render_project_report
+from tracker.reports.evaluation import render_signed_report
+from tracker.workspace import open_workspace
+
+REPO = Path(__file__).resolve().parent.parent
+NARRATIVE = {"项目进展概述": "累计探访99人次，覆盖三个乡镇。", "亮点与成效": "服务对象满意率90%。",
+             "存在问题": "培训场次滞后，一场不足15人。", "下一步计划": "十二月起每月加开两场培训。"}
+
+
+@pytest.fixture
+def ws(db_url: str):  # type: ignore[no-untyped-def]
+    w = open_workspace(db_url, SPECS)
+    seed.seed(w.engine)
+    return w
+
+
+def _pdf_text(path: Path, first: int | None = None, last: int | None = None) -> str:
+    args = ["pdftotext", "-layout"] + (["-f", str(first), "-l", str(last)] if first else []) + [str(path), "-"]
+    return subprocess.run(args, capture_output=True, text=True, check=True).stdout
+
+
+def test_signed_midterm_report(ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    kpi = f"{seed.CODE}.3.trainings"
+    manual = next(ws.spec(seed.CODE).kpi_id(c, k) for c, k in ws.spec(seed.CODE).iter_kpis() if k.kind.value == "manual")
+    record_judgement(ws, manual, "met", "抽查档案5份，3份未更新近况，其余完整", "周审核")
+    sub = ev.open_submission(ws, seed.CODE, "midterm", actor="王社工", role="operator", narrative=NARRATIVE)
+    ev.submit(ws, sub.id, actor="王社工")
+    ev.return_submission(ws, sub.id, actor="周审核", comment="请补充培训签到表", kpi_comments={kpi: "一场只有12人，请说明"})
+    ev.submit(ws, sub.id, actor="王社工")
+    ev.approve(ws, sub.id, actor="周审核", comment="同意通过中期评估，培训须在下半周期补足")
+    signed = render_signed_report(ws, sub.id, tmp_path / "a")
+    html = signed.html.read_text("utf-8")
+
+    page1 = _pdf_text(signed.pdf, 1, 1)
+    assert "测试社会工作服务中心" in page1  # 承接组织
+    assert "2024-06-01 至" in page1 and "评估日期" in page1
+    assert "周审核" in page1 and "评估结论" in page1
+    assert re.search(r'id="evaluators">周审核</td>', html)
+    assert "中期自评：已批准（第 2 次提交）；期内记录已锁定" in html
+    for title, text in NARRATIVE.items():
+        assert f"<h3>{title}</h3>\n<p>{text}</p>" in html
+    assert "退回修改意见：</strong>请补充培训签到表" in html and "第3条" in html and "一场只有12人，请说明" in html
+    assert "人工评定：<strong>达标</strong>；依据：抽查档案5份，3份未更新近况，其余完整；评定人：周审核" in html
+    assert 'class="num expected"' in html and "<th class=\"num\">应完成</th>" in html
+    assert "由 <strong>周审核</strong> 批准签署" in html and "评估专家（签字）" in html
+    head = audit.head_at(ws.engine.connect(), sub.approved_at or ev.get_submission(ws, sub.id).approved_at)
+    assert head is not None and f'id="chain-head">{head.hash[:16]}</span>' in html
+    text = _pdf_text(signed.pdf)
+    assert "审计链" in text and head.hash[:16] in text
+    assert "tracker " not in html and "--project" not in html and "--topic" not in html
+
+    # later writes (a record after the period, an unlock and an amendment inside it) change nothing
+    from tracker.records import import_rows
+
+    ev.unlock(ws, sub.id, actor="周审核", reason="补录")
+    import_rows(ws, seed.CODE, "expense", [{"日期": "2024-11-12", "科目": "活动费用", "金额（元）": "999"}],
+                source_name="补录.xlsx")
+    again = render_signed_report(ws, sub.id, tmp_path / "b")
+    assert again.html.read_bytes() == signed.html.read_bytes()
+    assert again.pdf.read_bytes() == signed.pdf.read_bytes()
+    live = render_project_report(ws, seed.CODE, "midterm", None, tmp_path / "c", pdf=False).html.read_text("utf-8")
+    assert live != html
+
+
+def test_violations_name_their_source_without_database_ids(ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    html = render_project_report(ws, seed.CODE, "midterm", None, tmp_path, pdf=False).html.read_text("utf-8")
+    appendix = html.split("附录一", 1)[1].split("附录二", 1)[0]
+    assert "<th>来源（文件 行）</th>" in appendix
+    assert "记录 " not in appendix  # no database ids
+
+
+def test_templates_print_no_command_line() -> None:
+    for path in (REPO / "reports").glob("*.j2"):
+        text = path.read_text("utf-8")
+        assert not re.search(r"tracker [a-z]", text), path.name
+        assert "--project" not in text and "--topic" not in text, path.name
