@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tracker.measure.types import ProjectProgress
 from tracker.scheduling.compose import STATUS_ORDER, Attachment, cn_month
+from tracker.scheduling.facts import MonthFacts, month_facts, records_dated
 from tracker.workspace import Workspace
 
 
@@ -21,6 +22,7 @@ class ProjectContent:
     progress: ProjectProgress
     chart: bytes | None
     pdf: Attachment | None
+    facts: MonthFacts | None = None  # the monthly email's "what to act on"
 
 
 @dataclass
@@ -29,6 +31,7 @@ class DigestContent:
     chart: bytes | None
     failed: list[str]
     xlsx: Attachment | None = None  # the portfolio table for the bureau, one sheet per project
+    recorded: dict[str, int] | None = None  # project → records dated in the month (0: silent)
 
 
 def project_chart(p: ProjectProgress) -> bytes:
@@ -81,7 +84,13 @@ class ContentBuilder:
             out.mkdir(parents=True, exist_ok=True)
             files = render_project_report(self.ws, code, which, as_of, out)
             pdf = Attachment(pdf_name(kind, code, period), Path(files.pdf).read_bytes())
-            self._projects[key] = ProjectContent(p, project_chart(p), pdf)
+            facts = None
+            if kind == "monthly":
+                start = dt.date(int(period[:4]), int(period[5:7]), 1)
+                before = start - dt.timedelta(days=1)
+                prev = self.progress(code, before) if before >= p.period_start else None
+                facts = month_facts(self.ws, p, prev, max(start, p.period_start))
+            self._projects[key] = ProjectContent(p, project_chart(p), pdf, facts)
         return self._projects[key]
 
     def digest(self, period: str, as_of: dt.date, codes: list[str]) -> DigestContent:
@@ -93,8 +102,11 @@ class ContentBuilder:
                     ps.append(self.progress(code, min(as_of, self.ws.spec(code).project.period.end)))
                 except Exception:
                     failed.append(code)
+            start = dt.date(int(period[:4]), int(period[5:7]), 1)
+            with self.ws.engine.connect() as conn:
+                recorded = {p.project: records_dated(conn, p.project, start, p.as_of) for p in ps}
             self._digests[period] = DigestContent(ps, digest_chart(ps) if ps else None, failed,
-                                                  self._digest_xlsx(period, ps) if ps else None)
+                                                  self._digest_xlsx(period, ps) if ps else None, recorded)
         return self._digests[period]
 
     def _digest_xlsx(self, period: str, ps: list[ProjectProgress]) -> Attachment:

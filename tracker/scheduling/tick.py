@@ -296,10 +296,10 @@ def _compose(ws: Workspace, content: ContentBuilder, r: Outbox, sender: str,
         d = content.digest(r.period, r.data_as_of, sorted(codes))
         return digest_email(d.progresses, period=r.period, as_of=r.data_as_of, sender=sender,
                             recipient=r.recipient, recipient_name=recipient_name, chart=d.chart,
-                            attachment=d.xlsx, failed=d.failed)
+                            attachment=d.xlsx, failed=d.failed, recorded=d.recorded)
     c = content.project(r.kind, r.project_code, r.period, r.data_as_of)
     return project_email(c.progress, kind=r.kind, period=r.period, sender=sender, recipient=r.recipient,
-                         recipient_name=recipient_name, chart=c.chart, pdf=c.pdf)
+                         recipient_name=recipient_name, chart=c.chart, pdf=c.pdf, facts=c.facts)
 
 
 __all__ = ["ALL_PROJECTS", "OutboxRow", "plan", "tick"]

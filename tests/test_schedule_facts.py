@@ -1,0 +1,65 @@
+"""The monthly email leads with what to act on, read from the email a real loopback SMTP server
+received: the month's change, what is needed per month to finish on time, a warning for a month with
+no records; the bureau's digest lists silent projects first (both databases)."""
+
+from __future__ import annotations
+
+from schedule_support import FAST, P1, SPECS, LoopbackSmtp, add_visits, d
+
+from tracker.scheduling.contacts import add_contact
+from tracker.scheduling.facts import months_left
+from tracker.scheduling.tick import tick
+from tracker.workspace import open_workspace
+
+
+def _text(r) -> str:  # type: ignore[no-untyped-def]
+    return next(p for p in r.msg.walk() if p.get_content_type() == "text/plain").get_content()
+
+
+def _html(r) -> str:  # type: ignore[no-untyped-def]
+    return next(p for p in r.msg.walk() if p.get_content_type() == "text/html").get_content()
+
+
+def test_months_left() -> None:
+    assert months_left(d("2024-07-31"), d("2025-03-31")) == 8
+    assert months_left(d("2025-03-15"), d("2025-03-31")) == 1
+    assert months_left(d("2025-03-31"), d("2025-03-31")) == 0
+
+
+def test_monthly_email_says_what_to_do(db_url: str, smtp: LoopbackSmtp, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("TRACKER_ID_KEY", "test-key-not-secret")
+    monkeypatch.setenv("TRACKER_DATA", str(tmp_path / "data"))
+    ws = open_workspace(db_url, SPECS)
+    # June: 3 visits to 2 people; July: 2 visits, one new person; August: nothing.
+    add_visits(ws, P1, [("2024-06-03", "E001"), ("2024-06-10", "E002"), ("2024-06-20", "E001"),
+                        ("2024-07-02", "E003"), ("2024-07-15", "E002")])
+    add_contact(ws, P1, "ngo", "王小明", "ngo@example.org", since=d("2024-06-01"))
+    add_contact(ws, None, "bureau", "赵六", "digest@example.org", since=d("2024-06-01"))
+    tick(ws, d("2024-09-01"), smtp=smtp.settings(), settings=FAST)
+    mails = {(r.rcpt_tos[0], str(r.msg["Subject"])[-7:]): r for r in smtp.received}
+
+    july = _text(mails[("ngo@example.org", "2024年7月")])
+    assert july.startswith("王小明：")
+    # July: +2 visits (5 in all), +1 person (3 in all)
+    assert "- 第1条 探访总人次：本月 +2 人次（累计 5）" in july
+    assert "- 第1条 探访对象人数：本月 +1 人（累计 3）" in july
+    # behind: 1000 − 5 = 995 visits and 100 − 3 = 97 people in the 8 months Aug–Mar: ⌈995/8⌉ = 125, ⌈97/8⌉ = 13
+    assert "- 第1条 探访总人次：还差 995 人次，剩余 8 个月，每月须完成 125 人次" in july
+    assert "- 第1条 探访对象人数：还差 97 人，剩余 8 个月，每月须完成 13 人" in july
+    assert "尚未导入任何记录" not in july
+    # the five visits have no sign-in sheet or photo
+    assert "- 上门探访：5 条活动记录没有签到表或照片" in july
+
+    august = mails[("ngo@example.org", "2024年8月")]
+    assert "注意：本月（8月）尚未导入任何记录" in _text(august)
+    assert 'id="silent"' in _html(august) and "本月各项指标没有新增完成量" in _html(august)
+    for r in smtp.received:
+        body = _text(r) + _html(r)
+        assert "tracker " not in body and "--" not in body  # no command line in any email
+
+    digest = _text(mails[("digest@example.org", "全市公益创投项目2024年8月"[-7:])])
+    assert digest.startswith("赵六：")
+    assert f"本月没有录入任何记录的项目（1 个，请督促）：{P1} 农村困难老人探访项目（测试县）" in digest
+    june_digest = _text(mails[("digest@example.org", "全市公益创投项目2024年6月"[-7:])])
+    assert "本月没有录入任何记录" not in june_digest
+    assert f"有指标滞后或未达标的项目（1 个）：{P1}" in june_digest
