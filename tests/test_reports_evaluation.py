@@ -96,3 +96,41 @@ def test_templates_print_no_command_line() -> None:
         text = path.read_text("utf-8")
         assert not re.search(r"tracker [a-z]", text), path.name
         assert "--project" not in text and "--topic" not in text, path.name
+
+
+@pytest.mark.parametrize("combine", ["average", "chair"])
+def test_evaluators_scores_beside_the_pre_score(ws, tmp_path: Path, monkeypatch, combine: str) -> None:  # type: ignore[no-untyped-def]
+    from tracker.errors import TrackerError
+    from tracker.evaluation.scores import record_score
+    from tracker.reports.project import build_project_report
+
+    text = (REPO / "reports" / "scoring.yaml").read_text("utf-8").replace("use: plain", "use: score_60")
+    text = text.replace("combine: average", f"combine: {combine}")
+    (tmp_path / "scoring.yaml").write_text(text, "utf-8")
+    monkeypatch.setenv("TRACKER_SCORING", str(tmp_path / "scoring.yaml"))
+    sub = ev.open_submission(ws, seed.CODE, "midterm", actor="王社工", role="operator", narrative=NARRATIVE)
+    ev.submit(ws, sub.id, actor="王社工")
+    record_score(ws, sub.id, evaluator="周审核", dimension="项目实施", score=30, comment="探访进度偏慢",
+                 evidence="抽查档案5份")
+    record_score(ws, sub.id, evaluator="吴专家", dimension="项目实施", score=36, chair=True, comment="总体按计划")
+    for dim, s in (("项目成效", 25), ("资金使用", 10), ("项目管理", 12)):
+        record_score(ws, sub.id, evaluator="周审核", dimension=dim, score=s)
+    with pytest.raises(TrackerError, match="“资金使用”的分数应在 0 到 15 之间，收到 20"):
+        record_score(ws, sub.id, evaluator="周审核", dimension="资金使用", score=20)
+    with pytest.raises(TrackerError, match="没有评分维度“宣传”"):
+        record_score(ws, sub.id, evaluator="周审核", dimension="宣传", score=1)
+    r = build_project_report(ws, seed.CODE, "midterm", with_charts=False)
+    es = r.evaluated
+    impl = es.dimensions[0]
+    # average: (30 + 36) / 2 = 33 → 33 + 25 + 10 + 12 = 80; chair: 36 → 83
+    assert impl.score == (33 if combine == "average" else 36)
+    assert impl.how == ("2 位专家平均" if combine == "average" else "组长 吴专家 决定")
+    assert es.total == (80 if combine == "average" else 83) and es.grade == "合格" and es.complete
+    assert impl.pre_score == r.score.dimensions[0].score and es.pre_total == r.score.total
+    html = render_project_report(ws, seed.CODE, "midterm", None, tmp_path / "o", pdf=False).html.read_text("utf-8")
+    assert f"专家评分 {es.total:g} 分；按记录预评" in html
+    assert "吴专家（组长）：36 分；总体按计划" in html and "周审核：30 分；探访进度偏慢；依据：抽查档案5份" in html
+    assert re.search(r'id="evaluators">周审核、吴专家</td>', html)
+    ev.approve(ws, sub.id, actor="周审核")
+    with pytest.raises(TrackerError, match="已批准签署，不能再修改评分"):
+        record_score(ws, sub.id, evaluator="周审核", dimension="项目成效", score=20)

@@ -150,3 +150,14 @@ def render_signed_report(ws: Any, sub_id: int, out_dir: Path, *, pdf: bool = Tru
         raise TrackerError(f"{sub.title}尚未批准（目前{sub.state_label}），还没有签署版报告")
     return render_project_report(ws, sub.project_code, sub.kind, sub.period_end, out_dir, known_on=sub.approved_at,
                                  pdf=pdf, generated_at=sub.approved_at)
+
+
+def evaluated_score(ws: Any, view: EvaluationView, scheme: Any, pre: Any, known_on: dt.datetime | None) -> Any:
+    """The evaluators' combined scores beside the pre-score (None: no weighted scheme or no submission)."""
+    from tracker.evaluation.scores import combine, scores_of
+
+    if view.submission is None or scheme.type != "weighted":
+        return None
+    with ws.engine.connect() as conn:
+        rows = scores_of(conn, view.submission.id, known_on)
+    return combine(scheme, pre, rows) if rows else None

@@ -87,6 +87,7 @@ class ProjectReport:
     violations_total: int = 0
     violation_columns: list[tuple[str, str]] = field(default_factory=lambda: list(VIOLATION_COLUMNS))
     evaluation: Any = None  # tracker.reports.evaluation.EvaluationView
+    evaluated: Any = None  # tracker.evaluation.scores.EvaluatedScore: the evaluators' scores
 
 
 def _vocab_labels(spec: Spec) -> dict[str, str]:
@@ -182,6 +183,7 @@ def build_project_report(ws: Workspace, code: str, which: str, as_of: dt.date | 
         approvals=appr, deliverables=delivs, violations=vrows, violations_total=len(violations),
         evaluation=evaluation.evaluation_view(ws, code, which, known_on, kpi_labels),
     )
+    report.evaluated = evaluation.evaluated_score(ws, report.evaluation, sch, score, known_on)
     if with_charts:
         report.charts = _charts(ws, spec, progress, as_of, known_on, monthly, sat, labels, eng)
     return report
@@ -248,7 +250,7 @@ def html_for(report: ProjectReport, directory: Path | None = None) -> str:
         "known_on_text": (f"按 {local(report.known_on, '%Y-%m-%d')} 已录入的记录计算"
                           f"（截至北京时间 {local(report.known_on, '%H:%M:%S')}）") if report.known_on else None,
         "latest_entry": local(report.fingerprint.latest),
-        "describe_gap": describe_gap, "topics": TOPICS, "ev": report.evaluation,
+        "describe_gap": describe_gap, "topics": TOPICS, "ev": report.evaluation, "es": report.evaluated,
         "verdicts": {"met": "达标", "missed": "未达标"},
     }
     return render_template("project.html.j2", ctx, directory)

@@ -58,6 +58,8 @@ class Scheme(_Strict):
         default_factory=lambda: {"met": 1, "on_track": 1, "behind": 0.5, "missed": 0, "pending": 0})
     grades: list[Grade] = Field(default_factory=list)
     excluded_kinds: list[str] = Field(default_factory=list, description="weighted：有意不计分的指标类型")
+    #: how evaluators' scores make one score per dimension: their average, or the chair's decision
+    combine: Literal["average", "chair"] = "average"
 
     @model_validator(mode="after")
     def _weighted_complete(self) -> Scheme:
