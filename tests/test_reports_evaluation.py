@@ -88,6 +88,8 @@ def test_violations_name_their_source_without_database_ids(ws, tmp_path: Path) -
     html = render_project_report(ws, seed.CODE, "midterm", None, tmp_path, pdf=False).html.read_text("utf-8")
     appendix = html.split("附录一", 1)[1].split("附录二", 1)[0]
     assert "<th>来源（文件 行）</th>" in appendix
+    # the per-person chart of a monthly rule says it plots person-months
+    assert "每人每月上门次数：各人各月实际数量的分布" in html
     assert "记录 " not in appendix  # no database ids
 
 

@@ -116,3 +116,19 @@ def sub_history(sub_id: int = typer.Argument(..., help="报送编号")) -> None:
         typer.echo(f"{e.at.astimezone(__import__('zoneinfo').ZoneInfo('Asia/Shanghai')):%Y-%m-%d %H:%M} "
                    f"{e.actor}（{ev.ROLES.get(e.role, e.role)}）{e.action}：{ev.STATES.get(e.from_state)} → "
                    f"{ev.STATES.get(e.to_state)}{'；' + e.comment if e.comment else ''}{extra}")
+
+
+@sub_app.command("score")
+def sub_score(sub_id: int = typer.Argument(..., help="报送编号（中期或终期）"),
+              evaluator: str = typer.Option(..., "--evaluator", help="评估专家姓名"),
+              dimension: str = typer.Option(..., "--dimension", help="评分维度，如 项目实施"),
+              score: float = typer.Option(..., "--score", help="分数（0 至该维度权重）"),
+              comment: str = typer.Option("", "--comment", help="评分意见"),
+              evidence: str = typer.Option("", "--evidence", help="评分依据（如 抽查档案5份）"),
+              chair: bool = typer.Option(False, "--chair", help="评估组长")) -> None:
+    """评估专家对一个维度评分（同一专家再次评分即替换）。"""
+    from tracker.evaluation.scores import record_score
+
+    record_score(_ws(), sub_id, evaluator=evaluator, dimension=dimension, score=score, comment=comment,
+                 evidence=evidence, chair=chair)
+    typer.echo(f"已记录：{evaluator} 对“{dimension}”评 {score:g} 分")

@@ -14,6 +14,8 @@ import io
 from collections.abc import Sequence
 
 import matplotlib
+import matplotlib.dates
+import matplotlib.ticker
 from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -66,30 +68,47 @@ def _ctx():  # type: ignore[no-untyped-def]
 def burnup(title: str, unit: str, months: Sequence[dt.date], cumulative: Sequence[float], target: float,
            period: tuple[dt.date, dt.date], midterm: dt.date, as_of: dt.date,
            pacing: Sequence[tuple[dt.date, float]] = ()) -> bytes:
-    """Cumulative actual (end of each month) against the target and the pacing line."""
+    """Cumulative actual (end of each month) against the target and the pacing line.
+
+    The actual line is the heaviest mark (solid, round markers) and its latest value is written
+    beside its last point, so it stays visible when it is still near zero; the y axis starts a little
+    below zero so that a low line never merges with the axis; the legend sits under the plot, where
+    it covers nothing. Black-and-white safe: solid / dashed / dotted lines."""
     with _ctx():
-        fig = _figure()
+        fig = _figure(6.4, 2.9)
         ax = fig.add_subplot()
         start, end = period
+        top = max(target, *(cumulative or [0])) * 1.12 or 1
         if months:
             # The cumulative value at the end of each month (the last one at the as-of date).
             xs = [start, *[min(m, as_of) for m in months]]
             ys = [0.0, *[float(v) for v in cumulative]]
-            ax.plot(xs, ys, color=INK, linewidth=2, marker="o", markersize=3, label="累计完成")
+            ax.plot(xs, ys, color=INK, linewidth=2.6, marker="o", markersize=4, label="实际累计（每月末）",
+                    zorder=5, solid_capstyle="round")
+            last = ys[-1]
+            share = f"（{last / target * 100:.1f}%）" if target else ""
+            ax.annotate(f"{last:,.0f}{share}", (xs[-1], last), xytext=(5, 6), textcoords="offset points",
+                        fontsize=8, color=INK, fontweight="bold", zorder=6,
+                        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85})
         if pacing:
             ax.plot([p[0] for p in pacing], [p[1] for p in pacing], color=GREY, linestyle="--",
-                    linewidth=1.2, label="进度要求")
-        ax.axhline(target, color="black", linestyle=":", linewidth=1.2, label=f"目标 {target:g}")
+                    linewidth=1.2, label="进度要求（应完成）")
+        ax.axhline(target, color="black", linestyle=":", linewidth=1.2, label=f"目标 {target:,.0f}")
         ax.axvline(midterm, color=GREY, linewidth=0.8)
-        ax.annotate("中期", (midterm, target), xytext=(3, -12), textcoords="offset points", fontsize=8)
-        ax.axvline(as_of, color=GREY, linewidth=0.8, linestyle="-.")
-        ax.annotate("统计截至", (as_of, 0), xytext=(3, 3), textcoords="offset points", fontsize=8)
+        ax.annotate("中期", (midterm, 1), xycoords=("data", "axes fraction"), xytext=(-3, -10),
+                    textcoords="offset points", ha="right", fontsize=8, color="#555555")
+        if as_of != midterm:
+            ax.axvline(as_of, color=GREY, linewidth=0.8, linestyle="-.")
+            ax.annotate("统计截至", (as_of, 1), xycoords=("data", "axes fraction"), xytext=(3, -10),
+                        textcoords="offset points", ha="left", fontsize=8, color="#555555")
         ax.set_xlim(start, end)
-        ax.set_ylim(0, max(target, *(cumulative or [0])) * 1.1 or 1)
-        ax.set_title(title)
-        ax.set_ylabel(unit)
+        ax.set_ylim(-0.04 * top, top)
+        ax.set_title(title, loc="left")
+        ax.set_ylabel(f"累计{unit}" if unit else "累计")
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
         ax.xaxis.set_major_formatter(matplotlib.dates.DateFormatter("%Y-%m"))
-        ax.legend(loc="upper left", fontsize=8, frameon=False)
+        ax.tick_params(axis="x", labelsize=8)
+        fig.legend(loc="outside lower center", ncols=3, fontsize=8, frameon=False)
         return _png(fig)
 
 
@@ -104,16 +123,18 @@ def monthly_volume(months: Sequence[str], series: dict[str, Sequence[int]]) -> b
                    hatch=HATCHES[i % len(HATCHES)], edgecolor="black", linewidth=0.5)
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
         ax.set_title("每月活动记录数")
-        ax.set_ylabel("条")
+        ax.set_ylabel("活动记录（条）")
+        ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.tick_params(axis="x", labelrotation=45)
         if series:
             ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         return _png(fig)
 
 
-def per_person(title: str, counts: Sequence[float], people: Sequence[int], rule: float, unit: str) -> bytes:
-    """How many people (or person-months) received 0, 1, 2 … services, or how many hours or days
-    (a rule with a field), against the per-person rule."""
+def per_person(title: str, counts: Sequence[float], people: Sequence[int], rule: float, unit: str,
+               who: str = "人数") -> bytes:
+    """How many people (or person-months, ``who="人月数"``) received 0, 1, 2 … services, or how many
+    hours or days (a rule with a field), against the per-person rule."""
     with _ctx():
         fig = _figure()
         ax = fig.add_subplot()
@@ -123,9 +144,15 @@ def per_person(title: str, counts: Sequence[float], people: Sequence[int], rule:
         for i, b in enumerate(below):
             if b:
                 ax.patches[i].set_hatch("///")
-        ax.set_title(f"{title}（斜线：低于每人 {rule:g} {unit} 的要求）")
-        ax.set_xlabel(f"实际数量（{unit}）")
-        ax.set_ylabel("人数")
+        for bar, n in zip(ax.patches, people, strict=False):
+            ax.annotate(f"{n:,}", (bar.get_x() + bar.get_width() / 2, bar.get_height()), xytext=(0, 2),
+                        textcoords="offset points", ha="center", fontsize=8)
+        ax.set_ylim(0, max([*people, 1]) * 1.15)
+        ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.set_title(title, loc="left")
+        per = "每人每月" if who.startswith("人月") else "每人"
+        ax.set_xlabel(f"{per}实际数量（{unit}）；浅色斜线柱：低于{per} {rule:g} {unit} 的要求")
+        ax.set_ylabel(who)
         return _png(fig)
 
 
@@ -141,11 +168,13 @@ def satisfaction(labels: Sequence[str], rates: Sequence[float], answers: Sequenc
                         xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
         if target is not None:
             ax.axvline(target, color="black", linestyle=":", linewidth=1.2)
-            ax.annotate(f"目标 {target:g}%", (target, 1), xycoords=("data", "axes fraction"),
-                        xytext=(-3, 2), textcoords="offset points", ha="right", fontsize=8)
+            ax.annotate(f"目标 {target:g}%", (target, 0), xycoords=("data", "axes fraction"),
+                        xytext=(-3, 3), textcoords="offset points", ha="right", fontsize=8,
+                        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85})
         ax.set_xlim(0, 125)
-        ax.set_title("各类调查对象满意率")
-        ax.set_xlabel("%")
+        ax.set_xticks([0, 20, 40, 60, 80, 100])
+        ax.set_title("各类调查对象满意率", loc="left")
+        ax.set_xlabel("满意率（%，柱旁为有效答卷份数）")
         return _png(fig)
 
 
@@ -165,6 +194,7 @@ def status_stack(title: str, groups: Sequence[str], counts: dict[str, Sequence[i
                     hatch=HATCHES[i], edgecolor="black", linewidth=0.5)
             left = [a + b for a, b in zip(left, vals, strict=True)]
         ax.invert_yaxis()
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.set_xlabel(f"{title}（指标数）")
         ax.legend(fontsize=7, frameon=False, ncols=5, loc="lower center", bbox_to_anchor=(0.5, 1.0))
         return _png(fig)

@@ -221,9 +221,12 @@ def _charts(ws: Workspace, spec: Spec, progress: ProjectProgress, as_of: dt.date
             continue
         df = eng.per_person_distribution(ws, spec.code, kp.id, as_of, known_on)
         if len(df):
-            title = f"第{kp.clause}条 {kp.label}：分布"
+            monthly = getattr(getattr(k, "per", None), "value", "period") != "period"
+            title = f"第{kp.clause}条 {kp.label}：{'各人各月' if monthly else '每人'}实际数量的分布"
+            who = "人月数（每人每月计一次）" if monthly else "人数"
             out.append(Chart(title, charts.per_person(title, [int(c) for c in df["count"]],
-                                                      [int(n) for n in df["people"]], float(kp.target), kp.unit)))
+                                                      [int(n) for n in df["people"]], float(kp.target), kp.unit,
+                                                      who=who)))
     if sat:
         target = next((kp.target for kp in progress.kpis
                        if (k := kpis.get(kp.id)) is not None and k.kind is Kind.rate
