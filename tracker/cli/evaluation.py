@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import typer
 
+from tracker import clock
 from tracker.cli import app
 from tracker.cli.options import workspace as _ws
 from tracker.errors import TrackerError
@@ -113,7 +114,7 @@ def sub_history(sub_id: int = typer.Argument(..., help="报送编号")) -> None:
 
     for e in ev.history(_ws(), sub_id):
         extra = "".join(f"\n    {k}：{v}" for k, v in e.kpi_comments.items())
-        typer.echo(f"{e.at.astimezone(__import__('zoneinfo').ZoneInfo('Asia/Shanghai')):%Y-%m-%d %H:%M} "
+        typer.echo(f"{clock.local_text(e.at)} "
                    f"{e.actor}（{ev.ROLES.get(e.role, e.role)}）{e.action}：{ev.STATES.get(e.from_state)} → "
                    f"{ev.STATES.get(e.to_state)}{'；' + e.comment if e.comment else ''}{extra}")
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from tracker import audit
+from tracker import audit, clock
 from tracker.db.evaluation import Submission, SubmissionEvent
 from tracker.db.models import utcnow
 from tracker.errors import TrackerError
@@ -88,7 +88,7 @@ class EventInfo:
 def _aware(v: dt.datetime | None) -> dt.datetime | None:
     if v is None:
         return None
-    return v if v.tzinfo is not None else v.replace(tzinfo=dt.UTC)
+    return clock.utc(v)
 
 
 def _info(s: Submission) -> SubmissionInfo:

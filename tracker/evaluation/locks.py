@@ -15,10 +15,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from tracker import clock
 from tracker.db.evaluation import Submission
 from tracker.errors import TrackerError
-
-_CN_TZ = dt.timezone(dt.timedelta(hours=8))
 
 
 def active_locks(conn: Any, project: str) -> list[Any]:
@@ -30,9 +29,7 @@ def active_locks(conn: Any, project: str) -> list[Any]:
 
 def _refuse(project: str, lock: Any, day: dt.date, what: str) -> TrackerError:
     title = {"midterm": "中期评估", "final": "终期评估"}.get(lock.kind, "评估")
-    at = lock.approved_at
-    if at is not None:
-        at = (at if at.tzinfo else at.replace(tzinfo=dt.UTC)).astimezone(_CN_TZ).strftime("%Y-%m-%d")
+    at = clock.local_text(lock.approved_at, "%Y-%m-%d")
     return TrackerError(
         f"{what}被拒绝：记录日期 {day.isoformat()} 在项目 {project} 已批准的{title}"
         f"（{lock.period_start} 至 {lock.period_end}，{lock.approved_by or '审核人'} 于 {at} 批准）范围内，"

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from tracker import audit
+from tracker import audit, clock
 from tracker.db.evaluation import EvaluatorScore, Submission, SubmissionEvent
 from tracker.db.models import RECORD_TABLES, Judgement
 from tracker.errors import TrackerError
@@ -41,7 +41,7 @@ class EvaluationView:
 
 
 def _aware(v: dt.datetime | None) -> dt.datetime | None:
-    return None if v is None else (v if v.tzinfo else v.replace(tzinfo=dt.UTC))
+    return None if v is None else clock.utc(v)
 
 
 def _events(conn: Any, sub_id: int, known_on: dt.datetime | None) -> list[dict[str, Any]]:
@@ -83,8 +83,7 @@ def evaluation_view(ws: Any, code: str, which: str, known_on: dt.datetime | None
                                                              for k, v in (e["kpi_comments"] or {}).items()]})
             approved = [e for e in events if e["action"] == "approve"]
             if approved:
-                out.evaluation_date = _aware(approved[-1]["at"]).astimezone(  # type: ignore[union-attr]
-                    dt.timezone(dt.timedelta(hours=8))).date()
+                out.evaluation_date = clock.local_date(approved[-1]["at"])
             names = [e["actor"] for e in events if e["action"] in ("approve", "return")]
             st = EvaluatorScore.__table__.c
             q = select(st.evaluator).where(st.submission_id == row["id"])
