@@ -7,7 +7,6 @@ commands pick up a changed spec without further steps.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from tracker.db.models import Project, utcnow
 from tracker.errors import TrackerError
 from tracker.kpispec.loader import LoadedSpec, load_specs
 from tracker.kpispec.model import Spec
+from tracker.text import did_you_mean
 
 
 @dataclass
@@ -32,9 +32,7 @@ class Workspace:
 
     def loaded(self, code: str) -> LoadedSpec:
         if code not in self.specs:
-            close = difflib.get_close_matches(code, list(self.specs), n=1, cutoff=0.6)
-            hint = f"（是否想写 “{close[0]}”？）" if close else ""
-            raise TrackerError(f"未找到项目 {code} 的规格{hint}")
+            raise TrackerError(f"未找到项目 {code} 的规格{did_you_mean(code, self.specs)}")
         return self.specs[code]
 
     def session(self) -> Session:

@@ -15,6 +15,7 @@ import typer
 from tracker import config
 from tracker.cli import app
 from tracker.cli.options import parse_date
+from tracker.text import display_width, pad
 
 KIND_LABELS: dict[str, str] = {
     "roster": "服务对象名册", "staff": "工作人员", "credential": "工作人员资质", "approval": "审批记录",
@@ -65,21 +66,11 @@ def _simulate_with_bar(ws: Any, as_of: dt.date, scale: float, seed: int, codes: 
         return simulate(ws, as_of, scale=scale, seed=seed, projects=codes, progress=progress)
 
 
-def _width(s: str) -> int:
-    """Display width in a terminal: CJK characters take two columns."""
-    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in s)
-
-
-def _pad(s: str, width: int, right: bool = False) -> str:
-    fill = " " * max(0, width - _width(s))
-    return fill + s if right else s + fill
-
-
 def _counts_table(summary: Any) -> str:
     rows = [(label, str(summary.counts.get(kind, 0))) for kind, label in KIND_LABELS.items()]
     rows.append(("合计", str(summary.total)))
-    lines = [_pad("记录类型", 14) + _pad("条数", 8, right=True)]
-    lines += [_pad(a, 14) + _pad(b, 8, right=True) for a, b in rows]
+    lines = [pad("记录类型", 14) + pad("条数", 8, right=True)]
+    lines += [pad(a, 14) + pad(b, 8, right=True) for a, b in rows]
     return "\n".join(lines)
 
 
@@ -190,10 +181,10 @@ def _summary_table(progress: list[Any]) -> str:
         rows.append([p.project, name, *(str(c[k]) for k in STATUS_LABELS)])
     rows.append(["合计", f"{len(progress)} 个项目", *(str(totals[k]) for k in STATUS_LABELS)])
 
-    widths = [max(_width(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    widths = [max(display_width(r[i]) for r in [head, *rows]) for i in range(len(head))]
 
     def line(r: list[str]) -> str:
-        return "  ".join(_pad(cell, widths[i], right=i >= 2) for i, cell in enumerate(r))
+        return "  ".join(pad(cell, widths[i], right=i >= 2) for i, cell in enumerate(r))
 
     sep = "  ".join("-" * w for w in widths)
     return "\n".join([f"中期评估汇总（截至 {progress[0].as_of if progress else ''}）", line(head), sep,

@@ -18,6 +18,7 @@ from tracker.cli.options import optional_known_on as _parse_datetime
 from tracker.cli.options import workspace as _ws
 from tracker.errors import TrackerError
 from tracker.measure.types import STATUS_LABELS, ProjectProgress
+from tracker.text import display_width
 
 
 def default_as_of(period_end: dt.date, given: str | None) -> dt.date:
@@ -35,18 +36,12 @@ def _fmt(v: float | None) -> str:
     return str(int(v)) if v.is_integer() else f"{v}"
 
 
-def _width(s: str) -> int:
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
-
-
 def render_table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(_width(h), *(_width(r[i]) for r in rows)) if rows else _width(h)
+    widths = [max(display_width(h), *(display_width(r[i]) for r in rows)) if rows else display_width(h)
               for i, h in enumerate(headers)]
 
     def line(cells: list[str]) -> str:
-        return "  ".join(c + " " * (w - _width(c)) for c, w in zip(cells, widths, strict=True)).rstrip()
+        return "  ".join(c + " " * (w - display_width(c)) for c, w in zip(cells, widths, strict=True)).rstrip()
 
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 

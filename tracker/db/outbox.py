@@ -1,4 +1,4 @@
-"""The outbox: one row per message the scheduler owes someone (issue 6).
+"""The outbox: one row per message the scheduler owes someone.
 
 A message is identified by ``(kind, project_code, period, recipient)`` and that key is UNIQUE, so a
 repeated tick, a restart or two schedulers at once can plan the same message any number of times and

@@ -6,7 +6,6 @@ of the run, and returns nothing.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pydantic import ValidationError
 
 from tracker.errors import TrackerError
 from tracker.kpispec.model import KPI, Source, Spec
+from tracker.text import did_you_mean
 
 
 @dataclass(frozen=True)
@@ -122,11 +122,6 @@ def _fields_of(model: type) -> set[str]:
     return _FIELD_NAMES_CACHE[model]
 
 
-def _did_you_mean(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
-    return f"（是否想写 “{close[0]}”？）" if close else ""
-
-
 def _all_field_names() -> set[str]:
     from tracker.kpispec import model as m
 
@@ -144,11 +139,11 @@ def _chinese(err: dict[str, Any]) -> str:
     if t == "missing":
         return "缺少必填字段"
     if t == "extra_forbidden":
-        return f"未知字段{_did_you_mean(err['loc'][-1], _all_field_names())}"
+        return f"未知字段{did_you_mean(err['loc'][-1], _all_field_names())}"
     if t in ("enum", "literal_error"):
         expected = ctx.get("expected", "")
         choices = [c.strip().strip("'\"") for c in str(expected).replace(" or ", ",").split(",")]
-        return f"取值 “{inp}” 无效，应为 {expected}{_did_you_mean(inp, choices)}"
+        return f"取值 “{inp}” 无效，应为 {expected}{did_you_mean(inp, choices)}"
     if t in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
         return f"应为数字，实际为 “{inp}”"
     if t in ("date_from_datetime_parsing", "date_parsing", "date_type", "date_from_datetime_inexact"):
@@ -219,7 +214,7 @@ def _semantic_problems(spec: Spec, raw: Any, file: str) -> list[Problem]:
     for i, t in enumerate(spec.activity_types):
         if t.population and t.population not in pops:
             add(["activity_types", i, "population"],
-                f"未声明的人群 “{t.population}”{_did_you_mean(t.population, pops)}")
+                f"未声明的人群 “{t.population}”{did_you_mean(t.population, pops)}")
 
     ids: set[str] = set()
     for ci, clause in enumerate(spec.clauses):
@@ -245,19 +240,19 @@ def _check_refs(kpi: KPI, loc: list[Any], add: Any, acts: set[str], pops: set[st
     type_vocab, type_name = (dels, "成果类型") if kpi.source is Source.deliverable else (acts, "活动类型")
     for j, t in enumerate(w.types or []):
         if t not in type_vocab:
-            add([*loc, "where", "types", j], f"项目未声明的{type_name} “{t}”{_did_you_mean(t, type_vocab)}")
+            add([*loc, "where", "types", j], f"项目未声明的{type_name} “{t}”{did_you_mean(t, type_vocab)}")
     if w.population and w.population not in pops:
-        add([*loc, "where", "population"], f"项目未声明的人群 “{w.population}”{_did_you_mean(w.population, pops)}")
+        add([*loc, "where", "population"], f"项目未声明的人群 “{w.population}”{did_you_mean(w.population, pops)}")
     for j, r in enumerate(w.respondent_types or []):
         if r not in resp:
-            add([*loc, "where", "respondent_types", j], f"未声明的调查对象类型 “{r}”{_did_you_mean(r, resp)}")
+            add([*loc, "where", "respondent_types", j], f"未声明的调查对象类型 “{r}”{did_you_mean(r, resp)}")
     if w.instrument and w.instrument not in inst:
-        add([*loc, "where", "instrument"], f"未声明的评估工具 “{w.instrument}”{_did_you_mean(w.instrument, inst)}")
+        add([*loc, "where", "instrument"], f"未声明的评估工具 “{w.instrument}”{did_you_mean(w.instrument, inst)}")
     for j, r in enumerate(kpi.incident_types or []):
         if r not in incs:
-            add([*loc, "incident_types", j], f"未声明的事件类型 “{r}”{_did_you_mean(r, incs)}")
+            add([*loc, "incident_types", j], f"未声明的事件类型 “{r}”{did_you_mean(r, incs)}")
     if kpi.credential and kpi.credential not in creds:
-        add([*loc, "credential"], f"未声明的资质 “{kpi.credential}”{_did_you_mean(kpi.credential, creds)}")
+        add([*loc, "credential"], f"未声明的资质 “{kpi.credential}”{did_you_mean(kpi.credential, creds)}")
     from tracker.measure.kinds import kind_of
 
     for field_name, msg in kind_of(kpi.kind).spec_checks(kpi):
@@ -349,4 +344,4 @@ def load_spec(directory: Path, code: str) -> LoadedSpec:
         if ls.spec.code == code:
             return ls
     known = [ls.spec.code for ls in load_specs(directory)]
-    raise TrackerError(f"未找到项目 {code} 的规格{_did_you_mean(code, known)}")
+    raise TrackerError(f"未找到项目 {code} 的规格{did_you_mean(code, known)}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tracker.kpispec.model import Spec
 from tracker.measure.kinds import kind_label
+from tracker.text import display_width, pad
 
 
 def fmt_target(kpi_target: float | None) -> str:
@@ -25,17 +26,9 @@ def render_spec_table(spec: Spec) -> str:
         rows.append((str(clause.clause), spec.kpi_id(clause, kpi), kpi.label, kind_label(kpi.kind),
                      f"{kpi.comparator.value} {fmt_target(kpi.target)}" if kpi.target is not None else "—",
                      kpi.unit))
-    widths = [max(_w(r[i]) for r in rows) for i in range(len(rows[0]))]
+    widths = [max(display_width(r[i]) for r in rows) for i in range(len(rows[0]))]
     for n, r in enumerate(rows):
-        lines.append("  ".join(_pad(c, widths[i]) for i, c in enumerate(r)).rstrip())
+        lines.append("  ".join(pad(c, widths[i]) for i, c in enumerate(r)).rstrip())
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
-
-
-def _w(s: str) -> int:
-    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in s)
-
-
-def _pad(s: str, width: int) -> str:
-    return s + " " * (width - _w(s))

@@ -62,6 +62,7 @@ from tracker.kpispec.model import (
     Spec,
     Where,
 )
+from tracker.text import did_you_mean
 
 SOURCE_TABLES = {
     Source.activity: Activity.__table__,
@@ -327,12 +328,8 @@ def find_kpi(spec: Spec, kpi_id: str) -> tuple[Clause, KPI]:
     for clause, kpi in spec.iter_kpis():
         if spec.kpi_id(clause, kpi) == kpi_id:
             return clause, kpi
-    import difflib
-
     ids = [spec.kpi_id(c, k) for c, k in spec.iter_kpis()]
-    close = difflib.get_close_matches(kpi_id, ids, n=1, cutoff=0.6)
-    hint = f"（是否想写 “{close[0]}”？）" if close else ""
-    raise TrackerError(f"项目 {spec.code} 中没有指标 {kpi_id}{hint}")
+    raise TrackerError(f"项目 {spec.code} 中没有指标 {kpi_id}{did_you_mean(kpi_id, ids)}")
 
 
 def render_sql(stmt: Select[Any], dialect: Dialect) -> str:

@@ -1,4 +1,4 @@
-"""Mid-term and final compliance reports (issue 5): per project (HTML + PDF) and for the whole
+"""Mid-term and final compliance reports: per project (HTML + PDF) and for the whole
 portfolio (XLSX + PDF). Templates and the scoring scheme live in ``reports/`` for the bureau to edit."""
 
 from __future__ import annotations

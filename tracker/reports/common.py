@@ -83,7 +83,7 @@ def jinja_env(directory: Path | None = None) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
     from tracker.measure.types import _num
-    from tracker.reports.scoring import fmt_num
+    from tracker.text import fmt_num
 
     env.filters["num"] = fmt_num
     env.filters["raw"] = lambda v: "" if v is None else str(_num(v))  # machine-readable, as in the JSON

@@ -12,6 +12,7 @@ import datetime as dt
 from tracker import audit, clock
 from tracker.db.models import Explanation
 from tracker.errors import TrackerError
+from tracker.text import did_you_mean
 from tracker.workspace import Workspace
 
 TOPICS: dict[str, str] = {"reason": "未完成原因", "remedy": "改进措施", "plan": "下一步计划"}
@@ -26,11 +27,7 @@ def resolve_kpi(ws: Workspace, code: str, kpi: str) -> str:
     matches = [i for i, key in ids.items() if key == kpi]
     if len(matches) == 1:
         return matches[0]
-    import difflib
-
-    close = difflib.get_close_matches(kpi, list(ids) + list(ids.values()), n=1, cutoff=0.6)
-    hint = f"（是否想写 “{close[0]}”？）" if close else ""
-    raise TrackerError(f"项目 {code} 没有指标 “{kpi}”{hint}")
+    raise TrackerError(f"项目 {code} 没有指标 “{kpi}”{did_you_mean(kpi, [*ids, *ids.values()])}")
 
 
 def add_note(ws: Workspace, code: str, topic: str, text: str, author: str, kpi: str | None = None,

@@ -18,9 +18,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from tracker import clock
 from tracker.db.models import utcnow
 from tracker.kpispec.model import Kind, Spec
 from tracker.measure import progress as measure_progress
+from tracker.measure.kinds import kind_of
 from tracker.measure.types import STATUS_LABELS, KpiProgress, ProjectProgress
 from tracker.reports import charts, evaluation, query
 from tracker.reports.common import (
@@ -197,7 +199,7 @@ def _charts(ws: Workspace, spec: Spec, progress: ProjectProgress, as_of: dt.date
     p = spec.project
     for kp in progress.kpis:
         k = kpis.get(kp.id)
-        if k is None or k.kind not in (Kind.count, Kind.sum) or kp.target is None or eng is None:
+        if k is None or kind_of(k.kind).chart != "burnup" or kp.target is None or eng is None:
             continue
         if float(kp.target) <= 1:  # a single deliverable: the verdict table says all there is
             continue
@@ -217,7 +219,7 @@ def _charts(ws: Workspace, spec: Spec, progress: ProjectProgress, as_of: dt.date
         out.append(Chart("每月活动记录数", charts.monthly_volume(months, series)))
     for kp in progress.kpis:
         k = kpis.get(kp.id)
-        if k is None or k.kind is not Kind.per_person or eng is None or kp.target is None:
+        if k is None or kind_of(k.kind).chart != "distribution" or eng is None or kp.target is None:
             continue
         df = eng.per_person_distribution(ws, spec.code, kp.id, as_of, known_on)
         if len(df):
@@ -242,8 +244,7 @@ def _month_end(m: Any) -> dt.date:
     d = m.date() if hasattr(m, "date") and callable(m.date) else m
     if isinstance(d, str):
         d = dt.date.fromisoformat(d[:10])
-    nxt = dt.date(d.year + (d.month == 12), d.month % 12 + 1, 1)
-    return nxt - dt.timedelta(days=1)
+    return clock.month_end(d)
 
 
 def html_for(report: ProjectReport, directory: Path | None = None) -> str:

@@ -142,9 +142,9 @@ def fingerprint(conn: Connection, code: str, as_of: dt.date, known_on: dt.dateti
     n = 0
     latest: dt.datetime | None = None
     tables: list[tuple[str, Any, Any, ColumnElement[bool]]] = []
-    for kind, model in sorted(RECORD_TABLES.items()):
+    for record_kind, model in sorted(RECORD_TABLES.items()):
         c = model.__table__.c  # type: ignore[attr-defined]
-        tables.append((kind, c.id, c.entered_at, _scope(model, code, as_of, known_on)))
+        tables.append((record_kind, c.id, c.entered_at, _scope(model, code, as_of, known_on)))
     for name, model in (("judgement", Judgement), ("explanation", Explanation)):
         c = model.__table__.c  # type: ignore[attr-defined]
         cond = c.project_code == code

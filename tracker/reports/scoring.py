@@ -18,6 +18,7 @@ from tracker.config import REPO_DIR
 from tracker.errors import TrackerError
 from tracker.kpispec.model import Kind, Spec
 from tracker.measure.types import STATUS_LABELS, KpiProgress, ProjectProgress
+from tracker.text import fmt_num
 
 STATUSES = ("met", "on_track", "behind", "missed", "pending")
 # The worst status of a clause's KPIs is the clause's status.
@@ -137,15 +138,6 @@ def clause_results(spec: Spec, progress: ProjectProgress) -> list[ClauseResult]:
         status = max((k.status for k in kpis), key=lambda s: _SEVERITY[s]) if kpis else "pending"
         out.append(ClauseResult(c.clause, c.text, kpis, status))
     return out
-
-
-def fmt_num(v: float | None) -> str:
-    if v is None:
-        return "—"
-    v = round(float(v), 2)
-    if v.is_integer():
-        return f"{int(v):,}"
-    return f"{v:,.2f}".rstrip("0").rstrip(".")
 
 
 def describe_gap(k: KpiProgress) -> str:

@@ -1,4 +1,4 @@
-"""Scheduled emails (issue 6): monthly progress per project, the mid-term and final reports on their
+"""Scheduled emails: monthly progress per project, the mid-term and final reports on their
 dates and the bureau's monthly digest, driven by an outbox so that nothing goes missing or goes twice.
 
 - ``tick(ws, as_of)`` plans everything due into the outbox and sends what is owed (idempotent).

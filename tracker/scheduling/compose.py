@@ -26,6 +26,7 @@ from typing import Any
 import jinja2
 
 from tracker.measure.types import STATUS_LABELS, KpiProgress, ProjectProgress
+from tracker.text import fmt_num
 
 SUBJECT_PREFIX = {
     "monthly": "【公益创投进度】",
@@ -44,13 +45,6 @@ class Attachment:
     data: bytes
     maintype: str = "application"
     subtype: str = "pdf"
-
-
-def fmt_num(v: float | None) -> str:
-    if v is None:
-        return "—"
-    v = round(float(v), 2)
-    return f"{int(v):,}" if v.is_integer() else f"{v:,.2f}".rstrip("0").rstrip(".")
 
 
 def cn_date(d: dt.date) -> str:

@@ -10,10 +10,10 @@
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from dataclasses import dataclass
 
+from tracker.clock import month_end
 from tracker.db.outbox import ALL_PROJECTS
 from tracker.scheduling.settings import ScheduleSettings
 
@@ -36,10 +36,6 @@ class ProjectDates:
     start: dt.date
     end: dt.date
     midterm: dt.date
-
-
-def month_end(d: dt.date) -> dt.date:
-    return d.replace(day=calendar.monthrange(d.year, d.month)[1])
 
 
 def next_month(d: dt.date) -> dt.date:

@@ -80,10 +80,6 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}:{uuid.uuid4().hex[:8]}"
 
 
-def today_shanghai() -> dt.date:
-    return clock.today()
-
-
 def effective_as_of(settings: ScheduleSettings, now: dt.datetime | None = None) -> dt.date:
     """The last day whose send time (``settings.hour:minute`` Beijing time) has passed: a tick at
     02:00 on the 1st does not yet send what is due at 09:00 that day."""

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from tracker.clock import month_end
 from tracker.kpispec.model import LEVELS, ActivityType, Field_, Spec
 from tracker.simulate import geography as geo
 from tracker.simulate import people as ppl
@@ -269,7 +270,7 @@ class _Gen:
                     continue
                 amount = budget * share * pace / len(months) * self.rng.uniform(0.7, 1.3)
                 i += 1
-                last = min(_month_end(m), self.end)
+                last = min(month_end(m), self.end)
                 self.rows["expense"].append({
                     "record_id": f"{self.code[4:]}-E{i:05d}", "date": self.day_between(m, last),
                     "category": cat, "amount": round(amount, 2), "notes": f"{m:%Y年%m月}{cat}",
@@ -337,7 +338,7 @@ class _Gen:
                     for m in _months(max(lo, p.enrolled_on), self.end):
                         m_lo = max(m, lo, p.enrolled_on)
                         for _ in range(per + (1 if self.rng.random() < 0.08 else 0)):
-                            dates.append(self.day_between(m_lo, min(_month_end(m), self.end)))
+                            dates.append(self.day_between(m_lo, min(month_end(m), self.end)))
                 per_person[p.person_id] = dates
         else:
             per_each = min_each
@@ -679,10 +680,6 @@ def _months(lo: dt.date, hi: dt.date) -> list[dt.date]:
         out.append(max(m, lo))
         m = (m.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     return out
-
-
-def _month_end(d: dt.date) -> dt.date:
-    return (d.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
 
 
 _CN = "零一二三四五六七八九十"

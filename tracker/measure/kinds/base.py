@@ -32,6 +32,8 @@ class KpiKind:
     needs_target: ClassVar[bool] = True  # a numeric target is required
     no_target: ClassVar[bool] = False  # a numeric target is forbidden (gates)
     reads_judgements: ClassVar[bool] = False  # measured from auditors' judgements, not records
+    chart: ClassVar[str | None] = None  # the report's chart: "burnup" (cumulative by month) or
+    #                                     "distribution" (members by count)
 
     # -- the spec side
     def check(self, kpi: KPI) -> str | None:

@@ -16,6 +16,7 @@ class Count(RecordKind):
     kind = Kind.count
     label = "计数"
     needs_field = False
+    chart = "burnup"
 
     def aggregate(self, counted: ColumnElement[bool], value: Any) -> ColumnElement[Any]:
         return sum_if(counted)

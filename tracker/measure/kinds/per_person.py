@@ -102,6 +102,7 @@ def below(ctx: Ctx, kpi: KPI, n: ColumnElement[Any]) -> ColumnElement[bool]:
 class PerPerson(KpiKind):
     kind = Kind.per_person
     label = "每人频次"
+    chart = "distribution"
 
     def check(self, kpi: KPI) -> str | None:
         if kpi.by is Field_.person and not kpi.where.population:

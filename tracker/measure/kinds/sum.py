@@ -15,6 +15,7 @@ from tracker.measure.kinds.base import NUMERIC_FIELDS
 class Sum(RecordKind):
     kind = Kind.sum
     label = "求和"
+    chart = "burnup"
 
     def aggregate(self, counted: ColumnElement[bool], value: Any) -> ColumnElement[Any]:
         return func.coalesce(func.sum(case((counted, value), else_=null())), 0)
