@@ -219,7 +219,8 @@ def test_zero_incident_staff_and_manual(db_url: str) -> None:
     # A project with no record at all during its period: every KPI is pending.
     assert {k.status for k in p.kpis} == {"pending"}
     assert kp(p, "no_incident").detail["reason"] == "尚无任何记录"
-    assert kp(compute_progress(ws, CODE, END), "no_incident").status == "met"
+    at_end = kp(compute_progress(ws, CODE, END), "no_incident")  # no evidence is not compliance
+    assert (at_end.status, at_end.detail["reason"]) == ("pending", "尚无任何记录")
     add(ws, "incident", incident_type="safety_accident", date=d("2024-08-01"))  # not this KPI's type
     p = compute_progress(ws, CODE, AS_OF)
     assert kp(p, "no_incident").actual == 0 and kp(p, "no_incident").status == "on_track"
@@ -276,3 +277,45 @@ def test_staff_scoped_by_activity_types(db_url: str) -> None:
     assert (t.evidence, t.violations) == (2, 1)
     assert [r["name"] for r in list_violations(ws, CODE, f"{CODE}.6.tutors_certified", d("2024-10-31"))] == [
         _mask_name("周社工")]
+
+
+def test_no_evidence_is_not_compliance(db_url: str) -> None:
+    """A gate with nothing under it and a staff rule with no staff recorded stay pending, with a
+    reason, even after the period; a count with nothing delivered is still missed then."""
+    ws = workspace(db_url)
+    add(ws, "incident", incident_type="safety_accident", date=d("2024-08-01"))  # a record, not of these
+    p = compute_progress(ws, CODE, END)
+    for key, reason in [("approval", "尚无活动记录：请先登记活动"),
+                        ("publication_approval", "尚无成果记录：请先登记成果"),
+                        ("crc", "尚未登记工作人员：请先导入在此指标范围内的工作人员名单")]:
+        k = kp(p, key)
+        assert (k.evidence, k.status, k.detail["reason"]) == (0, "pending", reason)
+    assert kp(p, "no_incident").status == "met"  # the project has records; none of these types
+    assert kp(p, "visits_total").status == "missed"
+    add(ws, "activity", activity_type="visit", person_id="P1", date=d("2024-06-05"))  # no approval
+    assert kp(compute_progress(ws, CODE, END), "approval").status == "missed"
+
+
+def test_silent_projects_are_flagged_and_first(db_url: str) -> None:
+    from tracker.measure.progress import last_elapsed_month, portfolio_order
+
+    ws = workspace(db_url)
+    spec = ws.spec(CODE)
+    assert last_elapsed_month(spec, d("2024-09-30")) == (d("2024-09-01"), d("2024-09-30"))
+    assert last_elapsed_month(spec, d("2024-09-29")) == (d("2024-08-01"), d("2024-08-31"))
+    assert last_elapsed_month(spec, d("2024-06-15")) is None  # no month of the period is over
+    assert compute_progress(ws, CODE, AS_OF).silence == "no_records"
+    add(ws, "activity", activity_type="visit", person_id="P1", date=d("2024-06-05"))
+    assert compute_progress(ws, CODE, AS_OF).silence == "quiet_last_month"  # nothing dated in September
+    assert compute_progress(ws, CODE, d("2024-06-30")).silence is None  # June had a record
+    assert compute_progress(ws, CODE, AS_OF).to_json()["silence"] == "quiet_last_month"
+    add(ws, "activity", activity_type="lecture", participants=20, date=d("2024-09-12"))
+    quiet = compute_progress(ws, CODE, d("2024-10-31"))  # October: nothing
+    busy = compute_progress(ws, CODE, AS_OF)
+    assert (quiet.silence, busy.silence) == ("quiet_last_month", None)
+    empty = compute_progress(ws, CODE, AS_OF)
+    empty.silence, empty.project = "no_records", "2099Z999"
+    for k in empty.kpis:  # by its statuses alone it would come last
+        k.status = "met"
+    ranked = sorted([busy, quiet, empty], key=portfolio_order)
+    assert [r.silence for r in ranked] == ["no_records", "quiet_last_month", None]

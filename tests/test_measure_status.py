@@ -66,7 +66,11 @@ def test_state_gate_manual_status() -> None:
     assert s(kind="approval_gate", target=None, actual=1, violations=1) == "missed"
     assert s(kind="approval_gate", target=None, actual=0, evidence=0) == "pending"
     assert s(kind="approval_gate", target=None, actual=0, evidence=3) == "on_track"
-    assert s(kind="approval_gate", target=None, actual=0, period_ended=True) == "met"
+    assert s(kind="approval_gate", target=None, actual=0, evidence=3, period_ended=True) == "met"
+    # no evidence is not compliance: nothing under the gate stays pending after the period too
+    assert s(kind="approval_gate", target=None, actual=0, evidence=0, period_ended=True) == "pending"
+    assert s(kind="staff", rule="all_have", target=None, actual=0, evidence=0, period_ended=True) == "pending"
+    assert s(kind="zero_incident", target=None, actual=0, evidence=0, period_ended=True) == "met"
     assert s(kind="zero_incident", target=None, actual=0) == "on_track"
     assert s(kind="staff", rule="all_have", target=None, actual=1, violations=1) == "behind"
     assert s(kind="staff", rule="all_have", target=None, actual=1, violations=1, period_ended=True) == "missed"

@@ -122,19 +122,50 @@ def _has_records(conn: Connection, code: str, known_on: dt.datetime | None) -> b
     return any(conn.execute(q).first() is not None for q in probes)
 
 
+def last_elapsed_month(spec: Spec, as_of: dt.date) -> tuple[dt.date, dt.date] | None:
+    """(first, last day) of the latest calendar month of the period that is over by ``as_of``."""
+    end = min(as_of, spec.project.period.end)
+    last = end if clock.month_end(end) == end else end.replace(day=1) - dt.timedelta(days=1)
+    if last < spec.project.period.start:
+        return None
+    return last.replace(day=1), last
+
+
+def _dated_in(conn: Connection, code: str, first: dt.date, last: dt.date, known_on: dt.datetime | None) -> bool:
+    """Whether the project has any record dated (activity, survey … date; enrolment, start of work,
+    credential) between ``first`` and ``last``, as known on ``known_on``."""
+    from tracker.db.models import RECORD_TABLES
+    from tracker.records.visibility import visible
+
+    probes = []
+    for t in RECORD_TABLES.values():
+        c = t.__table__.c  # type: ignore[attr-defined]
+        col = next((c[n] for n in ("date", "enrolled_on", "started_on", "obtained_on") if n in c), None)
+        if col is not None:
+            probes.append(select(literal(1)).where(c.project_code == code, visible(t, known_on),
+                                                   col >= first, col <= last).limit(1))
+    return any(conn.execute(q).first() is not None for q in probes)
+
+
 def _project_progress(conn: Connection, spec: Spec, as_of: dt.date, known_on: dt.datetime | None) -> ProjectProgress:
     ctx = Ctx(spec, as_of, known_on)
     kpis = [_progress_of(ctx, c, v) for c, v in measure(conn, ctx)]
-    if as_of < spec.project.period.end and not _has_records(conn, spec.code, known_on):
-        # Nothing entered at all during the period: no figure can be judged yet, whatever pacing
-        # would expect (after the period end the ordinary rules apply: nothing delivered is missed).
+    silence = None
+    if not _has_records(conn, spec.code, known_on):
+        # Nothing entered at all: during the period no figure can be judged yet, whatever pacing
+        # would expect; after it nothing delivered is missed, but nothing is met on no evidence.
+        silence = "no_records"
         for k in kpis:
-            k.status = "pending"
-            k.detail["reason"] = "尚无任何记录"
+            if as_of < spec.project.period.end or k.status == "met":
+                k.status = "pending"
+                k.detail["reason"] = "尚无任何记录"
+    elif (month := last_elapsed_month(spec, as_of)) is not None and as_of <= spec.project.period.end \
+            and not _dated_in(conn, spec.code, *month, known_on):
+        silence = "quiet_last_month"
     p = spec.project
     return ProjectProgress(project=spec.code, name=p.name, as_of=as_of, known_on=known_on,
                            period_start=p.period.start, period_end=p.period.end,
-                           midterm=p.midterm_date, kpis=kpis)
+                           midterm=p.midterm_date, kpis=kpis, silence=silence)
 
 
 def compute_progress(ws: Any, code: str, as_of: dt.date, known_on: dt.datetime | None = None) -> ProjectProgress:
@@ -144,14 +175,20 @@ def compute_progress(ws: Any, code: str, as_of: dt.date, known_on: dt.datetime |
         return _project_progress(conn, spec, as_of, clock.known_on(known_on))
 
 
+SILENCE_ORDER = {"no_records": 0, "quiet_last_month": 1, None: 2}
+
+
 def portfolio_order(p: ProjectProgress) -> tuple[int, ...]:
+    """Silent projects first (no record at all, then none in the last elapsed month), then the most
+    missed, behind, pending."""
     c = p.counts()
-    return (-c["missed"], -c["behind"], -c["pending"], -c["on_track"], p.project)  # type: ignore[return-value]
+    return (SILENCE_ORDER[p.silence], -c["missed"], -c["behind"], -c["pending"], -c["on_track"],  # type: ignore[return-value]
+            p.project)
 
 
 def compute_portfolio(ws: Any, as_of: dt.date, known_on: dt.datetime | None = None, *,
                       cap_to_period: bool = False) -> list[ProjectProgress]:
-    """Every project's progress, the worst first (most missed, then behind, then pending).
+    """Every project's progress, the silent and the worst first (see ``portfolio_order``).
     With ``cap_to_period`` each project is judged as of min(as_of, its period end)."""
     k = clock.known_on(known_on)
     out = []

@@ -66,15 +66,14 @@ def verdict_status(f: Facts) -> Status:
 
 def gate_status(f: Facts, *, behind_until_end: bool = False, judged_without_evidence: bool = False) -> Status:
     """Gates: any violation → missed (or behind until the period ends, when it can still be put
-    right); none and the period over → met; none yet → on_track when something is judged, else
-    pending."""
+    right). No evidence (nothing under the gate: no activity, no staff) → pending, even after the
+    period: no evidence is not compliance. Otherwise met once the period is over, on_track before.
+    ``judged_without_evidence``: elapsed time alone is what is judged (zero incidents)."""
     if f.violations > 0:
         return "behind" if behind_until_end and not f.period_ended else "missed"
-    if f.period_ended:
-        return "met"
-    if judged_without_evidence or f.evidence > 0:
-        return "on_track"
-    return "pending"
+    if not judged_without_evidence and f.evidence <= 0:
+        return "pending"
+    return "met" if f.period_ended else "on_track"
 
 
 def cumulative_status(f: Facts) -> Status:

@@ -10,6 +10,8 @@ Status = Literal["met", "on_track", "behind", "missed", "pending"]
 STATUS_LABELS: dict[str, str] = {
     "met": "达标", "on_track": "进度正常", "behind": "进度滞后", "missed": "未达标", "pending": "待评定",
 }
+# A project that reports nothing: none at all, or nothing dated in the last elapsed month.
+SILENCE_LABELS: dict[str, str] = {"no_records": "尚无任何记录", "quiet_last_month": "上个完整月份没有任何记录"}
 
 
 def _num(v: float | None) -> float | int | None:
@@ -66,6 +68,7 @@ class ProjectProgress:
     period_end: dt.date
     midterm: dt.date
     kpis: list[KpiProgress]
+    silence: str | None = None  # "no_records" | "quiet_last_month" (SILENCE_LABELS)
 
     def counts(self) -> dict[str, int]:
         out = dict.fromkeys(STATUS_LABELS, 0)
@@ -82,4 +85,5 @@ class ProjectProgress:
             "period": {"start": self.period_start.isoformat(), "end": self.period_end.isoformat()},
             "midterm": self.midterm.isoformat(),
             "kpis": [k.to_json() for k in self.kpis],
+            "silence": self.silence,
         }

@@ -63,6 +63,13 @@ class ApprovalGate(KpiKind):
         return [dict(kpi_id=kid, table="deliverable" if deliverable else "activity", **r, reason=reason)
                 for r in conn.execute(q).mappings()]
 
+    def shape(self, kpi: KPI, values: dict[str, Any]) -> tuple[float | None, dict[str, Any]]:
+        actual, detail = super().shape(kpi, values)
+        if not values.get("evidence"):
+            detail["reason"] = ("尚无成果记录：请先登记成果" if kpi.source is Source.deliverable
+                                else "尚无活动记录：请先登记活动")
+        return actual, detail
+
     def status(self, facts: Facts) -> Status:
         return gate_status(facts)
 

@@ -106,6 +106,12 @@ class StaffKind(KpiKind):
                      what=r["staff_id"], person=None, name=None if r["name"] is None else mask_name(r["name"]),
                      reason=f"缺少有效的资质 {kpi.credential}") for r in conn.execute(q).mappings()]
 
+    def shape(self, kpi: KPI, values: dict[str, Any]) -> tuple[float | None, dict[str, Any]]:
+        actual, detail = super().shape(kpi, values)
+        if kpi.rule is StaffRule.all_have and not values.get("evidence"):
+            detail["reason"] = "尚未登记工作人员：请先导入在此指标范围内的工作人员名单"
+        return actual, detail
+
     def status(self, facts: Facts) -> Status:
         if facts.rule == "all_have":
             return gate_status(facts, behind_until_end=True)
