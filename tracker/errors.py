@@ -14,3 +14,7 @@ class TrackerError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class NotFound(TrackerError):
+    """Something asked for by its id that does not exist, or not for the one asking (HTTP 404)."""

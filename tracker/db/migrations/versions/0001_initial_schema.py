@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-01 22:06:10.519890
+Create Date: 2026-12-01 22:12:00.478423
 """
 
 from collections.abc import Sequence
@@ -35,6 +35,19 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("audit_entry", schema=None) as batch_op:
         batch_op.create_index("ix_audit_entry_entity", ["entity", "entity_id"], unique=False)
+
+    op.create_table(
+        "loginattempt",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("login", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("address", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("ok", sa.Boolean(), nullable=False),
+        sa.Column("at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("loginattempt", schema=None) as batch_op:
+        batch_op.create_index("ix_loginattempt_address_at", ["address", "at"], unique=False)
+        batch_op.create_index("ix_loginattempt_login_at", ["login", "at"], unique=False)
 
     op.create_table(
         "organisation",
@@ -89,6 +102,28 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("code"),
     )
     op.create_table(
+        "account",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("login", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("display_name", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("role", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("organisation_id", sa.Integer(), nullable=True),
+        sa.Column("password_hash", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("api_token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("password_changed_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisation.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("login"),
+    )
+    with op.batch_alter_table("account", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_account_api_token_hash"), ["api_token_hash"], unique=False)
+
+    op.create_table(
         "contact",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("project_code", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
@@ -131,6 +166,28 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("correction", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_correction_project_code"), ["project_code"], unique=False)
+
+    op.create_table(
+        "evidencefile",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("project_code", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("sha256", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("file_name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("content_type", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("attached_to", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("attached_id", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
+        sa.Column("description", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("uploaded_by", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("uploaded_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["project_code"],
+            ["project.code"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("evidencefile", schema=None) as batch_op:
+        batch_op.create_index("ix_evidencefile_project", ["project_code", "uploaded_at"], unique=False)
 
     op.create_table(
         "explanation",
@@ -195,6 +252,27 @@ def upgrade() -> None:
     with op.batch_alter_table("judgement", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_judgement_kpi_id"), ["kpi_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_judgement_project_code"), ["project_code"], unique=False)
+
+    op.create_table(
+        "organisationproject",
+        sa.Column("project_code", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("organisation_id", sa.Integer(), nullable=False),
+        sa.Column("set_by", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("set_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisation.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_code"],
+            ["project.code"],
+        ),
+        sa.PrimaryKeyConstraint("project_code"),
+    )
+    with op.batch_alter_table("organisationproject", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_organisationproject_organisation_id"), ["organisation_id"], unique=False
+        )
 
     op.create_table(
         "submission",
@@ -377,6 +455,29 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "backgroundjob",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("project_code", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+        sa.Column("params", sa.JSON(), nullable=False),
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("state", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("progress", sa.Integer(), nullable=False),
+        sa.Column("message", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("result", sa.JSON(), nullable=False),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("started_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("finished_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["account.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("backgroundjob", schema=None) as batch_op:
+        batch_op.create_index("ix_backgroundjob_state", ["state", "created_at"], unique=False)
+
+    op.create_table(
         "deliverable",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("project_code", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
@@ -534,6 +635,31 @@ def upgrade() -> None:
             postgresql_where=sa.text("retired_at IS NULL AND record_id IS NOT NULL"),
         )
 
+    op.create_table(
+        "pendingupload",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("token", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("project_code", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("file_name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("sha256", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("suffix", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+        sa.Column("summary", sa.JSON(), nullable=False),
+        sa.Column("state", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("batch_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["account.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_code"],
+            ["project.code"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("token", name="uq_pendingupload_token"),
+    )
     op.create_table(
         "person",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -751,11 +877,34 @@ def upgrade() -> None:
             postgresql_where=sa.text("retired_at IS NULL AND record_id IS NOT NULL"),
         )
 
+    op.create_table(
+        "websession",
+        sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("csrf_token", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("address", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("last_seen_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("expires_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("revoked_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["account.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("websession", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_websession_account_id"), ["account_id"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("websession", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_websession_account_id"))
+
+    op.drop_table("websession")
     with op.batch_alter_table("survey", schema=None) as batch_op:
         batch_op.drop_index(
             "uq_survey_record_id",
@@ -819,6 +968,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_person_project_population")
 
     op.drop_table("person")
+    op.drop_table("pendingupload")
     with op.batch_alter_table("incident", schema=None) as batch_op:
         batch_op.drop_index(
             "uq_incident_record_id",
@@ -862,6 +1012,10 @@ def downgrade() -> None:
         )
 
     op.drop_table("deliverable")
+    with op.batch_alter_table("backgroundjob", schema=None) as batch_op:
+        batch_op.drop_index("ix_backgroundjob_state")
+
+    op.drop_table("backgroundjob")
     with op.batch_alter_table("assessment", schema=None) as batch_op:
         batch_op.drop_index(
             "uq_assessment_record_id",
@@ -908,6 +1062,10 @@ def downgrade() -> None:
         batch_op.drop_index("uq_submission_period")
 
     op.drop_table("submission")
+    with op.batch_alter_table("organisationproject", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_organisationproject_organisation_id"))
+
+    op.drop_table("organisationproject")
     with op.batch_alter_table("judgement", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_judgement_project_code"))
         batch_op.drop_index(batch_op.f("ix_judgement_kpi_id"))
@@ -923,6 +1081,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_explanation_kpi_id"))
 
     op.drop_table("explanation")
+    with op.batch_alter_table("evidencefile", schema=None) as batch_op:
+        batch_op.drop_index("ix_evidencefile_project")
+
+    op.drop_table("evidencefile")
     with op.batch_alter_table("correction", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_correction_project_code"))
 
@@ -931,12 +1093,21 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_contact_project_code"))
 
     op.drop_table("contact")
+    with op.batch_alter_table("account", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_account_api_token_hash"))
+
+    op.drop_table("account")
     op.drop_table("project")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_state_next")
 
     op.drop_table("outbox")
     op.drop_table("organisation")
+    with op.batch_alter_table("loginattempt", schema=None) as batch_op:
+        batch_op.drop_index("ix_loginattempt_login_at")
+        batch_op.drop_index("ix_loginattempt_address_at")
+
+    op.drop_table("loginattempt")
     with op.batch_alter_table("audit_entry", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_entry_entity")
 

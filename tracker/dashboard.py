@@ -1,0 +1,187 @@
+"""What a project's web dashboard shows: every KPI's figures with what is still needed per month,
+the next milestone, the violations, and one chart per KPI (the reports' charts)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from tracker.kpispec.model import Kind
+from tracker.measure.types import STATUS_LABELS, KpiProgress, ProjectProgress
+
+
+@dataclass
+class DashboardRow:
+    kpi: KpiProgress
+    status_label: str
+    manual: bool
+    chart: bool  # a burn-up or distribution chart exists for it
+    remaining: float | None  # what is still missing to reach a >= target
+    per_month: float | None  # remaining spread over the months left in the period
+
+
+@dataclass
+class Dashboard:
+    progress: ProjectProgress
+    rows: list[DashboardRow]
+    months_left: int
+    milestone: tuple[str, dt.date, int]  # (中期评估|终期评估, date, days from as_of)
+    violations: list[dict[str, Any]] = field(default_factory=list)
+    violations_total: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def months_between(a: dt.date, b: dt.date) -> int:
+    """Whole months from ``a`` to ``b`` counting a started month as one (0 when ``b`` is not later)."""
+    if b <= a:
+        return 0
+    n = (b.year - a.year) * 12 + (b.month - a.month)
+    return n + (1 if b.day >= a.day else 0) or 1
+
+
+def build_dashboard(ws: Any, code: str, as_of: dt.date, *, violations_limit: int = 200) -> Dashboard:
+    from tracker.measure.progress import compute_progress, list_violations
+
+    spec = ws.spec(code)
+    p = compute_progress(ws, code, as_of)
+    kinds = {spec.kpi_id(c, k): k for c, k in spec.iter_kpis()}
+    left = months_between(as_of, spec.project.period.end)
+    rows = []
+    for k in p.kpis:
+        kd = kinds[k.id]
+        remaining = per_month = None
+        if k.comparator == ">=" and k.target is not None and k.actual is not None and kd.kind in (
+                Kind.count, Kind.sum, Kind.distinct):
+            remaining = max(float(k.target) - float(k.actual), 0.0)
+            per_month = round(remaining / left, 1) if left else None
+        chart = (kd.kind in (Kind.count, Kind.sum) and k.target is not None and float(k.target) > 1) or (
+            kd.kind is Kind.per_person and k.target is not None)
+        rows.append(DashboardRow(k, STATUS_LABELS[k.status], kd.kind is Kind.manual, chart, remaining, per_month))
+    mid, end = spec.project.midterm_date, spec.project.period.end
+    milestone = ("中期评估", mid, (mid - as_of).days) if as_of <= mid else ("终期评估", end, (end - as_of).days)
+    v = list_violations(ws, code, None, as_of)
+    labels = {k.id: f"第{k.clause}条 {k.label}" for k in p.kpis}
+    shown = []
+    for r in v[:violations_limit]:
+        r = {key: r.get(key) for key in ("kpi_id", "record_id", "id", "date", "what", "person", "name", "reason")}
+        r["kpi_label"] = labels.get(r["kpi_id"], r["kpi_id"])
+        shown.append(r)
+    return Dashboard(p, rows, left, milestone, shown, len(v), p.counts())
+
+
+def kpi_chart(ws: Any, code: str, kpi_id: str, as_of: dt.date) -> bytes | None:
+    """The report's chart of one KPI as PNG: a burn-up for counts and sums, the per-person
+    distribution for per-person KPIs; None where the KPI has no chart."""
+    from tracker.measure import progress as eng
+    from tracker.measure.compile import find_kpi
+    from tracker.reports import charts
+    from tracker.reports.common import pacing_points
+    from tracker.reports.project import _month_end
+
+    spec = ws.spec(code)
+    clause, k = find_kpi(spec, kpi_id)
+    p = spec.project
+    if k.kind in (Kind.count, Kind.sum) and k.target is not None:
+        df = eng.monthly_series(ws, code, kpi_id, as_of)
+        months = [_month_end(m) for m in df["month"]] if len(df) else []
+        cum = [float(v) for v in df["cumulative"]] if len(df) else []
+        title = f"第{clause.clause}条 {k.label}：累计完成"
+        return charts.burnup(title, k.unit, months, cum, float(k.target), (p.period.start, p.period.end),
+                             p.midterm_date, as_of, pacing_points(spec, k))
+    if k.kind is Kind.per_person and k.target is not None:
+        df = eng.per_person_distribution(ws, code, kpi_id, as_of)
+        if not len(df):
+            return None
+        title = f"第{clause.clause}条 {k.label}：分布"
+        return charts.per_person(title, [int(c) for c in df["count"]], [int(n) for n in df["people"]],
+                                 float(k.target), k.unit)
+    return None
+
+
+# ------------------------------------------------------------------ the portfolio page
+
+
+@dataclass
+class PortfolioLine:
+    progress: ProjectProgress
+    counts: dict[str, int]
+    organisation: str | None
+    last_activity: dt.date | None
+    silent: bool  # no activity dated in the last SILENT_DAYS days before as_of
+
+
+SILENT_DAYS = 30
+PORTFOLIO_SORTS = {"worst": "问题最多", "silent": "最久未记录", "code": "项目编号", "met": "达标最多"}
+
+
+def last_activity_dates(ws: Any, as_of: dt.date) -> dict[str, dt.date]:
+    """Per project, the latest activity date up to ``as_of`` (current records only)."""
+    from sqlalchemy import func, select
+
+    from tracker.db.models import Activity
+    from tracker.records.visibility import visible
+
+    t = Activity.__table__
+    q = select(t.c.project_code, func.max(t.c.date)).where(visible(t), t.c.date <= as_of).group_by(t.c.project_code)
+    with ws.engine.connect() as conn:
+        return {c: (d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)[:10]))
+                for c, d in conn.execute(q) if d is not None}
+
+
+def portfolio_lines(ws: Any, as_of: dt.date, sort: str = "worst") -> list[PortfolioLine]:
+    """Every project for the portfolio page; by default the silent ones first, then the worst."""
+    from tracker.accounts import project_organisations
+    from tracker.measure.progress import compute_portfolio, portfolio_order
+
+    orgs = project_organisations(ws)
+    last = last_activity_dates(ws, as_of)
+    lines = []
+    for p in compute_portfolio(ws, as_of, cap_to_period=True):
+        la = last.get(p.project)
+        silent = la is None or (min(as_of, p.period_end) - la).days > SILENT_DAYS
+        lines.append(PortfolioLine(p, p.counts(), orgs.get(p.project) or ws.spec(p.project).project.organisation,
+                                   la, silent))
+    keys = {
+        "worst": lambda ln: (not ln.silent, portfolio_order(ln.progress)),
+        "silent": lambda ln: (ln.last_activity or dt.date.min, ln.progress.project),
+        "code": lambda ln: ln.progress.project,
+        "met": lambda ln: (-ln.counts["met"], ln.progress.project),
+    }
+    return sorted(lines, key=keys.get(sort, keys["worst"]))
+
+
+def default_as_of(spec: Any, given: dt.date | None = None) -> dt.date:
+    """The given date, or today in Hangzhou kept inside the project's period."""
+    from zoneinfo import ZoneInfo
+
+    if given is not None:
+        return given
+    today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    return max(min(today, spec.project.period.end), spec.project.period.start)
+
+
+def roster_choices(ws: Any, code: str) -> list[tuple[str, str]]:
+    """(服务对象编号, masked name) of the project's current roster, for a record form's dropdown."""
+    from sqlalchemy import select
+
+    from tracker.db.models import Person
+    from tracker.records.privacy import mask_name
+    from tracker.records.visibility import visible
+
+    t = Person.__table__
+    q = select(t.c.person_id, t.c.name).where(t.c.project_code == code, visible(t)).order_by(t.c.person_id).limit(5000)
+    with ws.engine.connect() as conn:
+        return [(pid, mask_name(name) if name else "") for pid, name in conn.execute(q)]
+
+
+def project_notes(ws: Any, code: str, limit: int = 50) -> list[Any]:
+    """The project's latest explanations (未完成原因、改进措施、下一步计划), newest first."""
+    from sqlalchemy import select
+
+    from tracker.db.models import Explanation
+
+    q = (select(Explanation).where(Explanation.project_code == code)
+         .order_by(Explanation.recorded_at.desc(), Explanation.id.desc()).limit(limit))
+    with ws.session() as s:
+        return list(s.execute(q).scalars())
