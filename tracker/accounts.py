@@ -369,3 +369,19 @@ def log_out(ws, token: str | None) -> None:  # type: ignore[no-untyped-def]
 
 def _aware(t: dt.datetime) -> dt.datetime:
     return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
+DEMO_PASSWORD = "demo-pass-2024"
+
+
+def create_demo_accounts(ws, operator_project: str) -> list[tuple[str, str, str | None]]:  # type: ignore[no-untyped-def]
+    """Accounts for trying the web application on the demo database (one of each role; the operator
+    runs ``operator_project``). Returns (login, role, organisation); the password is DEMO_PASSWORD."""
+    spec = ws.spec(operator_project)
+    org = spec.project.organisation or "演示社会工作服务中心"
+    out = []
+    for login, role, o, projects in (("demo_admin", "admin", None, []), ("demo_auditor", "auditor", None, []),
+                                     ("demo_ngo", "operator", org, [operator_project])):
+        add_account(ws, login, role, DEMO_PASSWORD, organisation=o, projects=projects, by="demo")
+        out.append((login, role, o))
+    return out

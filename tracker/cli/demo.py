@@ -164,7 +164,20 @@ def demo_cmd(
     for p in pdfs or htmls:
         typer.echo(f"  {p}")
     typer.echo(f"  {out_dir / 'progress.json'}")
+    _web_hint(ws, db, chosen)
     typer.echo(f"用时 {time.perf_counter() - t0:.1f} 秒。")
+
+
+def _web_hint(ws: Any, db: str, chosen: list[str]) -> None:
+    """Demo accounts, and how to open the web application on the demo database."""
+    from tracker.accounts import DEMO_PASSWORD, ROLE_LABELS, create_demo_accounts
+
+    code = "2024B004E" if "2024B004E" in chosen else chosen[0]
+    made = create_demo_accounts(ws, code)
+    typer.echo("")
+    typer.echo(f"网页版：运行 TRACKER_DB_URL={db} .venv/bin/tracker serve ，然后在浏览器打开 http://127.0.0.1:8000/")
+    for login, role, org in made:
+        typer.echo(f"  演示账号 {login}（{ROLE_LABELS[role]}{'，' + org + '，项目 ' + code if org else ''}），密码 {DEMO_PASSWORD}")
 
 
 def _summary_table(progress: list[Any]) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import os
+import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,7 @@ def create_app(ws: Any = None, *, worker: bool = True) -> FastAPI:
     app = FastAPI(title="tracker", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
                   dependencies=[Depends(_guard)])
     app.state.tracker = state
+    app.add_middleware(ServerTiming)
     templates = Jinja2Templates(env=_env())
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
@@ -530,6 +532,29 @@ def create_app(ws: Any = None, *, worker: bool = True) -> FastAPI:
         return page(request, "account.html")
 
     return app
+
+
+class ServerTiming:
+    """``Server-Timing: app;dur=<ms>`` on every response: the time the application took (for the
+    benchmarks and the browser's developer tools)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        t0 = time.perf_counter()
+
+        async def timed(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                ms = 1000 * (time.perf_counter() - t0)
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"server-timing", f"app;dur={ms:.1f}".encode())]
+            await send(message)
+
+        await self.app(scope, receive, timed)
 
 
 async def _guard(request: Request) -> None:
