@@ -50,6 +50,15 @@ def test_demo_end_to_end_twice_identical(demo_env: Path) -> None:
     statuses = [k["status"] for p in first if p["project"] == "2099B010" for k in p["kpis"]]
     counts = [statuses.count(s) for s in ("met", "on_track", "behind", "missed", "pending")]
     assert line.split()[-5:] == [str(c) for c in counts]
+    # how to open the web application on it, with demo accounts that log in
+    assert "tracker serve" in r.output and "http://127.0.0.1:8000/" in r.output
+    assert "演示账号 demo_ngo（运营方（社会组织）" in r.output and "密码 demo-pass-2024" in r.output
+    from tracker import accounts
+    from tracker.workspace import open_workspace
+
+    ws = open_workspace(f"sqlite:///{demo_env / 'demo.db'}", SPECS)
+    p = accounts.log_in(ws, "demo_ngo", accounts.DEMO_PASSWORD, "127.0.0.1").principal
+    assert accounts.visible_projects(ws, p) == ["2099B001"]
 
     dispose_engines()
     r2 = CliRunner().invoke(app, ["demo", "--no-pdf"])  # a fresh database again

@@ -64,6 +64,7 @@ def test_operator_uploads_fixes_confirms_and_corrects(srv: Server) -> None:
     loc = upload(c, csrf, "七月活动.xlsx", bad)
     page = c.get(loc).text
     assert "有错误 2 行" in page and "整份文件尚未导入" in page
+    assert "通过检查 3 行" in page and "只导入没有问题的 3 行" in page
     assert "第5行" in page and "第6行" in page and "跳广场舞" in page  # row numbers as in Excel (header = 1)
     assert visits(c) == 0  # the dry run wrote nothing
     r = c.get(loc + "/errors.xlsx")

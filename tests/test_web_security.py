@@ -160,6 +160,8 @@ def test_login_throttled_after_wrong_passwords_and_cookie_flags(srv: Server) -> 
     r = srv.client().post("/login", data={"login": "auditor", "password": PASSWORD},
                           headers={"X-Forwarded-Proto": "https"})
     assert "Secure" in r.headers["set-cookie"]  # behind an HTTPS proxy
+    page = srv.client("op_b").get("/projects")
+    assert page.headers["x-frame-options"] == "DENY" and page.headers["x-content-type-options"] == "nosniff"
 
 
 def test_logout_and_password_change_end_sessions(srv: Server) -> None:

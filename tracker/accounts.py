@@ -338,20 +338,24 @@ def log_in(ws, login: str, password: str, address: str) -> OpenSession:  # type:
 
 
 def session_for(ws, token: str | None) -> OpenSession | None:  # type: ignore[no-untyped-def]
-    """The open session of a cookie token, or None (unknown, revoked, expired, account disabled)."""
+    """The open session of a cookie token, or None (unknown, revoked, expired, account disabled).
+    Times are compared in SQL, against values stored the same way."""
     if not token or len(token) > 128:
         return None
     now = utcnow()
+    sid = _sha(token)
+    stale = (WebSession.last_seen_at < now - dt.timedelta(minutes=5)).label("stale")
     with ws.session() as s:
-        row = s.get(WebSession, _sha(token))
-        if row is None or row.revoked_at is not None or _aware(row.expires_at) <= now:
+        got = s.execute(select(WebSession, stale).where(WebSession.id == sid, WebSession.revoked_at.is_(None),
+                                                        WebSession.expires_at > now)).first()
+        if got is None:
             return None
+        row, is_stale = got
         acc = s.get(Account, row.account_id)
         if acc is None or not acc.active:
             return None
-        if now - _aware(row.last_seen_at) > dt.timedelta(minutes=5):
-            row.last_seen_at = now
-            s.add(row)
+        if is_stale:
+            s.execute(update(WebSession).where(WebSession.id == sid).values(last_seen_at=now))
             s.commit()
         return OpenSession(token, row.csrf_token, _principal(s, acc))
 
@@ -367,9 +371,6 @@ def log_out(ws, token: str | None) -> None:  # type: ignore[no-untyped-def]
             s.commit()
 
 
-def _aware(t: dt.datetime) -> dt.datetime:
-    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
-
 
 DEMO_PASSWORD = "demo-pass-2024"
 
@@ -380,8 +381,13 @@ def create_demo_accounts(ws, operator_project: str) -> list[tuple[str, str, str 
     spec = ws.spec(operator_project)
     org = spec.project.organisation or "演示社会工作服务中心"
     out = []
+    existing = {a["login"] for a in list_accounts(ws)}
     for login, role, o, projects in (("demo_admin", "admin", None, []), ("demo_auditor", "auditor", None, []),
                                      ("demo_ngo", "operator", org, [operator_project])):
-        add_account(ws, login, role, DEMO_PASSWORD, organisation=o, projects=projects, by="demo")
+        if login in existing:  # a demo run on a database it already ran on: the same accounts again
+            set_password(ws, login, DEMO_PASSWORD)
+            set_active(ws, login, True)
+        else:
+            add_account(ws, login, role, DEMO_PASSWORD, organisation=o, projects=projects, by="demo")
         out.append((login, role, o))
     return out

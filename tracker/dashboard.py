@@ -62,10 +62,13 @@ def build_dashboard(ws: Any, code: str, as_of: dt.date, *, violations_limit: int
     milestone = ("中期评估", mid, (mid - as_of).days) if as_of <= mid else ("终期评估", end, (end - as_of).days)
     v = list_violations(ws, code, None, as_of)
     labels = {k.id: f"第{k.clause}条 {k.label}" for k in p.kpis}
+    vocab = {v.key: v.label for group in (spec.activity_types, spec.deliverable_types, spec.respondent_types,
+                                          spec.populations) for v in group}
     shown = []
     for r in v[:violations_limit]:
         r = {key: r.get(key) for key in ("kpi_id", "record_id", "id", "date", "what", "person", "name", "reason")}
         r["kpi_label"] = labels.get(r["kpi_id"], r["kpi_id"])
+        r["what"] = vocab.get(r["what"], r["what"]) if isinstance(r["what"], str) else r["what"]
         shown.append(r)
     return Dashboard(p, rows, left, milestone, shown, len(v), p.counts())
 
@@ -153,11 +156,11 @@ def portfolio_lines(ws: Any, as_of: dt.date, sort: str = "worst") -> list[Portfo
 
 def default_as_of(spec: Any, given: dt.date | None = None) -> dt.date:
     """The given date, or today in Hangzhou kept inside the project's period."""
-    from zoneinfo import ZoneInfo
+    from tracker import clock
 
     if given is not None:
         return given
-    today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    today = clock.today()
     return max(min(today, spec.project.period.end), spec.project.period.start)
 
 

@@ -30,7 +30,7 @@ def _summary(r: ImportResult) -> dict[str, Any]:
     from tracker.records.columns import KINDS
 
     return {"kind": r.kind, "kind_label": KINDS[r.kind].label, "rows_total": r.rows_total,
-            "new": r.imported, "unchanged": r.unchanged, "invalid_rows": r.invalid_rows,
+            "new": r.imported, "unchanged": r.unchanged, "invalid_rows": r.invalid_rows, "valid_rows": r.valid_rows,
             "errors": [{"row": e.row, "column": e.column, "message": e.message} for e in r.invalid[:MAX_SHOWN_ERRORS]],
             "errors_total": len(r.invalid), "error_file": r.error_file.name if r.error_file else None,
             "batch_id": r.batch_id}

@@ -23,13 +23,15 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tracker import accounts, dashboard, files, jobs, uploads
+from tracker import accounts, clock, dashboard, files, jobs, uploads
 from tracker.accounts import Principal
 from tracker.errors import NotFound, TrackerError
 
@@ -121,11 +123,21 @@ def create_app(ws: Any = None, *, worker: bool = True) -> FastAPI:
             return JSONResponse({"error": exc.message}, status_code=status)
         return page(request, "error.html", status, message=exc.message, back=request.headers.get("referer"))
 
-    @app.exception_handler(404)
-    async def _not_found(request: Request, exc: Exception) -> Response:
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = {404: "未找到该页面或您无权查看：请从首页重新进入",
+                   405: "该地址不支持这种操作：请从页面上的按钮或链接进入"}.get(exc.status_code, "请求无法处理：请返回后重试")
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": "未找到"}, status_code=404)
-        return page(request, "error.html", 404, message="未找到该页面或您无权查看：请从首页重新进入")
+            return JSONResponse({"error": message}, status_code=exc.status_code)
+        return page(request, "error.html", exc.status_code, message=message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        fields = "、".join(sorted({str(e.get("loc", ["", "?"])[-1]) for e in exc.errors()}))
+        message = f"请求内容不完整或格式不对（{fields}）：请从页面上的表单重新提交"
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": message}, status_code=422)
+        return page(request, "error.html", 422, message=message)
 
     # ---------------------------------------------------------------- who is asking
 
@@ -441,9 +453,7 @@ def create_app(ws: Any = None, *, worker: bool = True) -> FastAPI:
 
     @app.get("/portfolio")
     def portfolio_page(request: Request, sort: str = "worst", _p: Principal = Depends(sees_all)) -> Response:
-        from zoneinfo import ZoneInfo
-
-        d = as_of_param(request) or dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+        d = as_of_param(request) or clock.today()
         lines = dashboard.portfolio_lines(W(), d, sort)
         return page(request, "portfolio.html", lines=lines, as_of=d, sort=sort, sorts=dashboard.PORTFOLIO_SORTS,
                     jobs_=jobs.recent_jobs(W(), None))
@@ -497,11 +507,9 @@ def create_app(ws: Any = None, *, worker: bool = True) -> FastAPI:
 
     @app.get("/api/portfolio")
     def api_portfolio(request: Request, _p: Principal = Depends(sees_all)) -> Response:
-        from zoneinfo import ZoneInfo
-
         from tracker.measure.progress import compute_portfolio
 
-        d = as_of_param(request) or dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+        d = as_of_param(request) or clock.today()
         ps = compute_portfolio(W(), d, cap_to_period=True)
         return JSONResponse([{"project": p.project, "name": p.name, "as_of": p.as_of.isoformat(), **p.counts(),
                               "kpis": len(p.kpis)} for p in ps])
@@ -534,9 +542,14 @@ def create_app(ws: Any = None, *, worker: bool = True) -> FastAPI:
     return app
 
 
+SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+                    (b"referrer-policy", b"same-origin")]
+
+
 class ServerTiming:
-    """``Server-Timing: app;dur=<ms>`` on every response: the time the application took (for the
-    benchmarks and the browser's developer tools)."""
+    """``Server-Timing: app;dur=<ms>`` on every response (the time the application took, for the
+    benchmarks and the browser's developer tools), and headers that keep pages out of frames and
+    files from being sniffed into something else."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -551,7 +564,9 @@ class ServerTiming:
             if message["type"] == "http.response.start":
                 ms = 1000 * (time.perf_counter() - t0)
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"server-timing", f"app;dur={ms:.1f}".encode())]
+                have = {k.lower() for k, _ in message["headers"]}
+                extra = [(k, v) for k, v in SECURITY_HEADERS if k not in have]
+                message["headers"] = [*message["headers"], *extra, (b"server-timing", f"app;dur={ms:.1f}".encode())]
             await send(message)
 
         await self.app(scope, receive, timed)
