@@ -115,10 +115,18 @@ def login(d, srv: Server, who: str, *, here: bool = False) -> None:  # type: ign
     d.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
 
 
+def wait_text(d, text: str, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
+    """Wait for the page a click led to (a click returns before the next page has loaded)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(d, timeout).until(lambda _d: text in _d.page_source)
+
+
 def logout(d) -> None:  # type: ignore[no-untyped-def]
     from selenium.webdriver.common.by import By
 
     d.find_element(By.CSS_SELECTOR, "form[action='/logout'] button").click()
+    wait_text(d, 'name="password"')
 
 
 def visits_cell(d) -> str:  # type: ignore[no-untyped-def]
@@ -134,6 +142,7 @@ def upload(d, srv: Server, path: Path) -> None:  # type: ignore[no-untyped-def]
     d.get(f"{srv.url}/projects/{A}/upload")
     d.find_element(By.NAME, "file").send_keys(str(path))
     d.find_element(By.CSS_SELECTOR, f"form[action='/projects/{A}/upload'] button").click()
+    wait_text(d, "检查结果")
 
 
 def test_operator_and_auditor_in_a_browser(srv: Server, browser: object, tmp_path: Path) -> None:
@@ -146,12 +155,13 @@ def test_operator_and_auditor_in_a_browser(srv: Server, browser: object, tmp_pat
     assert "/login" in d.current_url  # type: ignore[attr-defined]
     shots.take("login")
     login(d, srv, "op_a", here=True)  # and back to the page asked for
+    wait_text(d, "探访总人次")
     assert d.find_element(By.TAG_NAME, "h1").text == "测试农村老人探访项目（报告）"  # type: ignore[attr-defined]
     assert visits_cell(d) == "0"
 
     upload(d, srv, write_xlsx(tmp_path / "名册.xlsx", ROSTER))
     d.find_element(By.CSS_SELECTOR, "form[action$='/confirm'] button").click()  # type: ignore[attr-defined]
-    assert "导入完成：新增 2 条" in d.page_source  # type: ignore[attr-defined]
+    wait_text(d, "导入完成：新增 2 条")
 
     bad = write_xlsx(tmp_path / "七月活动.xlsx", [HEAD, *GOOD, ["V4", "2024-13-01", "上门探访", "P2", ""],
                                                    ["V5", "2024-09-01", "跳广场舞", "P2", ""]])
@@ -167,7 +177,7 @@ def test_operator_and_auditor_in_a_browser(srv: Server, browser: object, tmp_pat
     upload(d, srv, fixed)
     assert "全部行检查通过" in d.page_source  # type: ignore[attr-defined]
     d.find_element(By.CSS_SELECTOR, "form[action$='/confirm'] button").click()  # type: ignore[attr-defined]
-    d.find_element(By.LINK_TEXT, "查看项目进度").click()  # type: ignore[attr-defined]
+    wait_text(d, "导入完成")
     d.get(f"{srv.url}/projects/{A}?as_of=2024-12-31")  # type: ignore[attr-defined]
     assert visits_cell(d) == "5"  # V1–V5, as hand-counted
     imgs = d.find_elements(By.CSS_SELECTOR, ".charts img")  # type: ignore[attr-defined]
@@ -192,6 +202,7 @@ def test_operator_and_auditor_in_a_browser(srv: Server, browser: object, tmp_pat
     d.find_element(By.NAME, "photo").send_keys(str(photo(tmp_path / "现场照片.png")))  # type: ignore[attr-defined]
     shots.take("judge")
     d.find_element(By.CSS_SELECTOR, "form[action$='/judge'] button").click()  # type: ignore[attr-defined]
+    wait_text(d, "图表")
     row = d.find_element(By.ID, f"kpi-{A}.6.experience")  # type: ignore[attr-defined]
     assert "达标" in row.text
     d.get(f"{srv.url}/projects/{A}/evidence")  # type: ignore[attr-defined]
@@ -199,6 +210,7 @@ def test_operator_and_auditor_in_a_browser(srv: Server, browser: object, tmp_pat
 
     d.get(f"{srv.url}/projects/{A}/reports")  # type: ignore[attr-defined]
     d.find_element(By.CSS_SELECTOR, f"form[action='/projects/{A}/reports'] button").click()  # type: ignore[attr-defined]
+    wait_text(d, "job-state")
     t0 = time.monotonic()
     while not d.find_elements(By.CSS_SELECTOR, "a.download"):  # type: ignore[attr-defined]
         assert "失败" not in d.find_element(By.ID, "job-state").text  # type: ignore[attr-defined]
