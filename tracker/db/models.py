@@ -298,7 +298,7 @@ RECORD_TABLES: dict[str, type[RecordBase]] = {
 
 
 # Tables defined in other modules register themselves on import (keep this list in step).
+import tracker.db.accounts  # noqa: E402
 import tracker.db.audit  # noqa: E402
 import tracker.db.evaluation  # noqa: E402
-import tracker.db.accounts  # noqa: E402
 import tracker.db.outbox  # noqa: E402, F401
