@@ -41,9 +41,9 @@ def build(url: str, work: Path, rows: int, batch: int) -> None:
     print(f"  imported {rows:,} rows in {time.perf_counter() - t:.0f} s")
     t = time.perf_counter()
     for i in range(0, 300):
-        amend(ws, CODE, "activity", f"R{i * 997}", {"备注": f"复核{i}"}, reason="复核", author="bench")
+        amend(ws, CODE, "activity", f"R{i * 997 % rows}", {"备注": f"复核{i}"}, reason="复核", author="bench")
     for i in range(0, 100):
-        void(ws, CODE, "activity", f"R{i * 991 + 1}", reason="重复", author="bench")
+        void(ws, CODE, "activity", f"R{(i * 991 + 1) % rows}", reason="重复", author="bench")
     print(f"  300 amendments and 100 voids in {time.perf_counter() - t:.0f} s")
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 
 #: Columns outside the content fingerprint: identity, provenance and system time.
 PROVENANCE = ("id", "project_code", "dedupe_key", "attributes", "entered_at", "entered_by", "source_file",
@@ -93,15 +93,26 @@ def batch_digest(conn: Any, table: Any, batch_id: int) -> dict[str, Any]:
 
 def iter_rows(conn: Any, table: Any, *where: Any) -> Iterator[Any]:
     """Every row of a record table, in id order (typed values, streamed)."""
-    q = select(table).order_by(table.c.id)
+    # attributes as their stored text: almost always "{}", decoded only when not
+    cols = [cast(c, Text).label("attributes") if c.name == "attributes" else c for c in table.columns]
+    q = select(*cols).order_by(table.c.id)
     for w in where:
         q = q.where(w)
     res = conn.execute(q.execution_options(stream_results=True, yield_per=FETCH))
     yield from res.mappings()
 
 
-def row_fingerprint_ok(row: Any, cols: list[str]) -> bool:
-    return row["dedupe_key"] in fingerprints([row[c] for c in cols], row["attributes"])
+def row_fingerprint_ok(row: Any, cols: Any) -> bool:
+    """The stored dedupe key is the fingerprint of the stored content (cheapest variant first).
+    ``cols``: an ``operator.itemgetter`` of ``content_columns`` (a row from ``iter_rows``)."""
+    dk, attributes = row["dedupe_key"], row["attributes"]
+    date = dt.date
+    base = "\x1f".join(["" if v is None else (v.isoformat() if isinstance(v, date) else str(v)) for v in cols(row)])
+    sha = hashlib.sha256
+    if attributes and attributes not in ("{}", "null"):
+        a = json.dumps(json.loads(attributes), ensure_ascii=False, sort_keys=True)
+        return sha((base + "\x1f" + a).encode()).hexdigest()[:32] == dk
+    return sha(base.encode()).hexdigest()[:32] == dk or sha((base + "\x1f").encode()).hexdigest()[:32] == dk
 
 
 # ------------------------------------------------------------------ plain rows (judgements, notes …)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
+import operator
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ from tracker.audit import rows as _rows
 from tracker.db.audit import AuditEntry
 
 MAX_KEPT = 200
+_CONSTANT = operator.itemgetter(*_rows.BATCH_CONSTANT)
 
 #: Plain tables whose every row must be in the chain, with their Chinese names. Other modules
 #: (submissions, accounts) add theirs with ``audited_table``.
@@ -132,7 +134,7 @@ class _Batch:
         return self.starts[k] + pos - self.offsets[k]
 
     def constant_ok(self, row: Any) -> bool:
-        raw = tuple(row[c] for c in _rows.BATCH_CONSTANT)
+        raw = _CONSTANT(row)
         if raw == self.raw_constant:
             return True
         if all(_rows.canon(row[c]) == self.constant.get(c) for c in _rows.BATCH_CONSTANT):
@@ -222,6 +224,12 @@ def _verify(conn: Any, out: VerifyResult) -> None:
     _check_plain(conn, out, snaps)
 
 
+def _where(label: str, row: Any) -> str:
+    sf, sr = row["source_file"], row["source_row"]
+    return f"“{label}”库内第 {row['id']} 条记录" + (f"（来自 {sf} 第 {sr} 行）" if sf and sr else
+                                                f"（来自 {sf}）" if sf else "")
+
+
 def _check_records(conn: Any, out: VerifyResult, batches: dict[tuple[str, int], _Batch],
                    new_rows: dict[tuple[str, int], dict[str, Any]], retired: dict[tuple[str, int], Any],
                    batch_retired: dict[tuple[str, int], Any]) -> None:
@@ -233,44 +241,44 @@ def _check_records(conn: Any, out: VerifyResult, batches: dict[tuple[str, int], 
         table = model.__table__
         name = table.name
         label = labels.get(name, name)
-        cols = _rows.content_columns(table)
+        cols = operator.itemgetter(*_rows.content_columns(table))
         for row in _rows.iter_rows(conn, table):
             out.rows_checked += 1
-            rid, bid, sf, sr, dk = row["id"], row["batch_id"], row["source_file"], row["source_row"], row["dedupe_key"]
-            where = f"“{label}”库内第 {rid} 条记录" + (f"（来自 {sf} 第 {sr} 行）" if sf and sr else
-                                                   f"（来自 {sf}）" if sf else "")
+            rid, bid, sr, dk = row["id"], row["batch_id"], row["source_row"], row["dedupe_key"]
             altered = not _rows.row_fingerprint_ok(row, cols)
             b = batches.get((name, bid)) if bid is not None else None
             if b is not None:
                 pos = b.position(rid)
                 if pos is None:
-                    out.add(Discrepancy(name, (rid,), f"{where}不是经 tracker 写入的：导入批次 {bid} 的审计记录中没有它（在数据库中直接插入）"))
+                    out.add(Discrepancy(name, (rid,), f"{_where(label, row)}不是经 tracker 写入的：导入批次 {bid} 的审计记录中没有它（在数据库中直接插入）"))
                     continue
                 b.seen[pos] = 1
                 b.sha.update((b"," if b.count else b"") + _rows.item(dk, sr).encode())
                 b.count += 1
                 if altered or b.keys[pos * kp:pos * kp + kp] != dk[:kp] or not b.constant_ok(row):
                     b.flagged = True
-                    out.add(Discrepancy(name, (rid,), f"{where}在 tracker 之外被修改（与导入批次 {bid} 的审计记录不符）"))
+                    out.add(Discrepancy(name, (rid,), f"{_where(label, row)}在 tracker 之外被修改（与导入批次 {bid} 的审计记录不符）"))
             elif bid is None and (name, rid) in new_rows:
                 exp = new_rows[(name, rid)]
                 if altered or any(_rows.canon(row[k]) != v for k, v in exp.items()):
-                    out.add(Discrepancy(name, (rid,), f"{where}在 tracker 之外被修改（与更正的审计记录不符）"))
+                    out.add(Discrepancy(name, (rid,), f"{_where(label, row)}在 tracker 之外被修改（与更正的审计记录不符）"))
             else:
                 why = f"导入批次 {bid} 不在审计记录中" if bid is not None else "审计记录中没有写入它的导入或更正"
-                out.add(Discrepancy(name, (rid,), f"{where}不是经 tracker 写入的：{why}（在数据库中直接插入）"))
+                out.add(Discrepancy(name, (rid,), f"{_where(label, row)}不是经 tracker 写入的：{why}（在数据库中直接插入）"))
                 continue
-            ret = _rows.canon(row["retired_at"])
+            ret = row["retired_at"]
+            if ret is not None:
+                ret = _rows.canon(ret)
             expected = retired.get((name, rid))
             if expected is None and bid is not None:
                 expected = batch_retired.get((name, bid))
             if ret != expected:
                 if expected is None:
-                    msg = f"{where}在 tracker 之外被作废或标记为已更正（审计记录中没有相应的更正）"
+                    msg = f"{_where(label, row)}在 tracker 之外被作废或标记为已更正（审计记录中没有相应的更正）"
                 elif ret is None:
-                    msg = f"{where}已被更正或作废，但其作废时间在 tracker 之外被清除（记录被“恢复”）"
+                    msg = f"{_where(label, row)}已被更正或作废，但其作废时间在 tracker 之外被清除（记录被“恢复”）"
                 else:
-                    msg = f"{where}的作废时间在 tracker 之外被改动"
+                    msg = f"{_where(label, row)}的作废时间在 tracker 之外被改动"
                 out.add(Discrepancy(name, (rid,), msg))
         for (tname, bid), b in sorted(batches.items()):
             if tname != name:
