@@ -9,6 +9,7 @@ from tracker.db.models import Judgement, utcnow
 from tracker.errors import TrackerError
 from tracker.kpispec.model import Kind
 from tracker.measure.compile import code_of, find_kpi
+from tracker.records.scrub import scrub_text
 
 VERDICTS = {"met": "达标", "missed": "未达标"}
 
@@ -28,7 +29,7 @@ def record_judgement(ws: Any, kpi_id: str, verdict: str, evidence: str, author: 
     if kpi.kind is not Kind.manual:
         raise TrackerError(f"指标 {kpi_id} 是 {kpi.kind.value} 类，由记录自动计算，不能人工评定")
     j = Judgement(project_code=code, kpi_id=kpi_id, verdict=verdict, value=value,
-                  evidence=evidence.strip(), author=author.strip(), recorded_at=utcnow())
+                  evidence=scrub_text(evidence.strip()), author=author.strip(), recorded_at=utcnow())
     with ws.session() as s:
         s.add(j)
         s.flush()

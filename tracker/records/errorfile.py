@@ -9,6 +9,7 @@ from typing import Any
 
 from tracker import config
 from tracker.records.privacy import mask_id, mask_name
+from tracker.records.scrub import scrub_rows
 
 ERROR_HEADER = "错误说明"
 
@@ -41,6 +42,7 @@ class ErrorWriter:
         self.w.writerow(self.headers)
 
     def write(self, cells: list[list[str]], messages: list[str]) -> None:
+        cells = scrub_rows(cells)
         for row, msg in zip(cells, messages, strict=True):
             out = list(row)
             for j in self.id_cols:

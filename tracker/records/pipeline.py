@@ -26,6 +26,7 @@ import pandas as pd
 from tracker.errors import TrackerError
 from tracker.records.insert import Packer, dedupe_ints
 from tracker.records.reader import Source
+from tracker.records.scrub import scrub_cells
 from tracker.records.validate import Context, prepare
 
 EXAMPLE_PREFIX = "示例"
@@ -64,6 +65,7 @@ def prepare_chunk(raw: pd.DataFrame, rows: np.ndarray, positions: dict[int, str]
     if n == 0:
         return Chunk(0, rows, {}, [], [], [], (), [], "记录编号")
     prep = prepare(chunk, rows, ctx)
+    scrub_messages(prep.errors)
     every = not prep.errors  # the usual case: no copies of the columns
     valid = list(range(n)) if every else np.flatnonzero(prep.valid).tolist()
 
@@ -82,6 +84,19 @@ def prepare_chunk(raw: pd.DataFrame, rows: np.ndarray, positions: dict[int, str]
     rids = [data["record_id"][j] for j in order]
     return Chunk(n, rows, prep.errors, [valid[j] for j in order], dedupe, rids, bound, [values[j] for j in order],
                  prep.rid_label, dedupe_ints(dedupe))
+
+
+def scrub_messages(errors: dict[int, list[tuple[str, str]]]) -> None:
+    """Reasons may quote a cell: none may carry an ID number in clear."""
+    if not errors:
+        return
+    distinct = list({m for es in errors.values() for _, m in es})
+    clean = scrub_cells(distinct, phones=False)  # type: ignore[arg-type]
+    if clean is distinct:
+        return
+    to = dict(zip(distinct, clean, strict=True))
+    for i, es in errors.items():
+        errors[i] = [(c, to[m]) for c, m in es]  # type: ignore[misc]
 
 
 @dataclass

@@ -39,6 +39,7 @@ from tracker.records.columns import (
     norm_header,
 )
 from tracker.records.privacy import IdNumberError, birth_date, hash_id, mask_id, validate_id_number
+from tracker.records.scrub import CODE_IS_ID, id_cells, is_phone_header, scrub_cells
 
 PROJECT_COL = "__project__"
 WHOLE_ROW = "整行"
@@ -278,6 +279,7 @@ def prepare(chunk: pd.DataFrame, rows: np.ndarray, ctx: Context,
             vals = V.date_values(days)
         elif col.type == CODE:
             vals = V.parse_code(cells, bad, col.label)
+            refuse_id_codes(vals, bad, col.label)
         elif col.type in _PARSERS:
             vals = _PARSERS[col.type](cells, bad, col.label)
         elif col.type in (VOCAB, POPULATION):
@@ -311,8 +313,8 @@ def prepare(chunk: pd.DataFrame, rows: np.ndarray, ctx: Context,
             cols["__birth_from_id"] = _Col(codes, births)
             errs.column(cols["id_hash"], bad, col.label)
             continue
-        else:  # free text, kept as written (trimmed)
-            vals = [x or None for x in cells]
+        else:  # free text, kept as written (trimmed), ID and phone numbers masked
+            vals = scrub_cells([x or None for x in cells])
         c = cols[col.column] = _Col(codes, vals)
         errs.column(c, bad, col.label)
 
@@ -337,7 +339,7 @@ def prepare(chunk: pd.DataFrame, rows: np.ndarray, ctx: Context,
     attributes: list[dict[str, Any]] | None = None
     attr_part: tuple[np.ndarray, list[str]] | None = None
     if ctx.attr_cols:
-        attr_cols = [V.trim(chunk[h]) for h in ctx.attr_cols]
+        attr_cols = [scrub_column(h, *V.trim(chunk[h])) for h in ctx.attr_cols]
         combo = np.zeros(n, dtype=np.int64)
         for codes, cells in attr_cols:
             combo, _ = pd.factorize(combo * len(cells) + codes)
@@ -377,6 +379,20 @@ def prepare(chunk: pd.DataFrame, rows: np.ndarray, ctx: Context,
     prep = Prepared(n, out, dedupe, out["record_id"], attributes, errs.d, rid_label)
     _within_chunk_duplicates(prep, rows, errs, rid)
     return prep
+
+
+def refuse_id_codes(vals: list[Any], bad: V.Problems, label: str) -> None:
+    """A code (服务对象编号, 记录编号 …) that is an ID number is refused and dropped, so that no
+    later message repeats it."""
+    for i in id_cells(vals):
+        bad.put(i, CODE_IS_ID.format(label=label))
+        vals[i] = None
+
+
+def scrub_column(header: str, codes: np.ndarray, cells: list[str]) -> tuple[np.ndarray, list[str]]:
+    """An extra column's distinct cells with ID numbers masked, and phone numbers too unless the
+    header declares a contact phone."""
+    return codes, scrub_cells(cells, phones=not is_phone_header(header))  # type: ignore[arg-type,return-value]
 
 
 _CLEANED = {DATE, CODE, COUNT, NUMBER, MONEY, BOOL, LEVEL, PHASE, VOCAB, POPULATION, ID_NUMBER}

@@ -12,6 +12,7 @@ import datetime as dt
 from tracker import audit, clock
 from tracker.db.models import Explanation
 from tracker.errors import TrackerError
+from tracker.records.scrub import scrub_text
 from tracker.text import did_you_mean
 from tracker.workspace import Workspace
 
@@ -36,7 +37,7 @@ def add_note(ws: Workspace, code: str, topic: str, text: str, author: str, kpi: 
     ws.loaded(code)
     if topic not in TOPICS:
         raise TrackerError(f"--topic 只能是 reason（未完成原因）、remedy（改进措施）或 plan（下一步计划），收到 “{topic}”")
-    text = (text or "").strip()
+    text = scrub_text((text or "").strip())  # no ID or phone number in clear in a report
     if not text:
         raise TrackerError("--text 不能为空：请写明具体内容")
     author = (author or "").strip()
