@@ -76,7 +76,7 @@ def _path_of(e: OSError) -> str:
 def _os_message(e: OSError) -> str | None:
     p = _path_of(e)
     if isinstance(e, IsADirectoryError):
-        return f"{p} 是目录，不是文件：请写出文件名（如 {Path(p) / '输出.pdf'}）"
+        return f"{p} 是目录，不是文件：请写出完整的文件路径"
     if isinstance(e, NotADirectoryError):
         return f"{p} 的上级路径中有一个是文件而不是目录：请换一个输出位置"
     if isinstance(e, PermissionError):
@@ -138,8 +138,8 @@ def explain(e: BaseException) -> str | None:
         return _db_message(str(getattr(e, "orig", e)) or str(e)) or _db_message(type(getattr(e, "orig", e)).__name__)
     import sqlite3
 
-    if isinstance(e, sqlite3.Error):
-        return _db_message(str(e))
+    if isinstance(e, sqlite3.Error) or type(e).__module__.startswith("psycopg"):  # the drivers' own errors
+        return _db_message(str(e)) or _db_message(type(e).__name__)
     if isinstance(e, OSError):
         return _os_message(e)
     if isinstance(e, UnicodeError):

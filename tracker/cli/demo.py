@@ -108,7 +108,9 @@ def demo_cmd(
 
     t0 = time.perf_counter()
     day = _date(as_of, DEFAULT_AS_OF)
-    out_dir = out or (config.data_dir() / "demo")
+    from tracker.cli.options import output_dir
+
+    out_dir = output_dir(out) or (config.data_dir() / "demo")
     if db is None:
         path = config.data_dir() / "demo.db"
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -53,8 +53,10 @@ def import_cmd(
     by: Annotated[str | None, typer.Option("--by", help="录入人（缺省为当前用户）")] = None,
 ) -> None:
     """导入一个记录文件（全部有效才写入；每个无效行报告行号、列名和原因）。"""
+    from tracker.cli.options import output_file
     from tracker.records import import_file
 
+    error_file = output_file(error_file, "--error-file", "错误说明.xlsx")
     ws = _ws()
     progress = _progress_bar()
     try:
@@ -109,10 +111,12 @@ def template_cmd(
 ) -> None:
     """生成 XLSX 导入模板（中文表头、下拉选项、日期格式、示例行、填写说明）。"""
     from tracker import config
+    from tracker.cli.options import output_file
     from tracker.kpispec.loader import load_spec
     from tracker.records.columns import KINDS, resolve_kind
     from tracker.records.template import write_template
 
+    out = output_file(out, "--out", "模板.xlsx")
     k = resolve_kind(kind)
     spec = load_spec(config.specs_dir(), project).spec
     path = write_template(spec, k, out or Path(f"{project}-{KINDS[k].label}模板.xlsx"))

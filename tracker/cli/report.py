@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from tracker.cli import app
-from tracker.cli.options import parse_date, parse_known_on
+from tracker.cli.options import output_dir, parse_date, parse_known_on
 from tracker.errors import TrackerError
 
 
@@ -30,6 +30,7 @@ def report(
     from tracker.workspace import open_workspace
 
     which = check_which(which)
+    out = output_dir(out)  # type: ignore[assignment]
     if bool(project) == bool(all_):
         raise TrackerError("请用 --project 指定一个项目，或用 --all 生成全部项目（二者选一）")
     d = parse_date(as_of, "--as-of") if as_of else None

@@ -66,9 +66,11 @@ def new(
     """按发布表生成新规格的骨架（元数据与逐条原文）；不在发布表中的项目按粘贴的条款起草。"""
     import sys
 
+    from tracker.cli.options import output_file
     from tracker.kpispec.model import CODE_PATTERN
     from tracker.kpispec.skeleton import find_in_tables, outside_table_yaml, skeleton_yaml
 
+    out = output_file(out, "--out", f"{code}.yaml")
     if find_in_tables(code) is not None:
         text = skeleton_yaml(code)
     else:

@@ -28,10 +28,19 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
 
 
 def make_engine(url: str) -> Engine:
-    u = make_url(url)
+    try:
+        u = make_url(url)
+    except Exception:  # ArgumentError, or ValueError for a broken host part
+        raise TrackerError("数据库地址（TRACKER_DB_URL）格式无效：应写成 sqlite:///路径/tracker.db 或 "
+                           "postgresql://用户@主机:端口/库名") from None
     if u.get_backend_name() == "sqlite":
-        if u.database and u.database != ":memory:":
-            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+        if u.database and u.database != ":memory:" and not u.database.startswith("file:"):
+            parent = Path(u.database).parent
+            try:
+                parent.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                raise TrackerError(f"无法创建数据库文件所在的目录 {parent}（路径中有同名文件，或没有写权限）："
+                                   "请检查 TRACKER_DB_URL") from None
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
     elif u.get_backend_name() == "postgresql":
@@ -57,8 +66,11 @@ def get_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
                 upgrade(engine)
             except TrackerError:
                 raise
-            except Exception as e:  # connection refused, bad credentials …
-                raise TrackerError(f"无法连接或初始化数据库 {make_url(url).render_as_string(hide_password=True)}：{e}") from e
+            except Exception as e:  # connection refused, bad credentials, a read-only file …
+                from tracker.failures import explain
+
+                why = explain(e) or "请检查 TRACKER_DB_URL 与数据库服务是否在运行"
+                raise TrackerError(f"无法连接或初始化数据库 {make_url(url).render_as_string(hide_password=True)}：{why}") from e
             _MIGRATED.add(url)
     return engine
 

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from tracker import limits
 from tracker.errors import TrackerError
 from tracker.kpispec.model import KPI, Source, Spec
 from tracker.text import did_you_mean
@@ -269,10 +270,61 @@ class LoadedSpec:
     sha256: str  # fingerprint of the file's bytes: the spec version shown in reports
 
 
+class _TooBig(Exception):
+    def __init__(self, line: int | None, message: str):
+        super().__init__(message)
+        self.line, self.message = line, message
+
+
+def _load_bounded(text: str, file: str) -> Any:
+    """``yaml.load`` with the document's size checked between composing and constructing: aliases
+    expanded (an "alias bomb" of a few lines expands to billions of nodes) and nesting depth, each
+    node counted once with its expanded size remembered, so the check itself is linear."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        top, deepest = limits.limit("TRACKER_MAX_SPEC_NODES"), limits.limit("TRACKER_MAX_SPEC_DEPTH")
+        sizes: dict[int, int] = {}
+        depths: dict[int, int] = {}
+        # iterative post-order walk (a deep document must not exhaust Python's stack)
+        stack: list[tuple[yaml.Node, bool]] = [(node, False)]
+        while stack:
+            n, done = stack.pop()
+            if id(n) in sizes:
+                continue
+            kids: list[yaml.Node] = []
+            if isinstance(n, yaml.MappingNode):
+                kids = [x for pair in n.value for x in pair]
+            elif isinstance(n, yaml.SequenceNode):
+                kids = list(n.value)
+            if not done:
+                if len(stack) > deepest * 64:
+                    raise _TooBig(n.start_mark.line + 1, f"规格嵌套过深（超过 {deepest} 层）：请检查缩进")
+                stack.append((n, True))
+                stack.extend((k, False) for k in kids if id(k) not in sizes)
+                continue
+            sizes[id(n)] = 1 + sum(sizes[id(k)] for k in kids)
+            depths[id(n)] = 1 + max((depths[id(k)] for k in kids), default=0)
+            if sizes[id(n)] > top:
+                raise _TooBig(n.start_mark.line + 1, f"规格展开后超过 {top:,} 个节点（多半是层层引用的锚点 &/别名 *，"
+                                                     "即“别名炸弹”）：请不要嵌套使用别名")
+            if depths[id(n)] > deepest:
+                raise _TooBig(n.start_mark.line + 1, f"规格嵌套过深（超过 {deepest} 层）：请检查缩进")
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def parse_spec_text(text: str, file: str = "<spec>") -> tuple[Spec | None, list[Problem]]:
     """Parse one spec's YAML text. Returns the spec, or None and every problem found."""
+    if len(text) > limits.limit("TRACKER_MAX_SPEC_KB") << 10:
+        return None, [Problem(file, None, "", f"规格文件超过 {limits.limit('TRACKER_MAX_SPEC_KB')} KB 的上限：请检查文件内容")]
     try:
-        raw = yaml.load(text, Loader=_Loader)
+        raw = _load_bounded(text, file)
+    except _TooBig as e:
+        return None, [Problem(file, e.line, "", e.message)]
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark
         line = mark.line + 1 if mark else None

@@ -77,6 +77,15 @@ def _key_for(env_key: str | None, key_file: str) -> bytes:
     if env_key:
         return env_key.encode("utf-8")
     path = Path(key_file)
+    try:
+        return _read_or_create_key(path)
+    except (OSError, UnicodeError) as e:
+        why = "是目录" if path.is_dir() else "没有读写权限" if isinstance(e, PermissionError) else "无法读取或内容无效"
+        raise TrackerError(f"身份证号哈希密钥文件 {path} {why}：请检查该文件（应为一行十六进制密钥），"
+                           "或用环境变量 TRACKER_ID_KEY 提供密钥") from None
+
+
+def _read_or_create_key(path: Path) -> bytes:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         try:

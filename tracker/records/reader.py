@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tracker import limits
 from tracker.errors import TrackerError
 from tracker.records.columns import known_header
 
@@ -47,10 +48,13 @@ class Source:
 
     def chunks(self, size: int = 50_000) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
         """(cells as text with columns 0..len(headers)-1, file row numbers), empty rows left out."""
-        if self.fmt == "csv":
-            yield from self._csv_chunks(size)
-        else:
-            yield from self._xlsx_chunks(min(size, 20_000))
+        parts = self._csv_chunks(size) if self.fmt == "csv" else self._xlsx_chunks(min(size, 20_000))
+        top, n = limits.limit("TRACKER_MAX_ROWS"), 0
+        for raw, rows in parts:
+            n += len(raw)
+            if n > top:  # a workbook's declared dimension may understate its rows
+                limits.check_rows(self.path.name, n)
+            yield raw, rows
 
     # ------------------------------------------------------------------ CSV
 
@@ -199,7 +203,7 @@ def _scan(path: Path) -> tuple[str, str, str | None, int]:
         lower = head[:2048].lstrip().lower()
         if lower.startswith((b"<html", b"<!doctype", b"<?xml", b"<table")):
             raise TrackerError(f"{path.name} 实际是网页或 XML 文件（常见于系统导出的“.xls”）：请在 Excel 中打开并另存为 .xlsx")
-        if b"\x00" in head or _binary_share(head) > 0.01:
+        if _binary_share(head) > 0.01:
             raise TrackerError(f"{path.name} 不是 CSV 或 Excel 表格（含有二进制内容），无法导入")
         bom = head.startswith(codecs.BOM_UTF8)
         lines = 0
@@ -209,6 +213,10 @@ def _scan(path: Path) -> tuple[str, str, str | None, int]:
         pos = 0
         while block:
             h.update(block)
+            if b"\x00" in block:
+                at = lines + block[:block.index(b"\x00")].count(b"\n") + 1
+                raise TrackerError(f"{path.name} 第{at}行含有空字符（\\x00），无法导入：文件可能已损坏，"
+                                   "请在 Excel 中打开后重新另存为“CSV UTF-8”")
             lines += block.count(b"\n")
             if ok:
                 try:
@@ -275,31 +283,50 @@ def open_source(path: Path) -> Source:
         raise TrackerError(f"找不到文件 {path}")
     if path.is_dir():
         raise TrackerError(f"{path} 是目录，请指定要导入的文件")
+    limits.check_file_size(path.name, path.stat().st_size)
     fmt, sha, enc, lines = _scan(path)
     if fmt == "xlsx":
-        return _open_xlsx(path, sha)
+        src = _open_xlsx(path, sha)
+        limits.check_rows(path.name, src.total_rows)
+        return src
     with path.open("r", encoding=enc, newline="") as f:
         head_text = "".join(line for _, line in zip(range(HEADER_SCAN + 1), f, strict=False))
     first_line = head_text.splitlines()[0] if head_text.strip() else ""
     sep = "\t" if first_line.count("\t") > first_line.count(",") else ","
-    head_rows = list(csv.reader(io.StringIO(head_text), delimiter=sep))
-    head_rows = [r for r in head_rows]
+    if csv.field_size_limit() < len(head_text):  # a long cell in the first lines: the checks name it
+        csv.field_size_limit(len(head_text) + 1)
+    try:
+        head_rows = list(csv.reader(io.StringIO(head_text), delimiter=sep))
+    except csv.Error:
+        raise TrackerError(f"文件 {path.name} 的前几行无法按 CSV 读取（引号不成对或含有特殊字符）：请检查表头附近的内容") from None
     if not any(any(c.strip() for c in r) for r in head_rows):
         raise TrackerError(f"文件 {path.name} 为空：没有表头和数据行")
     hi = _pick_header(head_rows)
     headers = [c.strip() for c in head_rows[hi]]
     while headers and not headers[-1]:
         headers.pop()
+    limits.check_rows(path.name, max(lines - hi - 1, 0))
     return Source(path, "csv", sha, enc, headers, hi + 1, max(lines - hi - 1, 0), sep)
 
 
 def _sheet_xml_size(path: Path) -> int:
+    """Bytes of worksheet XML, after the zip's declared sizes and ratios passed ``limits`` and no XML
+    part declares a DTD (Excel never writes one; entities are a way to blow a parser up)."""
     import zipfile
 
     try:
         with zipfile.ZipFile(path) as z:
-            return sum(i.file_size for i in z.infolist() if i.filename.startswith("xl/worksheets/"))
-    except (zipfile.BadZipFile, OSError, ValueError) as e:
+            infos = z.infolist()
+            limits.check_workbook(path.name, [(i.filename, i.compress_size, i.file_size) for i in infos])
+            for i in infos:
+                if i.filename.endswith((".xml", ".rels")) and i.file_size:
+                    with z.open(i) as f:
+                        head = f.read(4096)
+                    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                        raise TrackerError(f"Excel 文件 {path.name} 的 {i.filename} 含有 DTD 声明（<!DOCTYPE/<!ENTITY），"
+                                           "正常的 Excel 文件不会有：可能是恶意构造的文件，未导入。请用 Excel 重新另存后再试")
+            return sum(i.file_size for i in infos if i.filename.startswith("xl/worksheets/"))
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError) as e:
         raise TrackerError(f"无法读取 Excel 文件 {path.name}：文件已损坏或不是 .xlsx 工作簿（{type(e).__name__}）") from None
 
 

@@ -21,6 +21,7 @@ import pandas as pd
 
 from tracker import clock
 from tracker.kpispec.model import Spec
+from tracker.limits import limit
 from tracker.records import values as V
 from tracker.records.columns import (
     BOOL,
@@ -279,7 +280,7 @@ def prepare(chunk: pd.DataFrame, rows: np.ndarray, ctx: Context,
             vals = V.date_values(days)
         elif col.type == CODE:
             vals = V.parse_code(cells, bad, col.label)
-            refuse_id_codes(vals, bad, col.label)
+            check_codes(vals, bad, col.label)
         elif col.type in _PARSERS:
             vals = _PARSERS[col.type](cells, bad, col.label)
         elif col.type in (VOCAB, POPULATION):
@@ -381,12 +382,19 @@ def prepare(chunk: pd.DataFrame, rows: np.ndarray, ctx: Context,
     return prep
 
 
-def refuse_id_codes(vals: list[Any], bad: V.Problems, label: str) -> None:
-    """A code (服务对象编号, 记录编号 …) that is an ID number is refused and dropped, so that no
-    later message repeats it."""
+def check_codes(vals: list[Any], bad: V.Problems, label: str) -> None:
+    """A code (服务对象编号, 记录编号 …) that is an ID number, or longer than ``TRACKER_MAX_CODE``
+    (an index entry has to fit a database page), is refused and dropped, so that no later message
+    repeats it."""
     for i in id_cells(vals):
         bad.put(i, CODE_IS_ID.format(label=label))
         vals[i] = None
+    top = limit("TRACKER_MAX_CODE")
+    if max(map(len, filter(None, vals)), default=0) > top:
+        for i, v in enumerate(vals):
+            if v and len(v) > top:
+                bad.put(i, f"{label}过长（{len(v):,} 个字符，上限 {top}）：编号应简短，如 P001、2024-0001")
+                vals[i] = None
 
 
 def scrub_column(header: str, codes: np.ndarray, cells: list[str]) -> tuple[np.ndarray, list[str]]:
