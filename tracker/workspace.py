@@ -17,6 +17,7 @@ from tracker import config
 from tracker.db.connection import get_engine
 from tracker.db.models import Project, utcnow
 from tracker.errors import TrackerError
+from tracker.kpispec.history import follow_renames
 from tracker.kpispec.loader import LoadedSpec, load_specs
 from tracker.kpispec.model import Spec
 from tracker.text import did_you_mean
@@ -69,10 +70,12 @@ def sync_projects(ws: Workspace) -> None:
             )
             if row is None:
                 s.add(Project(code=code, **values))
+                s.flush()
             else:
                 for k, v in values.items():
                     setattr(row, k, v)
                 s.add(row)
+            follow_renames(s, ls.spec)  # judgements and explanations follow a renamed KPI
             changed = True
         if changed:
             s.commit()

@@ -225,9 +225,17 @@ def _semantic_problems(spec: Spec, raw: Any, file: str) -> list[Problem]:
             if kid in ids:
                 add([*loc, "key"], f"指标 id “{kid}” 重复")
             ids.add(kid)
+            for old in kpi.renamed_from:
+                if old in (kpi.key, kid, f"{clause.clause}.{kpi.key}"):
+                    add([*loc, "renamed_from"], f"renamed_from “{old}” 就是本指标自己")
             if kpi.excerpt and _squash(kpi.excerpt) not in _squash(clause.text):
                 add([*loc, "excerpt"], "excerpt 必须是本条款原文的片段")
             _check_refs(kpi, loc, add, acts, pops, dels, resp, inst, incs, creds)
+    from tracker.kpispec.history import renames
+
+    for old, new in renames(spec).items():
+        if old in ids:
+            add(["clauses"], f"指标 {new} 的 renamed_from 指向现存的指标 {old}：改名前的编号不能仍在使用")
     return problems
 
 

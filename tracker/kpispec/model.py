@@ -12,9 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
 # Any programme's project code: letters, digits and - _ (a programme narrows it with its code_pattern).
@@ -307,6 +307,13 @@ class KPI(Strict):
     draft: Literal["needs review"] | None = Field(
         default=None, description="起草器生成、尚待人工复核的指标；复核后删去此字段")
     draft_reason: str | None = Field(default=None, description="起草器的说明：为何需要复核")
+    renamed_from: list[str] = Field(default_factory=list, description=(
+        "改名前的 key（或 条款号.key、完整指标编号）：已有的评定、说明随指标迁移"))
+
+    @field_validator("renamed_from", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
 
     @model_validator(mode="after")
     def _kind_needs(self) -> KPI:
