@@ -3,6 +3,7 @@ through psycopg. The schema is created and migrated with Alembic on first use.""
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -22,9 +23,20 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={busy_ms()}")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def busy_ms() -> int:
+    """How long a writer waits for another one (SQLite) before "数据库正忙" (``TRACKER_DB_BUSY_SECONDS``,
+    default 30)."""
+    raw = os.environ.get("TRACKER_DB_BUSY_SECONDS", "").strip()
+    try:
+        seconds = float(raw) if raw else 30.0
+    except ValueError:
+        raise TrackerError(f"环境变量 TRACKER_DB_BUSY_SECONDS 的值 “{raw}” 不是数字：请写等待的秒数，如 30") from None
+    return max(int(seconds * 1000), 0)
 
 
 def make_engine(url: str) -> Engine:
@@ -41,7 +53,7 @@ def make_engine(url: str) -> Engine:
             except OSError:
                 raise TrackerError(f"无法创建数据库文件所在的目录 {parent}（路径中有同名文件，或没有写权限）："
                                    "请检查 TRACKER_DB_URL") from None
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_ms() / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
     elif u.get_backend_name() == "postgresql":
         if u.drivername == "postgresql":
