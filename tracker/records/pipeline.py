@@ -28,7 +28,8 @@ from tracker.limits import limit
 from tracker.records.insert import Packer, dedupe_ints
 from tracker.records.reader import Source
 from tracker.records.scrub import scrub_cells
-from tracker.records.validate import Context, prepare
+from tracker.records.validate import PROJECT_COL, Context, prepare
+from tracker.records.values import BadCell
 
 EXAMPLE_PREFIX = "示例"
 QUEUE_CHUNKS = 2  # chunks the worker may run ahead: bounds memory
@@ -54,7 +55,6 @@ def prepare_chunk(raw: pd.DataFrame, rows: np.ndarray, positions: dict[int, str]
                   packer: Packer) -> Chunk:
     """Check one chunk of raw cells (columns numbered as in the file) and pack its valid rows."""
     kd = ctx.kd
-    check_cells(raw, rows, positions, ctx)
     chunk = raw.rename(columns=lambda i: positions.get(i, f"__ignored_{i}"))
     # template example rows (identity starting with 示例) are skipped
     ex = np.zeros(len(chunk), dtype=bool)
@@ -66,7 +66,10 @@ def prepare_chunk(raw: pd.DataFrame, rows: np.ndarray, positions: dict[int, str]
     n = len(chunk)
     if n == 0:
         return Chunk(0, rows, {}, [], [], [], (), [], "记录编号")
-    prep = prepare(chunk, rows, ctx)
+    try:
+        prep = prepare(chunk, rows, ctx)
+    except BadCell as e:
+        raise refuse_cell(e, rows, ctx) from None
     scrub_messages(prep.errors)
     every = not prep.errors  # the usual case: no copies of the columns
     valid = list(range(n)) if every else np.flatnonzero(prep.valid).tolist()
@@ -88,34 +91,26 @@ def prepare_chunk(raw: pd.DataFrame, rows: np.ndarray, positions: dict[int, str]
                  prep.rid_label, dedupe_ints(dedupe))
 
 
-def check_cells(raw: pd.DataFrame, rows: np.ndarray, positions: dict[int, str], ctx: Context) -> None:
-    """Refuse the whole input for a cell longer than ``TRACKER_MAX_CELL`` characters or holding a NUL
-    character: either means a broken or hostile file, and neither may reach the database (PostgreSQL
-    rejects NUL; SQLite would store it silently). One C-level pass per column."""
-    top = limit("TRACKER_MAX_CELL")
-    for c in raw.columns:
-        arr = raw[c].to_numpy(dtype=object)
-        if len(arr) == 0:
-            continue
-        longest = max(map(len, arr))
-        nul = "\x00" in "\x01".join(arr)
-        if longest <= top and not nul:
-            continue
-        label = _label(positions.get(c, ""), c, ctx)
-        for i, v in enumerate(arr.tolist()):
-            if nul and "\x00" in v:
-                raise TrackerError(f"第{rows[i]}行 [{label}] 含有空字符（\\x00），无法导入：文件可能已损坏，"
-                                   "请在 Excel 中打开后重新另存为 .xlsx 或“CSV UTF-8”")
-            if len(v) > top:
-                raise TrackerError(f"第{rows[i]}行 [{label}] 的单元格有 {len(v):,} 个字符，超过上限 {top:,}：请检查该单元格"
-                                   "（可能误粘贴了大段内容），未导入任何记录")
+def refuse_cell(e: BadCell, rows: np.ndarray, ctx: Context) -> TrackerError:
+    """The whole input is refused for a cell longer than ``TRACKER_MAX_CELL`` characters or holding a
+    NUL character: either means a broken or hostile file, and neither may reach the database
+    (PostgreSQL rejects NUL; SQLite would store it silently)."""
+    label = _label(str(e.column or ""), e.column, ctx)
+    row = int(rows[e.position])
+    if e.nul:
+        return TrackerError(f"第{row}行 [{label}] 含有空字符（\\x00），无法导入：文件可能已损坏，"
+                            "请在 Excel 中打开后重新另存为 .xlsx 或“CSV UTF-8”")
+    return TrackerError(f"第{row}行 [{label}] 的单元格有 {e.length:,} 个字符，超过上限 {limit('TRACKER_MAX_CELL'):,}："
+                        "请检查该单元格（可能误粘贴了大段内容），未导入任何记录")
 
 
 def _label(key: str, c: Any, ctx: Context) -> str:
     for col in ctx.kd.columns:
         if col.key == key:
             return col.label
-    return key if key and not key.startswith("__") else f"第{int(c) + 1}列"
+    if key == PROJECT_COL:
+        return "项目编号"
+    return key if key and not key.startswith("__") else "某列"
 
 
 def scrub_messages(errors: dict[int, list[tuple[str, str]]]) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tracker.errors import TrackerError
 from tracker.records.columns import BOOL_MAP, LEVEL_MAP, PHASE_MAP
 
 _SCI = re.compile(r"^[+-]?\d+(\.\d*)?[eE][+-]?\d+$")
@@ -62,10 +63,37 @@ class Problems:
 # ------------------------------------------------------------------ distinct cells
 
 
+class BadCell(TrackerError):
+    """A cell no check should see: longer than ``TRACKER_MAX_CELL`` or holding a NUL character. The
+    whole input is refused (``tracker.records.pipeline`` names the row and column)."""
+
+    def __init__(self, position: int, column: Any, length: int, nul: bool):
+        super().__init__("有单元格含有空字符（\\x00）" if nul else f"有单元格长达 {length:,} 个字符，超过上限"
+                         + "：请检查文件后重新导入")
+        self.position, self.column, self.length, self.nul = position, column, length, nul
+
+
+def _check_distinct(s: pd.Series, codes: np.ndarray, cells: list[Any]) -> None:
+    """On the distinct cells only (one C-level pass): a too long cell or a NUL."""
+    from tracker.limits import limit
+
+    texts = [c for c in cells if isinstance(c, str)]
+    if not texts:
+        return
+    top = limit("TRACKER_MAX_CELL")
+    if max(map(len, texts)) <= top and "\x00" not in "\x01".join(texts):
+        return
+    for k, c in enumerate(cells):
+        if isinstance(c, str) and (len(c) > top or "\x00" in c):
+            raise BadCell(int(np.flatnonzero(codes == k)[0]), s.name, len(c), "\x00" in c)
+
+
 def factor(s: pd.Series) -> tuple[np.ndarray, list[Any]]:
-    """(code per row, distinct cells in order of first appearance); missing cells (None, NaN) are ""."""
+    """(code per row, distinct cells in order of first appearance); missing cells (None, NaN) are "".
+    A cell longer than ``TRACKER_MAX_CELL`` or holding a NUL raises ``BadCell``."""
     codes, uniq = pd.factorize(s.to_numpy(dtype=object))
     cells = uniq.tolist()
+    _check_distinct(s, codes, cells)
     missing = codes < 0
     if missing.any():
         try:
