@@ -74,6 +74,9 @@ def test_a_renamed_kpi_keeps_its_history_only_when_it_says_so(env: dict[str, str
     with ws.engine.connect() as conn:
         assert [e["kpi_id"] for e in explanations(conn, CODE, None)] == [new]
     assert _validate(env, specs).returncode == 0  # moved, nothing left behind
+    from tracker.audit import verify
+
+    assert verify(ws).ok, verify(ws)  # the move is in the audit chain
 
 
 def test_renamed_from_cannot_name_a_kpi_still_in_use(tmp_path: Path) -> None:

@@ -60,13 +60,21 @@ def orphans(session: Any, specs: Iterable[Spec]) -> list[str]:
 
 
 def follow_renames(session: Any, spec: Spec) -> int:
-    """Move the history of renamed KPIs to their new ids; the number of rows moved."""
+    """Move the history of renamed KPIs to their new ids, each moved row's new state entered in the
+    audit chain (``kpi.rename``); the number of rows moved."""
+    from tracker import audit
+
     moved = 0
     for old, new in renames(spec).items():
         for model, _ in TABLES:
             t = model.__table__
-            r = session.execute(update(t).where(t.c.project_code == spec.code, t.c.kpi_id == old).values(kpi_id=new))
-            moved += r.rowcount or 0
+            ids = list(session.execute(select(t.c.id).where(t.c.project_code == spec.code, t.c.kpi_id == old)).scalars())
+            if not ids:
+                continue
+            session.execute(update(t).where(t.c.id.in_(ids)).values(kpi_id=new))
+            for pk in ids:
+                audit.record_row(session, "kpi.rename", model, pk, "规格改名", {"from": old, "to": new})
+            moved += len(ids)
     return moved
 
 
