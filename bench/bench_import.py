@@ -45,7 +45,8 @@ clauses:
 CODE = "2099B900"
 PEOPLE = 1500
 TOWNS = ["新安江街道", "洋溪街道", "更楼街道", "莲花镇", "乾潭镇", "梅城镇", "寿昌镇", "航头镇", "大洋镇", "杨村桥镇"]
-HEADER = ["日期", "活动类型", "服务对象编号", "参与人数", "时长（小时）", "乡镇街道", "地点", "工作人员", "备注"]
+# 小组名称 names each training session: two trainings at one place on one day are told apart by it
+HEADER = ["日期", "活动类型", "服务对象编号", "参与人数", "时长（小时）", "乡镇街道", "地点", "工作人员", "小组名称"]
 
 
 def activity_row(i: int) -> list[object]:

@@ -81,11 +81,16 @@ def test_bad_rows_rejected(ws, tmp_path: Path, case: str, fmt: str) -> None:
     _rejects(ws, path, row, column, fragment)
 
 
-def test_record_id_reused_against_database(ws, tmp_path: Path) -> None:
+def test_record_id_reused_against_database_amends_the_record(ws, tmp_path: Path) -> None:
+    """A record id imported before with other content is the same record, changed: the import
+    amends it (the old version stays in history) instead of adding a second one."""
     first = write_csv(tmp_path / "a.csv", [ACT, ["R7", "2024-07-01", "培训", "", "10"]])
     assert import_file(ws, first, CODE).imported == 1
     second = write_csv(tmp_path / "b.csv", [ACT, ["R7", "2024-07-01", "培训", "", "12"]])
-    _rejects(ws, second, 2, "记录编号", "已导入过，但内容不同")
+    r = import_file(ws, second, CODE)
+    assert (r.imported, r.changed, r.unchanged) == (0, 1, 0)
+    assert [(c.label, c.old, c.new) for c in r.diff.changed_rows[0].changes] == [("参与人数", "10", "12")]
+    assert (counts(ws)["activity"], counts(ws)["corrections"]) == (2, 1)  # the old version is kept, retired
 
 
 def test_duplicate_rows_across_chunks(ws, tmp_path: Path) -> None:

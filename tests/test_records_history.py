@@ -61,8 +61,10 @@ def test_amend_and_void_keep_history(ws) -> None:
         cs = s.execute(select(Correction).order_by(Correction.id)).scalars().all()
         assert [(c.action, c.old_id, c.new_id, c.reason, c.author) for c in cs] == [
             ("amend", old.id, new.id, "签到表复核后更正", "王五"), ("void", voided.id, None, "重复登记", "王五")]
-    # the amended record is the one re-imports match; the original content is new again after a void
-    assert import_rows(ws, CODE, "activity", [rows[1]], source_name="t").imported == 1
+    # the same rows again: the voided and the pre-amendment record stay corrected
+    again = import_rows(ws, CODE, "activity", rows, source_name="t")
+    assert (again.imported, again.changed, again.unchanged, again.corrected_earlier) == (0, 0, 0, 2)
+    assert _participants(ws) == {"T1": 35}
 
 
 def test_amend_is_validated_and_needs_a_reason(ws) -> None:

@@ -21,7 +21,7 @@ from tracker.errors import TrackerError
 from tracker.records import import_file, importer, pipeline
 from tracker.records.insert import KeySet
 
-ACT = ["记录编号", "日期", "活动类型", "服务对象编号", "参与人数", "备注"]
+ACT = ["记录编号", "日期", "活动类型", "服务对象编号", "参与人数", "小组名称"]  # 小组名称 tells same-day trainings apart
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def _mixed_rows(n: int) -> tuple[list[list[str]], dict[int, str], int]:
 def _stored(ws) -> list[tuple]:  # type: ignore[no-untyped-def]
     with ws.session() as s:
         q = select(Activity.date, Activity.activity_type, Activity.person_id, Activity.participants,
-                   Activity.notes, Activity.source_row, Activity.dedupe_key, Activity.record_id)
+                   Activity.group_name, Activity.source_row, Activity.dedupe_key, Activity.record_id)
         return sorted(tuple(r) for r in s.execute(q.where(Activity.project_code == CODE)))
 
 
@@ -130,7 +130,7 @@ def test_quotes_in_who_and_file_name_are_stored_as_written(ws, tmp_path: Path) -
     r = import_file(ws, path, CODE, entered_by="王'小二\"", parallel=False)
     assert r.imported == 2
     with ws.session() as s:
-        got = s.execute(select(Activity.entered_by, Activity.source_file, Activity.notes, Activity.batch_id,
+        got = s.execute(select(Activity.entered_by, Activity.source_file, Activity.group_name, Activity.batch_id,
                                Activity.attributes).order_by(Activity.date)).all()
         batch = s.get(ImportBatch, r.batch_id)
     assert [tuple(g) for g in got] == [("王'小二\"", "O'Neil's 活动.csv", "it's", r.batch_id, {}),
@@ -187,23 +187,25 @@ def test_keyset_matches_a_python_set(batches: list[list[int]], probes: list[int]
 
 
 def test_a_second_file_into_a_project_with_rows(ws, tmp_path: Path) -> None:
-    """A stored row is unchanged, a stored record id with other content is an error naming it, and
-    everything else is new."""
+    """A stored row is unchanged, a stored record id with other content amends that record, and
+    everything else is new; the rows of the first file that the second lacks are reported."""
     first = [ACT] + [[f"R{i}", f"2024-07-{1 + i % 28:02d}", "培训", "", str(10 + i), ""] for i in range(40)]
     r1 = import_file(ws, write_csv(tmp_path / "1.csv", first), CODE, chunk_size=7, parallel=True)
     assert r1.imported == 40
     second = [ACT, first[5], ["R3", "2024-07-04", "培训", "", "99", "改了人数"]] + [
         ["", f"2024-08-{1 + i % 28:02d}", "上门探访", "P001", "", f"八月{i}"] for i in range(30)]
-    before = counts(ws)
     r2 = import_file(ws, write_csv(tmp_path / "2.csv", second), CODE, chunk_size=7, parallel=True)
-    assert [str(e) for e in r2.invalid] == [
-        "第3行 [记录编号] 记录编号“R3”已导入过，但内容不同：如需更正，请使用 tracker amend（写明原因）"]
-    assert not r2.committed and counts(ws) == before
-    r2 = import_file(ws, write_csv(tmp_path / "2.csv", second), CODE, chunk_size=7, parallel=True, skip_invalid=True)
-    assert (r2.imported, r2.unchanged, r2.invalid_rows) == (30, 1, 1)
+    assert r2.committed and r2.invalid == []
+    assert (r2.imported, r2.changed, r2.unchanged, r2.invalid_rows) == (30, 1, 1, 0)
+    assert r2.ledger == "1.csv" and r2.disappeared == 38 and r2.retired == 0  # recognised by its rows
+    [ch] = r2.diff.changed_rows
+    assert (ch.row, [(c.label, c.old, c.new) for c in ch.changes]) == (
+        3, [("参与人数", "13", "99"), ("小组名称", "", "改了人数")])
     with ws.session() as s:
         n = s.execute(select(Activity.id).where(Activity.project_code == CODE)).all()
-    assert len(n) == 70
+        current = s.execute(select(Activity.id).where(Activity.project_code == CODE,
+                                                      Activity.retired_at.is_(None))).all()
+    assert (len(n), len(current)) == (71, 70)
 
 
 @pytest.mark.parametrize("per", [1, 7, 100])
@@ -219,6 +221,6 @@ def test_rows_go_in_several_to_a_statement_and_none_is_lost(ws, tmp_path: Path, 
     r = import_file(ws, write_csv(tmp_path / "a.csv", rows), CODE, parallel=False)
     assert r.imported == 257
     with ws.session() as s:
-        got = s.execute(select(Activity.source_row, Activity.participants, Activity.notes)
+        got = s.execute(select(Activity.source_row, Activity.participants, Activity.group_name)
                         .where(Activity.project_code == CODE)).all()
     assert sorted(tuple(g) for g in got) == [(i + 2, 1 + i, f"第{i}场") for i in range(257)]

@@ -56,7 +56,7 @@ def _prep(kind: str, cells: dict[str, list[str]], **kw: Any) -> Prepared:
 
 
 def _fingerprint(p: Prepared, i: int) -> str:
-    """The dedupe key as the database holds it: sha256 of the normalised values (sorted column names,
+    """The content key as the database holds it: sha256 of the normalised values (sorted column names,
     '' for empty, ISO dates, str() otherwise, then the attributes as sorted JSON), 32 hex digits."""
     parts = []
     for col in sorted(p.values):
@@ -182,10 +182,13 @@ def test_activity_types_roster_and_counts() -> None:
         8: [("活动类型", "活动类型“跳舞”不在项目 2099B901 的规格中，可选：上门探访、课业辅导、培训")],
         10: [(WHOLE_ROW, "与第2行重复")],  # row 0 again, written with the key and full-width letters
         11: [("服务对象编号", sci)],
+        # a second training on 2024-07-01 with no group, place or time: the same event as row 9
+        12: [(WHOLE_ROW, "与第11行是同一条记录（日期、活动类型、服务对象编号、小组名称相同）；"
+                         "同一天对同一对象的两次服务，请填写“时间”或“场次”列，或填写记录编号")],
         13: [("时长（小时）", "不能为负数（填写的是 -1）")],
         14: [("活动类型", "必填，不能为空")],
     }
-    assert list(p.errors) == [8, 11, 7, 6, 5, 13, 14, 1, 2, 3, 4, 10]  # column by column, then the rules
+    assert list(p.errors) == [8, 11, 7, 6, 5, 13, 14, 1, 2, 3, 4, 10, 12]  # column by column, then the rules
 
 
 def test_record_ids_codes_and_identity_clashes() -> None:
@@ -201,7 +204,8 @@ def test_record_ids_codes_and_identity_clashes() -> None:
         3: [(WHOLE_ROW, "与第3行重复")],
     }
     assert list(p.errors) == [4, 2, 3]
-    assert p.dedupe[1] == p.dedupe[3] != p.dedupe[2]
+    assert p.dedupe[1] == p.dedupe[2] == p.dedupe[3]  # one record id, one record
+    assert p.content[1] == p.content[3] != p.content[2]
 
 
 def test_roster_id_numbers_birth_dates_and_populations() -> None:
@@ -275,7 +279,9 @@ def test_project_column_attributes_and_staff_identity() -> None:
     assert p.record_id == ["S1", "S2", "S3"] and p.rid_label == "工作人员编号"
     assert p.attributes == [{"电话": "138", "证件号码": mask_id(G.GOOD_IDS[0])}, {}, {"电话": "139"}]
     assert p.errors == {1: [("项目编号", "该行属于项目 2099B999，与本次导入的项目 2099B901 不一致")]}
-    assert p.dedupe == [_fingerprint(p, i) for i in range(3)]
+    assert p.content == [_fingerprint(p, i) for i in range(3)]
+    # the identity is the staff number alone: the extra columns (电话 …) are content
+    assert p.dedupe == [hashlib.sha256(f"\x1e#S{i}".encode()).hexdigest()[:32] for i in (1, 2, 3)]
 
 
 def test_many_rows_of_few_distinct_cells() -> None:
@@ -296,7 +302,8 @@ def test_many_rows_of_few_distinct_cells() -> None:
         i for i in range(n) if i % 5 == 3]
     assert p.values["participants"][::5] == [10] * 600 and p.values["date"][4::5] == [dt.date(2024, 7, 1)] * 600
     assert len(set(p.dedupe)) == n  # record ids differ
-    assert p.dedupe == [_fingerprint(p, i) for i in range(n)]
+    assert p.content == [_fingerprint(p, i) for i in range(n)]
+    assert p.dedupe == [hashlib.sha256(f"\x1e#R{i}".encode()).hexdigest()[:32] for i in range(n)]  # the record id
 
 
 def test_fingerprint_of_rows_with_many_distinct_cells() -> None:
@@ -307,10 +314,11 @@ def test_fingerprint_of_rows_with_many_distinct_cells() -> None:
                            "activity": ["培训"] * n, "participants": [str(i % 97) for i in range(n)],
                            "location": [f"地点{i % 5000}" for i in range(n)], "notes": [f"第{i % 9000}场" for i in range(n)],
                            "staff": [f"社工{i % 30}" for i in range(n)], "town": [" 梅城镇 "] * n})
-    assert p.dedupe == [_fingerprint(p, i) for i in range(n)]
+    assert p.content == [_fingerprint(p, i) for i in range(n)]
     assert p.values["notes"][9001] == "第1场" and p.values["town"][5] == "梅城镇"
-    # row i and row j are equal exactly when i ≡ j modulo lcm(140, 97, 5000, 9000, 30) > n: none repeats
-    assert len(set(p.dedupe)) == n and p.errors == {}
+    # row i and row j are equal exactly when i ≡ j modulo lcm(140, 97, 5000, 9000, 30) > n: none repeats;
+    # the identity (date, type, location) repeats modulo lcm(140, 5000) = 35000 > n: none either
+    assert len(set(p.content)) == n and len(set(p.dedupe)) == n and p.errors == {}
 
 
 # ------------------------------------------------------------------ invariants
@@ -329,7 +337,9 @@ def test_a_chunk_equals_its_rows_one_at_a_time(name: str) -> None:
         one = prepare(case.chunk.iloc[i:i + 1].reset_index(drop=True), case.rows[i:i + 1], G.context(case))
         for col, vals in whole.values.items():
             assert repr(one.values[col][0]) == repr(vals[i]), (col, i)
-        assert one.dedupe[0] == whole.dedupe[i]
+        assert one.content[0] == whole.content[i]
+        if not KINDS[case.kind].repeats:  # repeats kinds number equal identities through the chunk
+            assert one.dedupe[0] == whole.dedupe[i]
         assert one.record_id[0] == whole.record_id[i]
         assert _strip_chunk_level(one.errors, 0, one.rid_label) == _strip_chunk_level(whole.errors, i,
                                                                                        whole.rid_label)
@@ -343,4 +353,4 @@ def test_text_and_object_frames_agree_and_keys_are_the_fingerprint(name: str) ->
     assert {k: [repr(x) for x in v] for k, v in a.values.items()} == {
         k: [repr(x) for x in v] for k, v in b.values.items()}
     assert a.dedupe == b.dedupe and list(a.errors.items()) == list(b.errors.items())
-    assert a.dedupe == [_fingerprint(a, i) for i in range(a.n)]
+    assert a.content == b.content == [_fingerprint(a, i) for i in range(a.n)]

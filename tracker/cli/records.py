@@ -29,6 +29,13 @@ def _who(by: str | None) -> str:
 
 
 def _report(result: Any) -> None:
+    diff = getattr(result, "diff", None)
+    if diff is not None and (result.dry_run or diff.changed or diff.disappeared):
+        lines = diff.lines()
+        for line in lines[:MAX_SHOWN]:
+            typer.echo(line)
+        if len(lines) > MAX_SHOWN:
+            typer.echo(f"……其余 {len(lines) - MAX_SHOWN} 行未列出")
     for e in result.invalid[:MAX_SHOWN]:
         typer.echo(str(e), err=True)
     if len(result.invalid) > MAX_SHOWN:
@@ -51,8 +58,13 @@ def import_cmd(
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="跳过无效行，只导入有效行")] = False,
     error_file: Annotated[Path | None, typer.Option("--error-file", help="错误文件路径（缺省：与输入文件同目录）")] = None,
     by: Annotated[str | None, typer.Option("--by", help="录入人（缺省为当前用户）")] = None,
+    ledger: Annotated[str | None, typer.Option("--ledger", help="台账名称：与该台账上次导入的内容比较（缺省按内容识别）")] = None,
+    sync: Annotated[bool, typer.Option("--sync", help="台账中已删除的行：由本次导入退回（不再计入指标）")] = False,
 ) -> None:
-    """导入一个记录文件（全部有效才写入；每个无效行报告行号、列名和原因）。"""
+    """导入一个记录文件（全部有效才写入；每个无效行报告行号、列名和原因）。
+
+    再次导入同一台账时只写入差异：新增的行、内容有更改的行（作为更正），此前已作废或更正的行保持原状；
+    台账中已删除的行会列出，加 --sync 才退回。先用 --dry-run 查看差异。"""
     from tracker.cli.options import output_file
     from tracker.records import import_file
 
@@ -61,7 +73,7 @@ def import_cmd(
     progress = _progress_bar()
     try:
         result = import_file(ws, file, project, kind, dry_run=dry_run, skip_invalid=skip_invalid,
-                             entered_by=_who(by), error_file=error_file, progress=progress)
+                             entered_by=_who(by), error_file=error_file, progress=progress, ledger=ledger, sync=sync)
     finally:
         if progress is not None:
             progress.close()

@@ -78,6 +78,13 @@ class ImportBatch(SQLModel, table=True):
     rows_imported: int = 0
     rows_unchanged: int = 0
     rows_invalid: int = 0
+    rows_changed: int = Field(default=0, description="内容有变化、作为更正写入的行")
+    rows_retired: int = Field(default=0, description="台账中已删除、本批次退回的记录（--sync）")
+    rows_corrected: int = Field(default=0, description="识别为此前已更正或作废的行")
+    ledger: str | None = Field(default=None, max_length=200, index=True,
+                               description="台账名称：同一台账的再次导入与它比较")
+    sheets: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    undone_at: dt.datetime | None = Field(default=None, description="tracker undo-batch 撤销的时间")
     entered_by: str
     started_at: dt.datetime = Field(default_factory=utcnow)
     finished_at: dt.datetime | None = None
@@ -91,7 +98,9 @@ class Correction(SQLModel, table=True):
     table_name: str
     old_id: int
     new_id: int | None = Field(default=None, description="amend：新记录的 id；void：空")
-    action: str = Field(description="amend | void")
+    action: str = Field(description="amend | void | import-amend | import-retire | undo")
+    batch_id: int | None = Field(default=None, foreign_key="importbatch.id",
+                                 description="导入批次造成或撤销的更正")
     reason: str
     author: str
     at: dt.datetime = Field(default_factory=utcnow)
@@ -108,7 +117,8 @@ class RecordBase(SQLModel):
     # index fewer is a measurably faster bulk import.
     project_code: str = Field(foreign_key="project.code", max_length=16)
     record_id: str | None = Field(default=None, max_length=64, description="记录编号（运营方的键）")
-    dedupe_key: str = Field(max_length=64, description="无记录编号时：文件内容与该行内容的指纹")
+    dedupe_key: str = Field(max_length=64, description="记录的身份：记录编号，或记录类型的自然键的指纹")
+    content_key: str | None = Field(default=None, max_length=32, description="整行内容的指纹（含备注等列）")
     attributes: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, nullable=False)
     entered_at: dt.datetime = Field(default_factory=utcnow)
     entered_by: str = Field(default="system")
@@ -171,6 +181,8 @@ class Activity(RecordBase, table=True):
     location: str | None = None
     level: str | None = None
     group_name: str | None = Field(default=None, description="小组、营期或个案名称")
+    time: str | None = Field(default=None, max_length=32, description="时间：同一天的两次服务以此区分")
+    session: int | None = Field(default=None, description="场次：同一天的第几次")
     staff: str | None = None
     notes: str | None = None
     evidence: str | None = Field(default=None, description="签到表、照片等佐证文件")

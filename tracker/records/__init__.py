@@ -6,5 +6,7 @@ Public functions (docs/architecture.md): ``import_file``, ``import_rows``, ``ame
 
 from tracker.records.corrections import amend, void
 from tracker.records.importer import ImportResult, RowError, import_file, import_rows
+from tracker.records.ledger import DiffRow, FieldChange, LedgerDiff
 
-__all__ = ["ImportResult", "RowError", "amend", "import_file", "import_rows", "void"]
+__all__ = ["DiffRow", "FieldChange", "ImportResult", "LedgerDiff", "RowError", "amend", "import_file", "import_rows",
+           "void"]

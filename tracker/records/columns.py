@@ -53,6 +53,13 @@ class KindDef:
     natural_key: str | None = None  # roster: person_id, staff: staff_id (the record's identity)
     detect_any: tuple[str, ...] = ()  # detection from headers needs one of these too
     extra: dict[str, str] = field(default_factory=dict)
+    # What makes a row a record (when it has no record_id): the columns that define the event. Every
+    # other column, and every column the table does not know (序号, unknown headers), is content: a
+    # change there amends the record instead of adding one.
+    identity: tuple[str, ...] = ()
+    # Rows with equal identity are distinct records, numbered by occurrence (anonymous survey answers,
+    # two equal payments on one day); otherwise a repeated identity is a duplicate row.
+    repeats: bool = False
 
     @property
     def model(self) -> type[RecordBase]:
@@ -63,6 +70,11 @@ class KindDef:
             if c.key == key:
                 return c
         raise KeyError(key)
+
+    @property
+    def identity_columns(self) -> list[str]:
+        """The database columns of ``identity``."""
+        return [self.col(k).column for k in self.identity]
 
     @property
     def required(self) -> list[Col]:
@@ -89,7 +101,7 @@ KINDS: dict[str, KindDef] = {
             Col("category", "类别"),
             Col("enrolled_on", "建档日期", DATE),
             Col("birth_date", "出生日期", DATE),
-        ), natural_key="person_id"),
+        ), natural_key="person_id", identity=("person_id",)),
         KindDef("activity", "活动记录", (
             _RID, _DATE,
             Col("activity", "活动类型", VOCAB, db="activity_type", required=True, vocab="activity_types"),
@@ -103,17 +115,20 @@ KINDS: dict[str, KindDef] = {
             Col("location", "地点"),
             Col("level", "级别", LEVEL),
             Col("group", "小组名称", db="group_name", aliases=("小组", "营期", "个案")),
+            Col("time", "时间", aliases=("开始时间", "活动时间", "服务时间")),
+            Col("session", "场次", COUNT, aliases=("当日场次", "当日次序", "次序")),
             Col("staff", "工作人员"),
             _NOTES,
             Col("evidence", "佐证材料", aliases=("佐证",)),
-        )),
+        ), identity=("date", "activity", "person_id", "group", "location", "time", "session")),
         KindDef("survey", "满意度调查", (
             _RID, _DATE,
             Col("respondent_type", "调查对象类型", VOCAB, vocab="respondent_types"),
             _PERSON,
             Col("satisfied", "是否满意", BOOL),
             Col("score", "评分", NUMBER),
-        ), detect_any=("respondent_type", "satisfied", "score")),
+        ), detect_any=("respondent_type", "satisfied", "score"),
+            identity=("date", "respondent_type", "person_id", "satisfied", "score"), repeats=True),
         KindDef("deliverable", "成果", (
             _RID, _DATE,
             Col("deliverable", "成果类型", VOCAB, db="deliverable_type", required=True, vocab="deliverable_types"),
@@ -125,7 +140,7 @@ KINDS: dict[str, KindDef] = {
             Col("district", "区县"),
             Col("town", "乡镇街道", aliases=("镇街",)),
             Col("file", "文件"),
-        )),
+        ), identity=("date", "deliverable", "title")),
         KindDef("approval", "审批记录", (
             _RID,
             Col("date", "审批日期", DATE, required=True),
@@ -134,13 +149,13 @@ KINDS: dict[str, KindDef] = {
             Col("valid_to", "截止日期", DATE, future_ok=True),
             Col("reference", "审批文号"),
             _NOTES,
-        )),
+        ), identity=("date", "activity", "reference")),
         KindDef("incident", "事件记录", (
             _RID, _DATE,
             Col("incident_type", "事件类型", VOCAB, required=True, vocab="incident_types"),
             Col("description", "事件描述"),
             _NOTES,
-        )),
+        ), identity=("date", "incident_type", "description")),
         KindDef("staff", "工作人员", (
             _RID,
             Col("staff_id", "工作人员编号", CODE, required=True),
@@ -148,7 +163,7 @@ KINDS: dict[str, KindDef] = {
             Col("role", "岗位"),
             Col("works_with_children", "是否接触儿童", BOOL),
             Col("started_on", "入职日期", DATE),
-        ), natural_key="staff_id"),
+        ), natural_key="staff_id", identity=("staff_id",)),
         KindDef("credential", "工作人员资质", (
             _RID,
             Col("staff_id", "工作人员编号", CODE, required=True),
@@ -156,7 +171,7 @@ KINDS: dict[str, KindDef] = {
             Col("obtained_on", "取得日期", DATE),
             Col("expires_on", "有效期至", DATE, future_ok=True),
             Col("reference", "证书编号"),
-        )),
+        ), identity=("staff_id", "credential", "reference")),
         KindDef("assessment", "评估记录", (
             _RID, _DATE,
             Col("instrument", "评估工具", VOCAB, required=True, vocab="instruments"),
@@ -164,13 +179,13 @@ KINDS: dict[str, KindDef] = {
             Col("phase", "阶段", PHASE),
             Col("score", "评分", NUMBER),
             Col("passed", "是否合格", BOOL),
-        )),
+        ), identity=("date", "instrument", "person_id", "phase")),
         KindDef("expense", "经费支出", (
             _RID, _DATE,
             Col("category", "科目", required=True),
             Col("amount", "金额（元）", MONEY, required=True, aliases=("金额",)),
             _NOTES,
-        )),
+        ), identity=("date", "category", "amount"), repeats=True),
     )
 }
 
@@ -179,7 +194,9 @@ KIND_ALIASES: dict[str, str] = {**{k.label: k.kind for k in KINDS.values()}, "pe
                                 "事件": "incident", "资质": "credential", "评估": "assessment", "支出": "expense"}
 
 PROJECT_HEADERS = ("project", "项目编号")
-IGNORED_HEADERS = ("错误说明", "原行号")
+# not read: the error file's own columns, and the row numbers a spreadsheet renumbers whenever a row
+# is inserted (they say nothing about the record)
+IGNORED_HEADERS = ("错误说明", "原行号", "序号", "序", "行号", "No.", "NO", "编号序号")
 VOCAB_LABELS = {"activity_types": "活动类型", "approval_scopes": "活动或成果类型", "respondent_types": "调查对象类型", "deliverable_types": "成果类型",
                 "incident_types": "事件类型", "instruments": "评估工具", "credentials": "资质类型"}
 LEVEL_MAP = {"区县": "区县", "区级": "区县", "县级": "区县", "县市区级": "区县", "县(市、区)级": "区县",

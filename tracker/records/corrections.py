@@ -121,10 +121,10 @@ def amend(ws: Any, project: str, kind: str, record_id: str | None, changes: dict
         if prep.errors:
             msgs = "；".join(f"[{c}] {m}" for c, m in prep.errors[0])
             raise TrackerError(f"更正后的记录无效：{msgs}")
-        if prep.dedupe[0] == old["dedupe_key"]:
+        if prep.content[0] == old["content_key"]:
             raise TrackerError("更正后的内容与原记录相同，没有需要更正的地方")
         if lookup(conn, table, project, "dedupe_key", prep.dedupe):
-            raise TrackerError("更正后的内容与另一条现有记录完全相同")
+            raise TrackerError("更正后的记录与另一条现有记录是同一条记录（日期、类型、对象等相同）")
         rid = prep.record_id[0]
         if rid is not None and lookup(conn, table, project, "record_id", [rid]):
             raise TrackerError(f"{prep.rid_label}“{rid}”已被另一条现有记录使用")
@@ -132,6 +132,7 @@ def amend(ws: Any, project: str, kind: str, record_id: str | None, changes: dict
                                          "source_file": "tracker amend", "supersedes": old["id"]})
         data = dict(prep.values)
         data["dedupe_key"], data["record_id"] = prep.dedupe, prep.record_id
+        data["content_key"] = prep.content
         data["attributes"] = prep.attributes or [None]
         writer.insert(*writer.packer().pack(data, 1))
         new_id = conn.execute(select(table.c.id).where(

@@ -6,10 +6,12 @@ at a time (``tracker.records.pipeline``, in a worker process for a large file); 
 a stored row are looked up per chunk in SQL, and new rows go in with multi-row INSERTs (SQLite)
 or ``COPY`` (PostgreSQL) per chunk (``tracker.records.insert``): no ORM object per row.
 
-Identity: a ``record_id`` (记录编号; for the roster the 服务对象编号, for staff the 工作人员编号)
-makes a row idempotent. Every row also gets a ``dedupe_key``, the fingerprint of its normalised
-content (record_id included): an identical row is never stored twice, whichever file it comes from,
-so re-importing a file, or a corrected copy of it, adds only what is new.
+Identity: every row gets a ``dedupe_key``, the fingerprint of its ``record_id`` (记录编号; for the
+roster the 服务对象编号, for staff the 工作人员编号) or else of its kind's natural key
+(``KindDef.identity``), and a ``content_key``, the fingerprint of everything it says. A stored
+identity with the same content is unchanged; with other content the row amends the record
+(``tracker.records.ledger``), so re-importing a ledger, or a corrected copy of it, writes only the
+difference.
 """
 
 from __future__ import annotations
@@ -41,10 +43,11 @@ from tracker.records.columns import (
     resolve_kind,
 )
 from tracker.records.errorfile import ErrorWriter, default_error_path
-from tracker.records.insert import KeySet, Packer, Writer, lookup, text_ints
+from tracker.records.insert import KeySet, Packer, Writer, lookup
+from tracker.records.ledger import LedgerDiff, Sync
 from tracker.records.pipeline import Chunk, Job, prepare_chunk, worker_chunks
 from tracker.records.reader import Source, cell_text, open_source
-from tracker.records.validate import PROJECT_COL, WHOLE_ROW, Context
+from tracker.records.validate import PROJECT_COL, Context, duplicate_message
 from tracker.records.visibility import visible
 
 MAX_KEPT_ERRORS = 10_000
@@ -76,9 +79,31 @@ class ImportResult:
     committed: bool = False
     valid_rows: int = 0  # rows that passed every check (imported or unchanged)
     messages: dict[int, str] = field(default_factory=dict, repr=False)  # row → 错误说明 (for the error file)
+    changed: int = 0  # rows whose record was stored before with other content: amended by this batch
+    corrected_earlier: int = 0  # rows whose record a person voided or amended before: left corrected
+    diff: LedgerDiff = field(default_factory=LedgerDiff)
+    ledger: str | None = None
+
+    @property
+    def disappeared(self) -> int:
+        return self.diff.disappeared
+
+    @property
+    def retired(self) -> int:
+        return self.diff.retired
 
     def summary(self) -> str:
         s = f"新增 {self.imported} 条，未变化 {self.unchanged} 条，无效 {self.invalid_rows} 条"
+        if self.changed:
+            s += f"，更改 {self.changed} 条（原记录保留在历史中，更正原因为本次导入）"
+        if self.corrected_earlier:
+            s += f"，识别为此前已更正或作废的行 {self.corrected_earlier} 条（保持更正后的状态）"
+        if self.diff.disappeared:
+            if self.diff.retired:
+                s += f"，台账中已删除的记录 {self.diff.retired} 条已退回"
+            else:
+                s += (f"，台账中已没有的记录 {self.diff.disappeared} 条（仍计入指标；"
+                      "确认删除请加 --sync 重新导入，由本次导入退回）")
         if self.dry_run:
             s += "（试运行，未写入数据库）"
         elif self.invalid_rows and not self.committed:
@@ -150,8 +175,13 @@ def _layout(headers: list[str], kind: str | None, project: str, what: str) -> La
 def import_file(ws: Any, path: Path | str, project: str, kind: str | None = None, *, dry_run: bool = False,
                 skip_invalid: bool = False, entered_by: str = "operator", error_file: Path | None = None,
                 progress: Progress | None = None, chunk_size: int = 50_000,
-                parallel: bool | None = None) -> ImportResult:
+                parallel: bool | None = None, ledger: str | None = None, sync: bool = False) -> ImportResult:
     """Import one CSV or XLSX file of one kind of record into ``project``.
+
+    A file imported before (the same ledger: named by ``ledger``, else recognised by its rows) is
+    compared with what is stored (``ImportResult.diff``): new rows are added, changed rows amend
+    their record, rows voided or amended by a person stay corrected, and records no longer in the
+    file are reported (``sync=True`` retires them).
 
     ``parallel`` (default: when the file has more than one chunk and the machine more than one
     core): read and check the file in a worker process while this one writes."""
@@ -171,7 +201,8 @@ def import_file(ws: Any, path: Path | str, project: str, kind: str | None = None
                 yield prepare_chunk(raw, rows, lay.positions, ctx, packer)
 
     result = _run(ws, project, lay, chunks, source_file=path.name, sha=src.sha256, dry_run=dry_run,
-                  skip_invalid=skip_invalid, entered_by=entered_by, progress=progress, total=src.total_rows)
+                  skip_invalid=skip_invalid, entered_by=entered_by, progress=progress, total=src.total_rows,
+                  ledger=ledger, sync=sync)
     if result.invalid_rows:
         # a second pass over the file: the input rows with 错误说明 added (IDs and names masked)
         writer = _writer(error_file or default_error_path(path, src.fmt), src.headers, lay)
@@ -193,7 +224,8 @@ def _writer(path: Path, headers: list[str], lay: Layout) -> ErrorWriter:
 
 def import_rows(ws: Any, project: str, kind: str, rows: pd.DataFrame | list[dict[str, Any]], *, source_name: str,
                 dry_run: bool = False, skip_invalid: bool = False, entered_by: str = "operator",
-                error_file: Path | None = None, chunk_size: int = 50_000) -> ImportResult:
+                error_file: Path | None = None, chunk_size: int = 50_000, ledger: str | None = None,
+                sync: bool = False) -> ImportResult:
     """The same checks and insertion for rows that are not in a file (keys or Chinese labels as
     column names; values as text, numbers, dates or None). Row N is the N-th row (1-based)."""
     ws.spec(project)
@@ -215,7 +247,8 @@ def import_rows(ws: Any, project: str, kind: str, rows: pd.DataFrame | list[dict
             yield prepare_chunk(cells, np.arange(start + 1, start + 1 + len(cells)), lay.positions, ctx, packer)
 
     result = _run(ws, project, lay, chunks, source_file=source_name, sha=None, dry_run=dry_run,
-                  skip_invalid=skip_invalid, entered_by=entered_by, progress=None, total=len(df), sha_obj=sha)
+                  skip_invalid=skip_invalid, entered_by=entered_by, progress=None, total=len(df), sha_obj=sha,
+                  ledger=ledger, sync=sync, track_ledger=False)
     if error_file is not None and result.invalid_rows:
         writer = _writer(error_file, headers, lay)
         for start in range(0, len(df), chunk_size):
@@ -245,14 +278,15 @@ class _Store:
     (``KeySet``, 8 bytes a key) and only a possible repeat is looked up. (Reading a large project's
     keys into memory first was tried: it cost more than the lookups it saved.)"""
 
-    def __init__(self, conn: Any, project: str, writer: Writer, result: ImportResult, bid: int):
+    def __init__(self, conn: Any, project: str, writer: Writer, result: ImportResult, bid: int, sync: Sync,
+                 kd: KindDef, now: Any, reason: str, author: str):
         self.conn, self.project, self.writer, self.result, self.bid = conn, project, writer, result, bid
+        self.sync, self.kd, self.now, self.reason, self.author = sync, kd, now, reason, author
         self.table = writer.table
         t = self.table
         q = select(t.c.id).where(t.c.project_code == project, t.c.retired_at.is_(None)).limit(1)
         self.lookup_all = conn.execute(q).first() is not None
         self.keys = KeySet()
-        self.rids = KeySet()
 
     def _hits(self, column: str, values: list[str], ints: np.ndarray, seen: KeySet) -> dict[str, tuple[Any, ...]]:
         if not values:
@@ -265,11 +299,12 @@ class _Store:
         return lookup(self.conn, self.table, self.project, column, values)
 
     def write(self, ch: Chunk) -> None:
-        result, bid, errors = self.result, self.bid, ch.errors
+        result, bid, errors, sync = self.result, self.bid, ch.errors, self.sync
         dk_ints = ch.dedupe_ints
         seen = self._hits("dedupe_key", ch.dedupe, dk_ints, self.keys)
-        unchanged = 0
-        if not seen:  # the usual case for new rows: nothing to sort out row by row
+        unchanged = corrected = 0
+        changed: list[tuple[int, tuple[Any, ...], int]] = []  # (index, stored hit, file row)
+        if not seen and not sync.has_corrections:  # the usual case for new rows: nothing to sort out row by row
             fresh = list(range(len(ch.dedupe)))  # indexes into the chunk's valid rows
         else:
             fresh = []
@@ -278,35 +313,48 @@ class _Store:
                 if hit is None:
                     fresh.append(j)
                 elif hit[1] == bid:
-                    errors.setdefault(ch.valid[j], []).append((WHOLE_ROW, f"与第{hit[2]}行重复"))
-                else:
+                    errors.setdefault(ch.valid[j], []).append(duplicate_message(
+                        self.kd, ch.record_id[j], hit[3] == ch.content[j], int(hit[2]), ch.rid_label))
+                elif hit[3] == ch.content[j]:
                     unchanged += 1
-        with_rid = [j for j in fresh if ch.record_id[j] is not None]
-        if with_rid:
-            rids = [ch.record_id[j] for j in with_rid]
-            by_rid = self._hits("record_id", rids, text_ints(rids), self.rids)  # type: ignore[arg-type]
-            if by_rid:
-                label = ch.rid_label
-                drop = set()
-                for j in with_rid:
-                    r = ch.record_id[j]
-                    hit = by_rid.get(r)  # type: ignore[arg-type]
-                    if hit is None:
-                        continue
-                    drop.add(j)
-                    if hit[1] == bid:
-                        msg = f"{label}“{r}”与第{hit[2]}行相同，但内容不同（一个编号只能对应一条记录）"
-                    else:
-                        msg = f"{label}“{r}”已导入过，但内容不同：如需更正，请使用 tracker amend（写明原因）"
-                    errors.setdefault(ch.valid[j], []).append((label, msg))
-                fresh = [j for j in fresh if j not in drop]
-        self.writer.insert(ch.bound, ch.values if len(fresh) == len(ch.values) else [ch.values[j] for j in fresh])
+                    sync.remember(hit)
+                else:
+                    changed.append((j, hit, int(ch.rows[ch.valid[j]])))
+            if sync.has_corrections and (fresh or changed):
+                voided, pairs = sync.earlier([ch.dedupe[j] for j in fresh] + [ch.dedupe[j] for j, _, _ in changed])
+                if voided or pairs:
+                    keep = []
+                    for j in fresh:
+                        if ch.dedupe[j] in voided or (ch.dedupe[j], ch.content[j]) in pairs:
+                            corrected += 1
+                        else:
+                            keep.append(j)
+                    fresh = keep
+                    still = []
+                    for c in changed:
+                        j, hit, _ = c
+                        if (ch.dedupe[j], ch.content[j]) in pairs:
+                            corrected += 1
+                            sync.remember(hit)
+                        else:
+                            still.append(c)
+                    changed = still
+        if changed:
+            sync.amend_changed(changed, ch.bound, ch.values, self.now, self.reason, self.author)
+        rows = fresh + [j for j, _, _ in changed]
+        if len(sync.diff.new_rows) < 500:
+            for j in fresh[:500]:
+                sync.note_new(int(ch.rows[ch.valid[j]]), ch.bound, ch.values[j])
+        self.writer.insert(ch.bound, ch.values if len(rows) == len(ch.values) else [ch.values[j] for j in rows])
+        if changed:
+            sync.link_changed(ch.dedupe)
         if not self.lookup_all:
-            self.keys.add(dk_ints[fresh])
-            self.rids.add(text_ints([ch.record_id[j] for j in fresh if ch.record_id[j] is not None]))
+            self.keys.add(dk_ints[rows])
 
         result.imported += len(fresh)
+        result.changed += len(changed)
         result.unchanged += unchanged
+        result.corrected_earlier += corrected
         result.invalid_rows += len(errors)
         for i in sorted(errors):
             for col, msg in errors[i]:
@@ -343,7 +391,8 @@ def _defer_indexes(conn: Any, table: Any, expected: int) -> list[str]:
 
 def _run(ws: Any, project: str, lay: Layout, chunks: Callable[[Context, Packer], Iterator[Chunk]], *,
          source_file: str, sha: str | None, dry_run: bool, skip_invalid: bool, entered_by: str,
-         progress: Progress | None, total: int | None, sha_obj: Any = None) -> ImportResult:
+         progress: Progress | None, total: int | None, sha_obj: Any = None, ledger: str | None = None,
+         sync: bool = False, track_ledger: bool = True) -> ImportResult:
     kd = lay.kd
     spec = ws.spec(project)
     table = kd.model.__table__
@@ -367,7 +416,9 @@ def _run(ws: Any, project: str, lay: Layout, chunks: Callable[[Context, Packer],
             ctx.roster = _roster(conn, project)
         writer = Writer(conn, kd.model, {"project_code": project, "entered_at": now, "entered_by": entered_by,
                                          "source_file": source_file, "batch_id": bid})
-        store = _Store(conn, project, writer, result, bid)
+        reason = f"导入批次 {bid}（{source_file}）中的更改"
+        syncer = Sync(conn, table, kd, project, bid, result.diff, spec)
+        store = _Store(conn, project, writer, result, bid, syncer, kd, now, reason, entered_by)
         deferred = _defer_indexes(conn, table, total or 0) if sqlite and not dry_run else []
         done = 0
         pg = not sqlite
@@ -390,7 +441,15 @@ def _run(ws: Any, project: str, lay: Layout, chunks: Callable[[Context, Packer],
         if progress:
             progress(done, done)  # every row read: what is left is the commit (and index rebuilds)
         result.rows_total = done
-        result.valid_rows = result.imported + result.unchanged
+        result.valid_rows = result.imported + result.unchanged + result.changed + result.corrected_earlier
+        if track_ledger or ledger:
+            result.ledger = syncer.ledger_name(ledger, source_file)
+            if result.invalid_rows == 0 or skip_invalid:
+                syncer.disappeared(result.ledger, sync=sync, now=now, author=entered_by, source_file=source_file)
+        syncer.finish()
+        d = result.diff
+        d.ledger, d.new, d.changed, d.unchanged = result.ledger, result.imported, result.changed, result.unchanged
+        d.corrected_earlier = result.corrected_earlier
         if result.rows_total == 0:
             raise TrackerError(f"{source_file} 没有数据行（只有表头），没有可导入的记录")
         failed = result.invalid_rows > 0 and not skip_invalid
@@ -399,12 +458,14 @@ def _run(ws: Any, project: str, lay: Layout, chunks: Callable[[Context, Packer],
             if failed:
                 result.imported = 0
             return result
-        if result.imported == 0:
+        if result.imported == 0 and result.changed == 0 and result.diff.retired == 0:
             session.delete(batch)
             result.batch_id = None
         else:
             batch.rows_total, batch.rows_imported = result.rows_total, result.imported
             batch.rows_unchanged, batch.rows_invalid = result.unchanged, result.invalid_rows
+            batch.rows_changed, batch.rows_retired = result.changed, result.diff.retired
+            batch.rows_corrected, batch.ledger = result.corrected_earlier, result.ledger
             batch.finished_at = utcnow()
             if sha_obj is not None:
                 batch.file_sha256 = sha_obj.hexdigest()

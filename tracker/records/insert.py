@@ -213,7 +213,8 @@ def text_ints(values: Sequence[str]) -> np.ndarray:
 
 
 def lookup(conn: Any, table: Any, project: str, column: str, keys: list[str]) -> dict[str, tuple[Any, ...]]:
-    """key → (dedupe_key, batch_id, source_row) of current rows whose ``column`` is among ``keys``."""
+    """key → (dedupe_key, batch_id, source_row, content_key, id) of current rows whose ``column`` is
+    among ``keys``."""
     out: dict[str, tuple[Any, ...]] = {}
     pg = conn.dialect.name == "postgresql"
     for i in range(0, len(keys), LOOKUP_BATCH):
@@ -221,15 +222,15 @@ def lookup(conn: Any, table: Any, project: str, column: str, keys: list[str]) ->
         if pg:
             # a join with unnest(array): linear, whatever the planner knows about a freshly filled
             # table (``IN (…)`` / ``= ANY`` degrade to a scan comparing every row with every key)
-            sql = (f"SELECT t.{column}, t.dedupe_key, t.batch_id, t.source_row "
+            sql = (f"SELECT t.{column}, t.dedupe_key, t.batch_id, t.source_row, t.content_key, t.id "
                    f"FROM unnest(%s::text[]) AS k(key) JOIN {table.name} t ON t.{column} = k.key "
                    "WHERE t.project_code = %s AND t.retired_at IS NULL")
             rows = conn.exec_driver_sql(sql, (part, project))
         else:  # plain driver SQL: compiling an expanding IN for every batch cost more than the lookup
             marks = ", ".join("?" * len(part))
-            sql = (f"SELECT {column}, dedupe_key, batch_id, source_row FROM {table.name} "
+            sql = (f"SELECT {column}, dedupe_key, batch_id, source_row, content_key, id FROM {table.name} "
                    f"WHERE project_code = ? AND retired_at IS NULL AND {column} IN ({marks})")
             rows = conn.exec_driver_sql(sql, (project, *part))
-        for k, dk, b, r in rows:
-            out[k] = (dk, b, r)
+        for k, dk, b, r, ck, i in rows:
+            out[k] = (dk, b, r, ck, i)
     return out

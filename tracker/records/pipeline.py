@@ -49,6 +49,7 @@ class Chunk:
     values: list[tuple[Any, ...]]  # per valid row: database values of the ``bound`` columns
     rid_label: str
     dedupe_ints: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))  # per valid row
+    content: list[str] = field(default_factory=list)  # per valid row: fingerprint of everything it says
 
 
 def prepare_chunk(raw: pd.DataFrame, rows: np.ndarray, positions: dict[int, str], ctx: Context,
@@ -79,6 +80,7 @@ def prepare_chunk(raw: pd.DataFrame, rows: np.ndarray, positions: dict[int, str]
 
     data = {k: take(v) for k, v in prep.values.items()}
     data["dedupe_key"] = take(prep.dedupe)
+    data["content_key"] = take(prep.content)
     data["record_id"] = take(prep.record_id)
     data["source_row"] = rows.tolist() if every else [int(rows[i]) for i in valid]
     if prep.attributes is not None:
@@ -87,8 +89,9 @@ def prepare_chunk(raw: pd.DataFrame, rows: np.ndarray, positions: dict[int, str]
     order = sorted(range(len(valid)), key=data["dedupe_key"].__getitem__)
     dedupe = [data["dedupe_key"][j] for j in order]
     rids = [data["record_id"][j] for j in order]
+    content = [data["content_key"][j] for j in order]
     return Chunk(n, rows, prep.errors, [valid[j] for j in order], dedupe, rids, bound, [values[j] for j in order],
-                 prep.rid_label, dedupe_ints(dedupe))
+                 prep.rid_label, dedupe_ints(dedupe), content)
 
 
 def refuse_cell(e: BadCell, rows: np.ndarray, ctx: Context) -> TrackerError:

@@ -59,6 +59,7 @@ class Context:
     roster: dict[str, str | None] | None = None  # person_id → population, for activities
     attr_cols: list[str] = field(default_factory=list)  # unknown headers kept as attributes
     id_attr_cols: set[str] = field(default_factory=set)  # unknown headers that hold ID numbers
+    occurrences: dict[str, int] = field(default_factory=dict)  # repeats kinds: identity → rows so far
 
     def vocab_items(self, name: str) -> list[Any]:
         """A vocabulary of the spec; ``approval_scopes``: what an approval may cover, activity types
@@ -84,11 +85,12 @@ class Context:
 class Prepared:
     n: int
     values: dict[str, list[Any]]  # database column → value per row position
-    dedupe: list[str]
+    dedupe: list[str]  # the record's identity (record id or natural key)
     record_id: list[str | None]
     attributes: list[dict[str, Any]] | None
     errors: dict[int, list[tuple[str, str]]]  # position → [(column label, reason)]
     rid_label: str = "记录编号"
+    content: list[str] = field(default_factory=list)  # fingerprint of everything the row says
 
     @property
     def valid(self) -> np.ndarray:
@@ -369,16 +371,17 @@ def prepare(chunk: pd.DataFrame, rows: np.ndarray, ctx: Context,
         rid = _coalesce(rid, cols[kd.natural_key])
     cols["record_id"] = rid
 
-    # content fingerprint (normalised values): the dedupe key
+    # content fingerprint (normalised values and the extra columns): tells a changed row
     parts = [(cols[c].codes, [_str_part(v) for v in cols[c].vals]) for c in sorted(cols)]
     if attr_part is not None:
         parts.append(attr_part)
-    dedupe = _fingerprints(parts, n)
+    content = _fingerprints(parts, n)
+    dedupe = _identities(kd, cols, rid, n, ctx)
 
     out = {k: c.rows() for k, c in cols.items()}
     rid_label = kd.col(kd.natural_key).label if kd.natural_key else "记录编号"
-    prep = Prepared(n, out, dedupe, out["record_id"], attributes, errs.d, rid_label)
-    _within_chunk_duplicates(prep, rows, errs, rid)
+    prep = Prepared(n, out, dedupe, out["record_id"], attributes, errs.d, rid_label, content)
+    _within_chunk_duplicates(prep, rows, errs, kd)
     return prep
 
 
@@ -489,36 +492,59 @@ def _kind_rules(kd: KindDef, ctx: Context, cols: dict[str, _Col], errs: _Errors)
         errs.same(both[early[codes]], "截止日期", "截止日期早于起始日期")
 
 
-def _within_chunk_duplicates(prep: Prepared, rows: np.ndarray, errs: _Errors, rid: _Col) -> None:
-    """Among the rows without problems: a repeated fingerprint is a duplicate of its first row; a
-    record id seen before with other content is a clash."""
+def _identities(kd: KindDef, cols: dict[str, _Col], rid: _Col, n: int, ctx: Context) -> list[str]:
+    """Per row the record's identity (the dedupe key): its record id where it has one, else the
+    fingerprint of the kind's natural key (``KindDef.identity``); for kinds whose rows may repeat,
+    the second and later rows with the same natural key in a file are numbered."""
+    no_rid = rid.is_none()
+    by_rid: list[str] | None = None
+    if not no_rid.all():
+        by_rid = _fingerprints([(rid.codes, ["\x1e#" + _str_part(v) for v in rid.vals])], n)
+        if not no_rid.any():
+            return by_rid
+    parts = [(cols[c].codes, [_str_part(v) for v in cols[c].vals]) for c in kd.identity_columns]
+    natural = _fingerprints(parts, n) if parts else [""] * n
+    if kd.repeats:
+        seen = ctx.occurrences
+        for i in np.flatnonzero(no_rid).tolist():
+            k = natural[i]
+            c = seen.get(k, 0) + 1
+            seen[k] = c
+            if c > 1:
+                natural[i] = hashlib.sha256(f"{k}\x1f{c}".encode()).hexdigest()[:32]
+    if by_rid is None:
+        return natural
+    return [natural[i] if none else by_rid[i] for i, none in enumerate(no_rid.tolist())]
+
+
+def _within_chunk_duplicates(prep: Prepared, rows: np.ndarray, errs: _Errors, kd: KindDef) -> None:
+    """Among the rows without problems: a repeated identity (record id or natural key) is a
+    duplicate of its first row, or, with other content, a second row for the same record."""
     valid = np.flatnonzero(~errs.invalid())
     if len(valid) == 0:
         return
     keys = prep.dedupe if len(valid) == prep.n else [prep.dedupe[i] for i in valid.tolist()]
-    if len(set(keys)) == len(keys):  # the usual case: no fingerprint twice (a set is cheaper than factorize)
-        first = np.ones(len(valid), dtype=bool)
-        dup = dup_of = valid[:0]
-    else:
-        kcodes, _ = pd.factorize(np.array(keys, dtype=object))
-        first = _first_seen(kcodes)
-        dup = valid[~first]
-        dup_of = valid[first][kcodes[~first]]
-    # record ids of the first rows of each fingerprint, equal ids merged (values are text or None)
-    ids: dict[str, int] = {}
-    canon = np.array([-1 if v is None else ids.setdefault(v, len(ids)) for v in rid.vals], dtype=np.intp)
-    cand = valid[first]
-    rc = canon[rid.codes[cand]]
-    cand, rc = cand[rc >= 0], rc[rc >= 0]
-    rcodes, _ = pd.factorize(rc)
-    rfirst = _first_seen(rcodes)
-    clash = cand[~rfirst]
-    clash_of = cand[rfirst][rcodes[~rfirst]]
-    if len(dup) == 0 and len(clash) == 0:
+    if len(set(keys)) == len(keys):  # the usual case: no identity twice (a set is cheaper than factorize)
         return
-    lbl = prep.rid_label
-    found = [(i, WHOLE_ROW, f"与第{rows[j]}行重复") for i, j in zip(dup.tolist(), dup_of.tolist(), strict=True)]
-    found += [(i, lbl, f"{lbl}“{prep.record_id[i]}”与第{rows[j]}行相同，但内容不同（一个编号只能对应一条记录）")
-              for i, j in zip(clash.tolist(), clash_of.tolist(), strict=True)]
-    found.sort(key=lambda x: x[0])
+    kcodes, _ = pd.factorize(np.array(keys, dtype=object))
+    first = _first_seen(kcodes)
+    dup = valid[~first]
+    dup_of = valid[first][kcodes[~first]]
+    found = [(i, *duplicate_message(kd, prep.record_id[i], prep.content[i] == prep.content[j], int(rows[j]),
+                                    prep.rid_label))
+             for i, j in zip(dup.tolist(), dup_of.tolist(), strict=True)]
     errs.add(np.array([f[0] for f in found], dtype=np.intp), [f[1] for f in found], [f[2] for f in found])
+
+
+def duplicate_message(kd: KindDef, record_id: str | None, same_content: bool, first_row: int,
+                      rid_label: str = "记录编号") -> tuple[str, str]:
+    """(column label, reason) for a row whose identity an earlier row of the same file has."""
+    if same_content:
+        return WHOLE_ROW, f"与第{first_row}行重复"
+    if record_id is not None:
+        return rid_label, f"{rid_label}“{record_id}”与第{first_row}行相同，但内容不同（一个编号只能对应一条记录）"
+    what = "、".join(kd.col(k).label for k in kd.identity[:4])
+    hint = ("；同一天对同一对象的两次服务，请填写“时间”或“场次”列，或填写记录编号" if kd.kind == "activity"
+            else "；确为两条记录时请填写记录编号")
+    return WHOLE_ROW, f"与第{first_row}行是同一条记录（{what}相同）{hint}"
+

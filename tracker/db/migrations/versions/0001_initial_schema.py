@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-01 22:12:00.478423
+Create Date: 2026-12-01 22:25:48.356234
 """
 
 from collections.abc import Sequence
@@ -148,26 +148,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_contact_project_code"), ["project_code"], unique=False)
 
     op.create_table(
-        "correction",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("project_code", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("table_name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("old_id", sa.Integer(), nullable=False),
-        sa.Column("new_id", sa.Integer(), nullable=True),
-        sa.Column("action", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("reason", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("author", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["project_code"],
-            ["project.code"],
-        ),
-        sa.PrimaryKeyConstraint("id"),
-    )
-    with op.batch_alter_table("correction", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_correction_project_code"), ["project_code"], unique=False)
-
-    op.create_table(
         "evidencefile",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("project_code", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
@@ -219,6 +199,12 @@ def upgrade() -> None:
         sa.Column("rows_imported", sa.Integer(), nullable=False),
         sa.Column("rows_unchanged", sa.Integer(), nullable=False),
         sa.Column("rows_invalid", sa.Integer(), nullable=False),
+        sa.Column("rows_changed", sa.Integer(), nullable=False),
+        sa.Column("rows_retired", sa.Integer(), nullable=False),
+        sa.Column("rows_corrected", sa.Integer(), nullable=False),
+        sa.Column("ledger", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+        sa.Column("sheets", sa.JSON(), nullable=False),
+        sa.Column("undone_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("entered_by", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("started_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("finished_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
@@ -230,6 +216,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("importbatch", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_importbatch_file_sha256"), ["file_sha256"], unique=False)
+        batch_op.create_index(batch_op.f("ix_importbatch_ledger"), ["ledger"], unique=False)
         batch_op.create_index(batch_op.f("ix_importbatch_project_code"), ["project_code"], unique=False)
 
     op.create_table(
@@ -306,6 +293,7 @@ def upgrade() -> None:
         sa.Column("project_code", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("record_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("dedupe_key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("content_key", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
         sa.Column("attributes", sa.JSON(), nullable=False),
         sa.Column("entered_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("entered_by", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -326,6 +314,8 @@ def upgrade() -> None:
         sa.Column("location", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("level", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("group_name", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("time", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+        sa.Column("session", sa.Integer(), nullable=True),
         sa.Column("staff", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("notes", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("evidence", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
@@ -365,6 +355,7 @@ def upgrade() -> None:
         sa.Column("project_code", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("record_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("dedupe_key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("content_key", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
         sa.Column("attributes", sa.JSON(), nullable=False),
         sa.Column("entered_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("entered_by", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -411,6 +402,7 @@ def upgrade() -> None:
         sa.Column("project_code", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("record_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("dedupe_key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("content_key", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
         sa.Column("attributes", sa.JSON(), nullable=False),
         sa.Column("entered_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("entered_by", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -478,11 +470,37 @@ def upgrade() -> None:
         batch_op.create_index("ix_backgroundjob_state", ["state", "created_at"], unique=False)
 
     op.create_table(
+        "correction",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("project_code", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("table_name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("old_id", sa.Integer(), nullable=False),
+        sa.Column("new_id", sa.Integer(), nullable=True),
+        sa.Column("action", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("batch_id", sa.Integer(), nullable=True),
+        sa.Column("reason", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("author", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["batch_id"],
+            ["importbatch.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_code"],
+            ["project.code"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("correction", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_correction_project_code"), ["project_code"], unique=False)
+
+    op.create_table(
         "deliverable",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("project_code", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("record_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("dedupe_key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("content_key", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
         sa.Column("attributes", sa.JSON(), nullable=False),
         sa.Column("entered_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("entered_by", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -553,6 +571,7 @@ def upgrade() -> None:
         sa.Column("project_code", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("record_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("dedupe_key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("content_key", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
         sa.Column("attributes", sa.JSON(), nullable=False),
         sa.Column("entered_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("entered_by", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -597,6 +616,7 @@ def upgrade() -> None:
         sa.Column("project_code", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("record_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("dedupe_key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("content_key", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
         sa.Column("attributes", sa.JSON(), nullable=False),
         sa.Column("entered_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("entered_by", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -666,6 +686,7 @@ def upgrade() -> None:
         sa.Column("project_code", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("record_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("dedupe_key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("content_key", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
         sa.Column("attributes", sa.JSON(), nullable=False),
         sa.Column("entered_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("entered_by", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -726,6 +747,7 @@ def upgrade() -> None:
         sa.Column("project_code", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("record_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("dedupe_key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("content_key", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
         sa.Column("attributes", sa.JSON(), nullable=False),
         sa.Column("entered_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("entered_by", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -771,6 +793,7 @@ def upgrade() -> None:
         sa.Column("project_code", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("record_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("dedupe_key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("content_key", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
         sa.Column("attributes", sa.JSON(), nullable=False),
         sa.Column("entered_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("entered_by", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -837,6 +860,7 @@ def upgrade() -> None:
         sa.Column("project_code", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("record_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("dedupe_key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("content_key", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
         sa.Column("attributes", sa.JSON(), nullable=False),
         sa.Column("entered_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("entered_by", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -1012,6 +1036,10 @@ def downgrade() -> None:
         )
 
     op.drop_table("deliverable")
+    with op.batch_alter_table("correction", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_correction_project_code"))
+
+    op.drop_table("correction")
     with op.batch_alter_table("backgroundjob", schema=None) as batch_op:
         batch_op.drop_index("ix_backgroundjob_state")
 
@@ -1073,6 +1101,7 @@ def downgrade() -> None:
     op.drop_table("judgement")
     with op.batch_alter_table("importbatch", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_importbatch_project_code"))
+        batch_op.drop_index(batch_op.f("ix_importbatch_ledger"))
         batch_op.drop_index(batch_op.f("ix_importbatch_file_sha256"))
 
     op.drop_table("importbatch")
@@ -1085,10 +1114,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_evidencefile_project")
 
     op.drop_table("evidencefile")
-    with op.batch_alter_table("correction", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_correction_project_code"))
-
-    op.drop_table("correction")
     with op.batch_alter_table("contact", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_contact_project_code"))
 
