@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import os
+import stat
 import sys
 import time
 from pathlib import Path
@@ -115,10 +116,10 @@ def test_bad_id_check_digit_and_float_mangled_id(ws, tmp_path: Path) -> None:
     assert msgs == ["第2行 [身份证号] 身份证号校验位错误，请核对号码",
                     "第3行 [身份证号] 身份证号被 Excel 转成了数字（科学计数法），末几位已丢失：请把该列设为“文本”格式后重新填写"]
     assert counts(ws) == before
-    # neither the message nor the error file carries the number in clear
+    # neither the message nor the error file carries the number in clear; only its owner may read it
     text = r.error_file.read_text("utf-8-sig")
     assert wrong not in text and good not in text and wrong[:6] + "********" + wrong[-4:] in text
-    assert "钱*" in text and "钱七" not in text
+    assert "钱*" in text and "钱七" not in text and stat.S_IMODE(r.error_file.stat().st_mode) == 0o600
 
 
 def test_float_id_cell_in_xlsx_is_rejected(ws, tmp_path: Path) -> None:
@@ -193,7 +194,8 @@ def test_skip_invalid_imports_the_valid_rows(ws, tmp_path: Path) -> None:
     # the error file is the input plus 错误说明, one message per bad row
     wb = load_workbook(r.error_file, read_only=True)
     got = [list(x) for x in wb.worksheets[0].iter_rows(values_only=True)]
-    assert got[0] == [*ACT, "错误说明"]
+    assert got[0] == [*ACT, "原行号", "错误说明"]
+    assert [g[-2] for g in got[1:]] == [2, 3, 4, 5]
     assert [g[-1] for g in got[1:]] == [None, "[参与人数] 不能为负数（填写的是 -1）", None,
                                         "[服务对象编号] 服务对象编号“P404”不在项目 2099B901 的服务对象名册中（请先导入名册）"]
     # fixing the file and importing it again adds only the fixed rows
@@ -210,7 +212,7 @@ def test_error_file_path_and_csv_form(ws, tmp_path: Path) -> None:
     assert r.error_file == out
     with out.open(encoding="utf-8-sig", newline="") as f:
         got = list(csv.reader(f))
-    assert got == [[*ACT, "错误说明"], ["R1", "2024-07-01", "培训", "", "x", "[参与人数] “x”不是数字，请只填写数字"]]
+    assert got == [[*ACT, "原行号", "错误说明"], ["R1", "2024-07-01", "培训", "", "x", "2", "[参与人数] “x”不是数字，请只填写数字"]]
 
 
 def test_import_rows_rejects_the_same_way(ws) -> None:

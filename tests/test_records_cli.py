@@ -114,9 +114,11 @@ def test_log_amend_void(cli_env: dict[str, str], tmp_path: Path, db_url: str) ->
     r = run(cli_env, "amend", "--project", CODE, "--kind", "activity", "--record-id", "L1", "--set", "参与人数=15",
             "--reason", "复核签到表", "--author", "王五")
     assert r.returncode == 0, r.stderr
+    assert "已更正库内编号 1（新版本库内编号 2）：参与人数：“12” → “15”" in r.stdout  # what changed
     r = run(cli_env, "void", "--project", CODE, "--kind", "activity", "--record-id", "L1", "--reason", "重复",
             "--author", "王五")
     assert r.returncode == 0, r.stderr
+    assert "已作废库内编号 2：记录编号=L1，日期=2024-07-01，活动类型=培训，参与人数=15" in r.stdout
     r = run(cli_env, "void", "--project", CODE, "--kind", "activity", "--record-id", "L1", "--reason", "重复")
     assert r.returncode == 1 and "没有记录编号“L1”的当前记录" in r.stderr
     with workspace(db_url).session() as s:

@@ -27,7 +27,7 @@ app = typer.Typer(
 
 def _register() -> None:
     """Each command group registers itself on ``app`` when imported."""
-    from tracker.cli import demo, evaluation, progress, records, report, schedule, spec, web  # noqa: F401
+    from tracker.cli import demo, evaluation, ledger, progress, records, report, schedule, spec, web  # noqa: F401
 
 
 def main() -> None:

@@ -176,10 +176,17 @@ def _make_log(kind: str) -> None:
         dry_run: Annotated[bool, typer.Option("--dry-run", help="只检查，不写入")] = False,
     ) -> None:
         from tracker.records import import_rows
+        from tracker.records.columns import header_index, norm_header, suggest
 
         fields = _pairs(list(ctx.args))
         if not fields:
             raise TrackerError(f"请给出要登记的字段，如 --{kd.columns[1].key} …；可用字段：{cols}")
+        known = header_index(kd)
+        for name in fields:
+            if norm_header(name) not in known:
+                s = suggest(kd, name)
+                hint = f"（是否想写 --{s.replace('_', '-')}？）" if s else ""
+                raise TrackerError(f"没有选项 --{name.replace('_', '-')}{hint}；可用字段：{cols}")
         result = import_rows(_ws(), project, kind, [fields], source_name=f"tracker log {kind}",
                              entered_by=_who(by), dry_run=dry_run)
         if result.invalid:
@@ -219,9 +226,11 @@ def amend_cmd(
 ) -> None:
     """更正一条记录：原记录保留在历史中，新记录取代它，并记下原因和更正人。"""
     from tracker.records import amend
+    from tracker.records.listing import correction_summary
 
-    new_id = amend(_ws(), project, kind, record_id, _sets(set_ or []), reason, _who(author), row_id=row_id)
-    typer.echo(f"已更正：新记录库内编号 {new_id}；原记录保留在历史中")
+    ws = _ws()
+    new_id = amend(ws, project, kind, record_id, _sets(set_ or []), reason, _who(author), row_id=row_id)
+    typer.echo(correction_summary(ws, project, kind, new_id=new_id) + "；原记录保留在历史中")
 
 
 @app.command("void")
@@ -235,6 +244,8 @@ def void_cmd(
 ) -> None:
     """作废一条记录：不再计入指标，但保留在历史中，并记下原因和操作人。"""
     from tracker.records import void
+    from tracker.records.listing import correction_summary
 
-    void(_ws(), project, kind, record_id, reason, _who(author), row_id=row_id)
-    typer.echo("已作废；原记录保留在历史中")
+    ws = _ws()
+    cid = void(ws, project, kind, record_id, reason, _who(author), row_id=row_id)
+    typer.echo(correction_summary(ws, project, kind, correction_id=cid) + "；原记录保留在历史中")

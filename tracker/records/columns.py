@@ -271,3 +271,30 @@ def detect_kind(headers: list[str]) -> tuple[str | None, list[str]]:
 def known_header(h: str) -> bool:
     n = norm_header(h)
     return any(n in header_index(kd) for kd in KINDS.values())
+
+
+def suggest(kd: KindDef, name: str) -> str | None:
+    """The column of ``kd`` a mistyped header or field name most likely meant (label or key)."""
+    import difflib
+
+    n = norm_header(name)
+    names: dict[str, str] = {}
+    for c in kd.columns:
+        for x in (c.label, c.key, *c.aliases):
+            names.setdefault(norm_header(x), c.label if not n.isascii() else c.key)
+    best = difflib.get_close_matches(n, list(names), n=1, cutoff=0.6)
+    if best:
+        return names[best[0]]
+    # 调查日期 → 日期, 个案名称 → 小组名称: a known name inside it, or the same ending
+    inside = [x for x in names if len(x) >= 2 and x in n]
+    if inside:
+        return names[max(inside, key=len)]
+    return None
+
+
+def unknown_field(kd: KindDef, name: str, how: str = "列") -> str:
+    """The Chinese message for a field name ``kd`` does not know."""
+    s = suggest(kd, name)
+    hint = f"（是否想写“{s}”？）" if s else ""
+    labels = "、".join(c.label for c in kd.columns)
+    return f"“{kd.label}”没有{how}“{name}”{hint}；可用的{how}：{labels}"

@@ -28,6 +28,7 @@ from tracker.records.columns import (
     header_index,
     norm_header,
     resolve_kind,
+    unknown_field,
 )
 from tracker.records.importer import _roster
 from tracker.records.insert import Writer, lookup
@@ -100,6 +101,8 @@ def amend(ws: Any, project: str, kind: str, record_id: str | None, changes: dict
         for k, v in changes.items():
             key = idx.get(norm_header(k))
             text = "" if v is None else str(v)
+            if key is None and str(k) not in attrs:  # a mistyped column: never a silent new attribute
+                raise TrackerError(unknown_field(kd, str(k)) + "（记录原有的其他列也可更正）")
             if key is None:
                 if text:
                     attrs[str(k)] = text

@@ -33,6 +33,7 @@ from tracker.db.models import ImportBatch, Person, utcnow
 from tracker.errors import TrackerError
 from tracker.evaluation import locks
 from tracker.records.columns import (
+    DATE,
     IGNORED_HEADERS,
     KINDS,
     PROJECT_HEADERS,
@@ -42,7 +43,7 @@ from tracker.records.columns import (
     norm_header,
     resolve_kind,
 )
-from tracker.records.errorfile import ErrorWriter, default_error_path
+from tracker.records.errorfile import ERROR_HEADER, ROW_HEADER, ErrorWriter, default_error_path
 from tracker.records.insert import KeySet, Packer, Writer, lookup
 from tracker.records.ledger import LedgerDiff, Sync
 from tracker.records.pipeline import Chunk, Job, prepare_chunk, worker_chunks
@@ -204,11 +205,12 @@ def import_file(ws: Any, path: Path | str, project: str, kind: str | None = None
                   skip_invalid=skip_invalid, entered_by=entered_by, progress=progress, total=src.total_rows,
                   ledger=ledger, sync=sync)
     if result.invalid_rows:
-        # a second pass over the file: the input rows with 错误说明 added (IDs and names masked)
+        # a second pass over the file: the input rows as written, with 原行号 and 错误说明 added
         writer = _writer(error_file or default_error_path(path, src.fmt), src.headers, lay)
         try:
             for raw, rows in src.chunks(chunk_size):
-                writer.write(raw.to_numpy(dtype=object).tolist(), [result.messages.get(int(r), "") for r in rows])
+                writer.write(raw.to_numpy(dtype=object).tolist(), [result.messages.get(int(r), "") for r in rows],
+                             rows.tolist())
         except BaseException:
             writer.close(keep=False)
             raise
@@ -217,9 +219,15 @@ def import_file(ws: Any, path: Path | str, project: str, kind: str | None = None
 
 
 def _writer(path: Path, headers: list[str], lay: Layout) -> ErrorWriter:
+    """The error file keeps the input's cells; an error file imported again reuses its own columns."""
+    dates = {c.key for c in lay.kd.columns if c.type == DATE}
+    date_cols = {i for i, k in lay.positions.items() if k in dates}
+    own = {norm_header(ERROR_HEADER): ERROR_HEADER, norm_header(ROW_HEADER): ROW_HEADER}
+    replace = {own[norm_header(h)]: i for i, h in enumerate(headers) if norm_header(h) in own}
     id_cols = {i for i, k in lay.positions.items() if k == "id_number" or "身份证" in str(k) or "证件号" in str(k)}
     name_cols = {i for i, k in lay.positions.items() if k == "name"}
-    return ErrorWriter(path, headers, id_cols=id_cols, name_cols=name_cols, replace_col=lay.error_col)
+    return ErrorWriter(path, headers, date_cols=date_cols, replace_cols=replace, id_cols=id_cols,
+                       name_cols=name_cols)
 
 
 def import_rows(ws: Any, project: str, kind: str, rows: pd.DataFrame | list[dict[str, Any]], *, source_name: str,
@@ -251,10 +259,15 @@ def import_rows(ws: Any, project: str, kind: str, rows: pd.DataFrame | list[dict
                   ledger=ledger, sync=sync, track_ledger=False)
     if error_file is not None and result.invalid_rows:
         writer = _writer(error_file, headers, lay)
-        for start in range(0, len(df), chunk_size):
-            cells = cells_of(df.iloc[start:start + chunk_size])
-            writer.write(cells.to_numpy(dtype=object).tolist(),
-                         [result.messages.get(start + 1 + k, "") for k in range(len(cells))])
+        try:
+            for start in range(0, len(df), chunk_size):
+                cells = cells_of(df.iloc[start:start + chunk_size])
+                writer.write(cells.to_numpy(dtype=object).tolist(),
+                             [result.messages.get(start + 1 + k, "") for k in range(len(cells))],
+                             list(range(start + 1, start + 1 + len(cells))))
+        except BaseException:
+            writer.close(keep=False)
+            raise
         result.error_file = writer.close(keep=True)
     return result
 
