@@ -1,6 +1,6 @@
 """Fingerprints of record rows, the same at write time and at verify time.
 
-Every record row already carries a fingerprint of its content: the ``dedupe_key`` the importer
+Every record row already carries a fingerprint of its content: the ``content_key`` the importer
 computes (SHA-256 over the row's normalised values, ``tracker.records.validate``). ``fingerprint``
 recomputes it from the stored values, so an edit of any content column shows; an import batch's
 audit entry commits to its rows' ids, dedupe keys and source rows (a SHA-256 over them in id order,
@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Text, cast, select
 
 #: Columns outside the content fingerprint: identity, provenance and system time.
-PROVENANCE = ("id", "project_code", "dedupe_key", "attributes", "entered_at", "entered_by", "source_file",
+PROVENANCE = ("id", "project_code", "dedupe_key", "content_key", "attributes", "entered_at", "entered_by", "source_file",
               "source_row", "batch_id", "retired_at", "supersedes")
 #: Columns constant over one import batch, checked against the batch's audit entry.
 BATCH_CONSTANT = ("project_code", "entered_at", "entered_by", "source_file")
@@ -103,9 +103,11 @@ def iter_rows(conn: Any, table: Any, *where: Any) -> Iterator[Any]:
 
 
 def row_fingerprint_ok(row: Any, cols: Any) -> bool:
-    """The stored dedupe key is the fingerprint of the stored content (cheapest variant first).
+    """The stored content key is the fingerprint of the stored content (cheapest variant first).
     ``cols``: an ``operator.itemgetter`` of ``content_columns`` (a row from ``iter_rows``)."""
-    dk, attributes = row["dedupe_key"], row["attributes"]
+    # the content fingerprint is ``content_key`` (``dedupe_key`` is the record's identity)
+    dk = row["content_key"] if row["content_key"] is not None else row["dedupe_key"]
+    attributes = row["attributes"]
     date = dt.date
     base = "\x1f".join(["" if v is None else (v.isoformat() if isinstance(v, date) else str(v)) for v in cols(row)])
     sha = hashlib.sha256
