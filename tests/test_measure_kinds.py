@@ -319,3 +319,20 @@ def test_silent_projects_are_flagged_and_first(db_url: str) -> None:
         k.status = "met"
     ranked = sorted([busy, quiet, empty], key=portfolio_order)
     assert [r.silence for r in ranked] == ["no_records", "quiet_last_month", None]
+
+
+def test_forecasts_stay_within_the_universe(db_url: str) -> None:
+    """A distinct count of a roster population never forecasts beyond the roster, a coverage beyond
+    its set."""
+    ws = workspace(db_url)
+    _counting_records(ws)
+    e = kp(compute_progress(ws, CODE, AS_OF), "elders_reached")
+    # P1, P2 visited by 09-30; 2 × 304/122 = 4.98, but the roster holds 3 (P4 enrols on 10-15)
+    assert e.actual == 2 and e.forecast == 3
+    assert kp(compute_progress(ws, CODE, AS_OF), "visit_people").forecast == pytest.approx(2 * 304 / 122)
+    for town, n in [("甲镇", 2), ("乙镇", 1)]:
+        for i in range(n):
+            add(ws, "activity", activity_type="hub", participants=5, town=town, date=d(f"2024-07-0{i + 1}"))
+    c = kp(compute_progress(ws, CODE, d("2024-07-31")), "hub_towns")
+    # 61 days elapsed: 1 × 304/61 = 4.98 towns, but the set has 3
+    assert c.actual == 1 and c.forecast == 3

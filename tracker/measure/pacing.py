@@ -60,11 +60,17 @@ def expected(kpi: KPI, project: Project, as_of: dt.date) -> float | None:
     return points[-1][1]
 
 
-def forecast(kpi: KPI, project: Project, as_of: dt.date, actual: float | None) -> float | None:
-    """actual × period days / elapsed days, for cumulative kinds; ``None`` otherwise."""
+def forecast(kpi: KPI, project: Project, as_of: dt.date, actual: float | None,
+             universe: float | None = None) -> float | None:
+    """actual × period days / elapsed days, for cumulative kinds; ``None`` otherwise. Never beyond
+    ``universe`` (all there is to count: the roster, the members of a coverage set), nor below
+    ``actual``."""
     if actual is None or not is_cumulative(kpi):
         return None
     days = elapsed_days(project, as_of)
     if days <= 0:
         return None
-    return actual * period_days(project) / days
+    fc = actual * period_days(project) / days
+    if universe is not None:
+        fc = max(actual, min(fc, universe))
+    return fc

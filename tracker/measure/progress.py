@@ -86,7 +86,7 @@ def _progress_of(ctx: Ctx, c: Compiled, v: dict[str, Any]) -> KpiProgress:
     evidence = int(v.get("evidence") or 0)
     violations = int(v.get("violations") or 0)
     exp = pacing.expected(kpi, project, ctx.as_of)
-    fc = pacing.forecast(kpi, project, ctx.as_of, actual)
+    fc = pacing.forecast(kpi, project, ctx.as_of, actual, impl.universe(kpi, v))
     status = impl.status(Facts(
         comparator=kpi.comparator.value, target=kpi.target, actual=actual, expected=exp,
         tolerance=kpi.tolerance, period_ended=ctx.as_of >= project.period.end, violations=violations,

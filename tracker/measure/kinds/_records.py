@@ -81,6 +81,10 @@ class RecordKind(KpiKind):
     def aggregate(self, counted: ColumnElement[bool], value: Any) -> ColumnElement[Any]:
         raise NotImplementedError
 
+    def extra_aggs(self, ctx: Ctx, kpi: KPI) -> dict[str, ColumnElement[Any]]:
+        """Further named values beside actual/evidence/violations (none by default)."""
+        return {}
+
     def check(self, kpi: KPI) -> str | None:
         if self.needs_field and kpi.field is None:
             return f"{self.kind.value} 类指标必须给出 field"
@@ -100,11 +104,13 @@ class RecordKind(KpiKind):
                 counted = and_(sel, ok)
                 value = b.field(kpi.field) if self.needs_field and kpi.field else literal(1)
                 return {"actual": self.aggregate(counted, value), "evidence": sum_if(counted),
-                        "violations": sum_if(and_(sel, not_(ok))) if kpi.each else literal(0)}
+                        "violations": sum_if(and_(sel, not_(ok))) if kpi.each else literal(0),
+                        **self.extra_aggs(ctx, kpi)}
             return shared_aggs(ctx, clause, kpi, kpi.source, shared, aggs)
         inner, counted, _ = counted_rows(ctx, kpi)
         stmt = select(self.aggregate(counted, inner.c.v).label("actual"), sum_if(counted).label("evidence"),
-                      sum_if(not_(counted)).label("violations")).select_from(inner)
+                      sum_if(not_(counted)).label("violations"),
+                      *[e.label(n) for n, e in self.extra_aggs(ctx, kpi).items()]).select_from(inner)
         return own_statement(ctx, clause, kpi, stmt)
 
     def violations(self, conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI) -> list[dict[str, Any]]:

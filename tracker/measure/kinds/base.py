@@ -60,6 +60,10 @@ class KpiKind:
         counts. Each row: kpi_id, table, id, record_id, date, what, person, reason (and name)."""
         return []
 
+    def universe(self, kpi: KPI, values: dict[str, Any]) -> float | None:
+        """All there is to count (a forecast never goes beyond it), where the kind knows it."""
+        return None
+
     # -- shaping and judging
     def shape(self, kpi: KPI, values: dict[str, Any]) -> tuple[float | None, dict[str, Any]]:
         """(actual, detail) from the named values the compiled statement returned."""

@@ -62,6 +62,9 @@ class Coverage(KpiKind):
                                             "uncovered": [m for m, n in members if n < kpi.min_each],
                                             "counts": {m: n for m, n in members}}
 
+    def universe(self, kpi: KPI, values: dict[str, Any]) -> float | None:
+        return float(len(kpi.members or []))
+
     def status(self, facts: Facts) -> Status:
         return cumulative_status(facts)
 
