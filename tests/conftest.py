@@ -5,6 +5,7 @@ that variable the PostgreSQL half is skipped locally and fails under CI."""
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,10 @@ from tracker.db.connection import dispose_engines
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PG_URL = os.environ.get("TRACKER_TEST_PG_URL")
+# Validated specs are cached by content (tracker.kpispec.cache), so every test and every xdist worker
+# after the first reads the 43 specs without parsing them; the key changes with any edit of a spec or
+# of tracker, so a shared cache is always right.
+os.environ.setdefault("TRACKER_CACHE", str(Path(tempfile.gettempdir()) / f"tracker-test-cache-{os.getuid()}"))
 
 
 def _pg_admin_url() -> str:

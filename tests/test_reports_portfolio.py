@@ -1,5 +1,5 @@
 """The portfolio report: the XLSX opens with the expected sheets, headers, formats and the engine's
-values; the PDF has the table and both charts; the CLI writes every file CONTRACTS.md §5 names."""
+values; the PDF has the table and both charts; the CLI writes every file docs/contracts.md §5 names."""
 
 from __future__ import annotations
 

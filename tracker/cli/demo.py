@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -16,6 +15,11 @@ from tracker import config
 from tracker.cli import app
 from tracker.cli.options import parse_date
 from tracker.text import display_width, pad
+
+if TYPE_CHECKING:
+    from tracker.measure.types import ProjectProgress
+    from tracker.simulate import SimulationSummary
+    from tracker.workspace import Workspace
 
 KIND_LABELS: dict[str, str] = {
     "roster": "服务对象名册", "staff": "工作人员", "credential": "工作人员资质", "approval": "审批记录",
@@ -54,19 +58,14 @@ def _bar(description: str, total: int) -> Iterator[Any]:
     typer.echo(f"{description}：完成 {total} 项，用时 {time.perf_counter() - t0:.1f} 秒", err=True)
 
 
-def _simulate_with_bar(ws: Any, as_of: dt.date, scale: float, seed: int, codes: list[str] | None) -> Any:
-    from tracker.simulate import simulate
+def _simulate_with_bar(ws: Workspace, as_of: dt.date, scale: float, seed: int,
+                      codes: list[str] | None) -> SimulationSummary:
+    from tracker.simulate.demo import simulate_with_steps
 
-    n = len(codes) if codes is not None else len(ws.codes)
-    with _bar("模拟运营记录", n) as update:
-        def progress(code: str, i: int, total: int) -> None:
-            if i:
-                update(1, f"模拟运营记录 {code}" if code else "模拟运营记录")
-
-        return simulate(ws, as_of, scale=scale, seed=seed, projects=codes, progress=progress)
+    return simulate_with_steps(ws, as_of, scale, seed, codes, _bar)
 
 
-def _counts_table(summary: Any) -> str:
+def _counts_table(summary: SimulationSummary) -> str:
     rows = [(label, str(summary.counts.get(kind, 0))) for kind, label in KIND_LABELS.items()]
     rows.append(("合计", str(summary.total)))
     lines = [pad("记录类型", 14) + pad("条数", 8, right=True)]
@@ -104,73 +103,38 @@ def demo_cmd(
 ) -> None:
     """一条命令演示全流程：新建 SQLite 数据库、载入规格、模拟一年运营记录、计算进度、生成中期报告。"""
     from tracker.simulate import DEFAULT_AS_OF
-    from tracker.workspace import open_workspace
+    from tracker.simulate.demo import fresh_sqlite, run_demo
 
-    t0 = time.perf_counter()
     day = _date(as_of, DEFAULT_AS_OF)
     from tracker.cli.options import output_dir
 
-    out_dir = output_dir(out) or (config.data_dir() / "demo")
-    if db is None:
-        path = config.data_dir() / "demo.db"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        db = f"sqlite:///{path.as_posix()}"
-    ws = open_workspace(db, config.specs_dir())
+    db_url = db or fresh_sqlite(config.data_dir() / "demo.db")
+    opened_ws: list[Workspace] = []
+
+    def opened(ws: Workspace) -> None:
+        opened_ws.append(ws)
+        typer.echo(f"数据库：{db_url}；规格：{len(ws.codes)} 个项目；评估日期：{day}", err=True)
+
     codes = _codes(projects)
-    if codes:
-        for c in codes:
-            ws.spec(c)
-    typer.echo(f"数据库：{db}；规格：{len(ws.codes)} 个项目；评估日期：{day}", err=True)
-
-    summary = _simulate_with_bar(ws, day, 1.0, seed, codes)
-    chosen = codes or ws.codes
-
-    from tracker.measure.progress import compute_progress, portfolio_order
-
-    progress = []
-    with _bar("计算进度", len(chosen)) as update:
-        for code in chosen:
-            progress.append(compute_progress(ws, code, day))
-            update(1)
-    progress.sort(key=portfolio_order)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "progress.json").write_text(
-        json.dumps([p.to_json() for p in sorted(progress, key=lambda p: p.project)], ensure_ascii=False,
-                   indent=1), encoding="utf-8")
-
-    from tracker.reports import render_portfolio
-    from tracker.simulate.render import render_reports
-
-    paths: list[Path] = []
-    with _bar("生成中期报告", len(progress) + 1) as update:
-        files = render_portfolio(ws, "midterm", day, out_dir, progress=progress, codes=chosen, pdf=pdf)
-        paths.extend(f for f in (files.xlsx, files.pdf) if f is not None)
-        update(1, "生成中期报告 全市汇总")
-        reports = render_reports(db, config.specs_dir(), sorted(chosen), "midterm", day, out_dir, pdf=pdf,
-                                 done=lambda code: update(1, f"生成中期报告 {code}"), ws=ws)
-        for files in reports.values():
-            paths.extend(f for f in (files.pdf, files.html) if f is not None)
-
-    typer.echo(_summary_table(progress))
+    r = run_demo(output_dir(out), day, db_url, seed=seed, projects=codes, pdf=pdf, step=_bar, on_workspace=opened)
+    typer.echo(_summary_table(r.progress))
     typer.echo("")
-    typer.echo(_counts_table(summary))
+    typer.echo(_counts_table(r.simulation))
     typer.echo("")
-    typer.echo(f"报告（{out_dir}）：")
-    portfolio = [p for p in paths if p.name.startswith("portfolio-")]
-    for p in portfolio:
+    typer.echo(f"报告（{r.out_dir}）：")
+    for p in r.portfolio_files:
         typer.echo(f"  {p}")
-    pdfs = [p for p in paths if p.suffix == ".pdf" and p not in portfolio]
-    htmls = [p for p in paths if p.suffix == ".html"]
+    pdfs = [p for p in r.report_files if p.suffix == ".pdf"]
+    htmls = [p for p in r.report_files if p.suffix == ".html"]
     for p in pdfs or htmls:
         typer.echo(f"  {p}")
-    typer.echo(f"  {out_dir / 'progress.json'}")
-    _web_hint(ws, db, chosen)
-    typer.echo(f"用时 {time.perf_counter() - t0:.1f} 秒。")
+    typer.echo(f"  {r.progress_json}")
+    ws = opened_ws[0]
+    _web_hint(ws, db_url, codes or ws.codes)
+    typer.echo(f"用时 {r.seconds:.1f} 秒。")
 
 
-def _web_hint(ws: Any, db: str, chosen: list[str]) -> None:
+def _web_hint(ws: Workspace, db: str, chosen: list[str]) -> None:
     """Demo accounts, and how to open the web application on the demo database."""
     from tracker.accounts import DEMO_PASSWORD, ROLE_LABELS, create_demo_accounts
 
@@ -182,7 +146,7 @@ def _web_hint(ws: Any, db: str, chosen: list[str]) -> None:
         typer.echo(f"  演示账号 {login}（{ROLE_LABELS[role]}{'，' + org + '，项目 ' + code if org else ''}），密码 {DEMO_PASSWORD}")
 
 
-def _summary_table(progress: list[Any]) -> str:
+def _summary_table(progress: list[ProjectProgress]) -> str:
     from tracker.measure.types import STATUS_LABELS
 
     head = ["项目编号", "项目名称", *STATUS_LABELS.values()]

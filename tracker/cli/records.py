@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import getpass
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from tracker.cli import app
 from tracker.cli.options import workspace as _ws
@@ -20,12 +19,9 @@ MAX_SHOWN = 200
 
 
 def _who(by: str | None) -> str:
-    if by:
-        return by
-    try:
-        return os.environ.get("TRACKER_USER") or getpass.getuser()
-    except Exception:
-        return "operator"
+    from tracker.api import current_user
+
+    return by or current_user()
 
 
 def _report(result: Any) -> None:
@@ -135,8 +131,27 @@ def template_cmd(
     typer.echo(f"已写入模板 {path}")
 
 
+LOG_KINDS = ("roster", "activity", "survey", "deliverable", "approval", "incident", "staff", "credential",
+             "assessment", "expense")
+
+
+class _LogGroup(TyperGroup):
+    """``tracker log KIND``: each kind's command (its help lists the kind's columns) is built when it is
+    asked for, so ``tracker --help`` does not load the record columns and the database models."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(LOG_KINDS)
+
+    def get_command(self, ctx: Any, name: str) -> Any:
+        if name not in LOG_KINDS:
+            return None
+        one = typer.Typer(rich_markup_mode=None, add_completion=False)
+        _make_log(one, name)
+        return typer.main.get_command(one)
+
+
 log_app = typer.Typer(help="从命令行登记一条记录：tracker log activity --project CODE --日期 2024-07-01 …",
-                      no_args_is_help=True)
+                      no_args_is_help=True, cls=_LogGroup)
 app.add_typer(log_app, name="log")
 
 
@@ -161,21 +176,21 @@ def _pairs(args: list[str]) -> dict[str, str]:
     return out
 
 
-def _make_log(kind: str) -> None:
+def _make_log(group: typer.Typer, kind: str) -> None:
     from tracker.records.columns import KINDS
 
     kd = KINDS[kind]
     cols = "、".join(f"--{c.key.replace('_', '-')}（{c.label}）" for c in kd.columns)
 
-    @log_app.command(kind, context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-                     help=f"登记一条{kd.label}。可用字段：{cols}")
+    @group.command(kind, context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+                     help=f"登记一条{kd.label}。可用字段：{cols}", short_help=f"登记一条{kd.label}")
     def _log(
         ctx: typer.Context,
         project: Annotated[str, typer.Option("--project", help="项目编号")],
         by: Annotated[str | None, typer.Option("--by", help="录入人")] = None,
         dry_run: Annotated[bool, typer.Option("--dry-run", help="只检查，不写入")] = False,
     ) -> None:
-        from tracker.records import import_rows
+        from tracker.api import log_record
         from tracker.records.columns import header_index, norm_header, suggest
 
         fields = _pairs(list(ctx.args))
@@ -187,8 +202,7 @@ def _make_log(kind: str) -> None:
                 s = suggest(kd, name)
                 hint = f"（是否想写 --{s.replace('_', '-')}？）" if s else ""
                 raise TrackerError(f"没有选项 --{name.replace('_', '-')}{hint}；可用字段：{cols}")
-        result = import_rows(_ws(), project, kind, [fields], source_name=f"tracker log {kind}",
-                             entered_by=_who(by), dry_run=dry_run)
+        result = log_record(_ws(), project, kind, fields, entered_by=_who(by), dry_run=dry_run)
         if result.invalid:
             for e in result.invalid:
                 typer.echo(f"[{e.column}] {e.message}", err=True)
@@ -197,11 +211,6 @@ def _make_log(kind: str) -> None:
             typer.echo(f"已登记 1 条{kd.label}" + ("（试运行，未写入）" if dry_run else ""))
         else:
             typer.echo(f"相同的{kd.label}已存在，未重复登记")
-
-
-for _k in ("roster", "activity", "survey", "deliverable", "approval", "incident", "staff", "credential",
-           "assessment", "expense"):
-    _make_log(_k)
 
 
 def _sets(values: list[str]) -> dict[str, str]:

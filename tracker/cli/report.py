@@ -1,4 +1,4 @@
-"""``tracker report midterm|final`` (CONTRACTS.md §1, §5) and ``tracker note`` (未完成原因、改进措施、
+"""``tracker report midterm|final`` (docs/contracts.md §1, §5) and ``tracker note`` (未完成原因、改进措施、
 下一步计划 shown in the reports)."""
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ def report(
     scheme: Annotated[str | None, typer.Option("--scheme", help="评分方案名（reports/scoring.yaml）")] = None,
 ) -> None:
     """生成中期/终期报告：每个项目 <编号>-<midterm|final>.html 与 .pdf；--all 另出 portfolio-*.xlsx 与 .pdf。"""
-    from tracker.reports import render_portfolio, render_project_report
+    from tracker.reports import render_project_report
+    from tracker.reports.batch import render_all
     from tracker.reports.common import check_which
     from tracker.workspace import open_workspace
 
@@ -36,25 +37,16 @@ def report(
     d = parse_date(as_of, "--as-of") if as_of else None
     k = parse_known_on(as_known_on) if as_known_on else None
     ws = open_workspace()
-    codes = [project] if project else ws.codes
     if project:
-        ws.loaded(project)
-    failed: list[str] = []
-    for code in codes:
-        try:
-            files = render_project_report(ws, code, which, d, out, k, scheme=scheme)
-        except TrackerError as e:
-            if not all_:
-                raise
-            failed.append(f"{code}：{e.message}")
-            typer.echo(f"错误：{code}：{e.message}", err=True)
-            continue
+        files = render_project_report(ws, project, which, d, out, k, scheme=scheme)
         typer.echo(f"已生成 {files.html} 与 {files.pdf}")
-    if all_:
-        files = render_portfolio(ws, which, d, out, k, scheme=scheme)
-        typer.echo(f"已生成 {files.xlsx} 与 {files.pdf}")
-    if failed:
-        raise TrackerError(f"{len(failed)} 个项目的报告未能生成：" + "；".join(failed))
+        return
+    batch = render_all(ws, which, out, as_of=d, known_on=k, scheme=scheme,
+                       on_done=lambda _code, f: typer.echo(f"已生成 {f.html} 与 {f.pdf}"),
+                       on_error=lambda code, message: typer.echo(f"错误：{code}：{message}", err=True))
+    if batch.portfolio is not None:
+        typer.echo(f"已生成 {batch.portfolio.xlsx} 与 {batch.portfolio.pdf}")
+    batch.raise_for_failures()
 
 
 @app.command("note")

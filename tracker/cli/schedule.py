@@ -12,7 +12,6 @@ from tracker import config
 from tracker.cli import app
 from tracker.cli.options import optional_date
 from tracker.cli.options import workspace as _ws
-from tracker.errors import TrackerError
 
 schedule_app = typer.Typer(help="定时任务：每月进度邮件、中期/终期报告、全市月度汇总（发件箱保证不漏发、不重发）。",
                            no_args_is_help=True)
@@ -163,13 +162,7 @@ def contacts_remove(
     name: Annotated[str | None, typer.Option("--name", help="（可选）仅作核对")] = None,
 ) -> None:
     """删除收件人（保留记录，取消其尚未发送的邮件）。"""
-    from tracker.scheduling.contacts import list_contacts, normalise_email, remove_contact
+    from tracker.scheduling.contacts import remove_contact
 
-    ws = _ws()
-    if role or name:
-        e = normalise_email(email)
-        match = [c for c in list_contacts(ws, project) if c.email == e and c.project_code == project]
-        if match and ((role and match[0].role != role) or (name and match[0].name != name.strip())):
-            raise TrackerError(f"{email} 的角色或姓名与登记的不一致，未删除（用 tracker contacts list 核对）")
-    n, cancelled = remove_contact(ws, project, email)
+    n, cancelled = remove_contact(_ws(), project, email, role=role, name=name)
     typer.echo(f"已删除 {n} 个联系人，取消其未发送的邮件 {cancelled} 封。")

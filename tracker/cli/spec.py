@@ -10,8 +10,6 @@ import typer
 
 from tracker import config
 from tracker.cli import app
-from tracker.kpispec.export import kpi_records
-from tracker.kpispec.loader import load_spec, load_specs
 
 spec_app = typer.Typer(help="KPI 规格：校验、查看、导出、新建。", no_args_is_help=True)
 app.add_typer(spec_app, name="spec")
@@ -52,6 +50,8 @@ def export(
 ) -> None:
     """按约定格式导出 KPI 列表（JSON 数组）。"""
     from tracker.errors import TrackerError
+    from tracker.kpispec.export import kpi_records
+    from tracker.kpispec.loader import load_specs
 
     if fmt != "json":
         raise TrackerError(f"不支持的格式 “{fmt}”，目前只支持 json")
@@ -64,6 +64,7 @@ def export(
 @spec_app.command("show")
 def show(code: Annotated[str, typer.Argument(help="项目编号，如 2024B004E")]) -> None:
     """以中文表格显示一个项目的全部指标。"""
+    from tracker.kpispec.loader import load_spec
     from tracker.kpispec.show import render_spec_table
 
     typer.echo(render_spec_table(load_spec(config.specs_dir(), code).spec))

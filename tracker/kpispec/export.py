@@ -1,4 +1,4 @@
-"""The KPI list in the shape of CONTRACTS.md section 2."""
+"""The KPI list in the shape of docs/contracts.md section 2."""
 
 from __future__ import annotations
 

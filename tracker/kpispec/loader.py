@@ -92,9 +92,11 @@ def _construct_timestamp(loader: _Loader, node: yaml.ScalarNode) -> object:
         return loader.construct_scalar(node)
 
 
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+_FastLoader = type("_FastLoader", (getattr(yaml, "CSafeLoader", yaml.SafeLoader),), {})
+for _cls in (_Loader, _FastLoader):
+    _cls.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+    _cls.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+    _cls.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
 def _line_of(raw: Any, loc: Iterable[Any]) -> int | None:
@@ -327,20 +329,31 @@ def _load_bounded(text: str, file: str) -> Any:
 
 def parse_spec_text(text: str, file: str = "<spec>") -> tuple[Spec | None, list[Problem]]:
     """Parse one spec's YAML text. Returns the spec, or None and every problem found."""
+    spec, _raw, problems = _parse(text, file)
+    return spec, problems
+
+
+def _yaml(text: str, file: str = "<spec>") -> Any:
+    """The YAML document with line numbers, refused when it expands past the limits (alias bombs,
+    nesting); raises ``_TooBig`` or a ``yaml.YAMLError``."""
+    return _load_bounded(text, file)
+
+
+def _parse(text: str, file: str) -> tuple[Spec | None, Any, list[Problem]]:
     if len(text) > limits.limit("TRACKER_MAX_SPEC_KB") << 10:
-        return None, [Problem(file, None, "", f"规格文件超过 {limits.limit('TRACKER_MAX_SPEC_KB')} KB 的上限：请检查文件内容")]
+        return None, None, [Problem(file, None, "", f"规格文件超过 {limits.limit('TRACKER_MAX_SPEC_KB')} KB 的上限：请检查文件内容")]
     try:
-        raw = _load_bounded(text, file)
+        raw = _yaml(text, file)
     except _TooBig as e:
-        return None, [Problem(file, e.line, "", e.message)]
+        return None, None, [Problem(file, e.line, "", e.message)]
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark
         line = mark.line + 1 if mark else None
-        return None, [Problem(file, line, "", f"YAML 语法错误：{e.problem or e}")]
+        return None, None, [Problem(file, line, "", f"YAML 语法错误：{e.problem or e}")]
     except yaml.YAMLError as e:
-        return None, [Problem(file, None, "", f"YAML 语法错误：{e}")]
+        return None, None, [Problem(file, None, "", f"YAML 语法错误：{e}")]
     if not isinstance(raw, dict):
-        return None, [Problem(file, 1, "", "规格文件应为一个映射（project、activity_types、clauses …）")]
+        return None, raw, [Problem(file, 1, "", "规格文件应为一个映射（project、activity_types、clauses …）")]
     try:
         spec = Spec.model_validate(raw)
     except ValidationError as e:
@@ -348,9 +361,9 @@ def parse_spec_text(text: str, file: str = "<spec>") -> tuple[Spec | None, list[
             Problem(file, _line_of(raw, err["loc"]), _field_path(err["loc"]), _chinese(err))
             for err in e.errors()
         ]
-        return None, problems
+        return None, raw, problems
     problems = _semantic_problems(spec, raw, file)
-    return (None, problems) if problems else (spec, [])
+    return (None, raw, problems) if problems else (spec, raw, [])
 
 
 def spec_files(directory: Path) -> list[Path]:
@@ -362,46 +375,77 @@ def spec_files(directory: Path) -> list[Path]:
 
 
 def load_specs(directory: Path, *, release_check: bool = True) -> list[LoadedSpec]:
-    """Load every spec under ``directory``; raise ``SpecError`` with all problems if any."""
+    """Load every spec under ``directory``; raise ``SpecError`` with all problems if any.
+
+    A file whose bytes (and the release table's, and tracker's code) are unchanged since it last
+    passed every check comes from the spec cache (``tracker.kpispec.cache``) without being parsed."""
+    from tracker.kpispec import cache
+
     if not directory.exists():
         raise SpecError([Problem(str(directory), None, "", "规格目录或文件不存在")])
     files = spec_files(directory)
     if not files:
         raise SpecError([Problem(str(directory), None, "", "目录下没有任何 .yaml 规格文件")])
+    release_sha = _context_sha256(directory, files) if release_check else None
     loaded: list[LoadedSpec] = []
     problems: list[Problem] = []
+    release: list[Problem] = []
     codes: dict[str, Path] = {}
     for path in files:
         data = path.read_bytes()
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            problems.append(Problem(str(path), None, "", "文件不是 UTF-8 编码"))
-            continue
-        spec, probs = parse_spec_text(text, str(path))
-        problems.extend(probs)
+        sha = hashlib.sha256(data).hexdigest()
+        k = cache.key(sha, release_sha)
+        spec = cache.get(k)
         if spec is None:
-            continue
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                problems.append(Problem(str(path), None, "", "文件不是 UTF-8 编码"))
+                continue
+            spec, raw, probs = _parse(text, str(path))
+            problems.extend(probs)
+            if spec is None:
+                continue
+            own: list[Problem] = []
+            if release_check:
+                from tracker.kpispec.release_check import release_problems
+
+                own = release_problems(spec, path, raw=raw, roots=(directory,))
+                release.extend(own)
+            if not own:
+                cache.put(k, spec)
         if spec.code in codes:
             problems.append(Problem(str(path), None, "project.code",
                                     f"项目编号 {spec.code} 已在 {codes[spec.code]} 中定义"))
             continue
         codes[spec.code] = path
-        loaded.append(LoadedSpec(spec, path, hashlib.sha256(data).hexdigest()))
-    if release_check and not problems:
-        from tracker.kpispec.release_check import release_problems
-
-        for ls in loaded:
-            problems.extend(release_problems(ls.spec, ls.path, text=ls.path.read_text("utf-8"),
-                                             roots=(directory,)))
+        loaded.append(LoadedSpec(spec, path, sha))
+    # Release-table problems are reported once the specs themselves are right.
+    problems = problems or release
     if problems:
         raise SpecError(problems)
     return loaded
 
 
+def _context_sha256(directory: Path, files: list[Path]) -> str:
+    """A fingerprint of what the release-table check reads besides a spec: the release table and any
+    other file beside the specs (a programme description, a release table kept with them)."""
+    from tracker.config import release_table_path
+
+    h = hashlib.sha256()
+    specs = set(files)
+    others = sorted(p for p in directory.rglob("*") if p.is_file() and p not in specs) if directory.is_dir() else []
+    for path in [release_table_path(), *others]:
+        try:
+            h.update(f"{path}\0".encode() + hashlib.sha256(path.read_bytes()).digest())
+        except OSError:
+            h.update(f"{path}\0missing".encode())
+    return h.hexdigest()
+
+
 def load_spec(directory: Path, code: str) -> LoadedSpec:
-    for ls in load_specs(directory):
+    loaded = load_specs(directory)
+    for ls in loaded:
         if ls.spec.code == code:
             return ls
-    known = [ls.spec.code for ls in load_specs(directory)]
-    raise TrackerError(f"未找到项目 {code} 的规格{did_you_mean(code, known)}")
+    raise TrackerError(f"未找到项目 {code} 的规格{did_you_mean(code, [ls.spec.code for ls in loaded])}")

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tracker.kpispec.model import Spec, normalise_text
 from tracker.kpispec.programme import Programme, programme_for
 from tracker.kpispec.release_table import ReleaseProject, programme_tables
@@ -31,10 +29,14 @@ def release_project(spec: Spec, spec_file: Path, *roots: Path) -> tuple[Programm
     return prog, (tables.projects.get(spec.code) if tables else None)
 
 
-def release_problems(spec: Spec, path: Path, *, text: str, roots: tuple[Path, ...] = ()) -> list[Any]:
-    from tracker.kpispec.loader import Problem, _field_path, _line_of, _Loader
+def release_problems(spec: Spec, path: Path, *, raw: Any = None, text: str | None = None,
+                     roots: tuple[Path, ...] = ()) -> list[Any]:
+    """Problems of ``spec`` (read from ``path``) against its programme and release table. ``raw`` is
+    the parsed YAML with line numbers (or ``text``, parsed here) for the lines of the messages."""
+    from tracker.kpispec.loader import Problem, _field_path, _line_of, _yaml
 
-    raw = yaml.load(text, Loader=_Loader)
+    if raw is None:
+        raw = _yaml(text if text is not None else path.read_text("utf-8"), str(path))
     out: list[Problem] = []
 
     def add(loc: list[Any], msg: str) -> None:

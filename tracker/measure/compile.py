@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Select,
@@ -63,6 +63,9 @@ from tracker.kpispec.model import (
     Where,
 )
 from tracker.text import did_you_mean
+
+if TYPE_CHECKING:
+    from tracker.workspace import Workspace
 
 SOURCE_TABLES = {
     Source.activity: Activity.__table__,
@@ -347,7 +350,7 @@ def explain_sql(spec: Spec, kpi_id: str, as_of: dt.date, dialect: Dialect,
     return text + ";"
 
 
-def kpi_sql(ws: Any, code: str, kpi_id: str, as_of: dt.date, known_on: dt.datetime | None = None) -> str:
+def kpi_sql(ws: Workspace, code: str, kpi_id: str, as_of: dt.date, known_on: dt.datetime | None = None) -> str:
     """The SQL a KPI compiles to on the workspace's database, with literal values (``tracker explain``)."""
     return explain_sql(ws.spec(code), kpi_id, as_of, ws.engine.dialect, known_on)
 

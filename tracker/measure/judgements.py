@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tracker import audit
 from tracker.db.models import Judgement, utcnow
@@ -11,10 +11,13 @@ from tracker.kpispec.model import Kind
 from tracker.measure.compile import code_of, find_kpi
 from tracker.records.scrub import scrub_text
 
+if TYPE_CHECKING:
+    from tracker.workspace import Workspace
+
 VERDICTS = {"met": "达标", "missed": "未达标"}
 
 
-def record_judgement(ws: Any, kpi_id: str, verdict: str, evidence: str, author: str,
+def record_judgement(ws: Workspace, kpi_id: str, verdict: str, evidence: str, author: str,
                      value: float | None = None) -> Judgement:
     """Record a verdict (``met`` or ``missed``) with its evidence on a manual KPI."""
     if verdict not in VERDICTS:

@@ -8,7 +8,7 @@ pacing and status, and shapes series and distributions with pandas.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sqlalchemy import Float, cast, func, literal, select
@@ -26,6 +26,11 @@ from tracker.measure.sqlfuncs import month_index, month_start
 from tracker.measure.status import Facts
 from tracker.measure.types import KpiProgress, ProjectProgress
 from tracker.records.privacy import mask_name
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from tracker.workspace import Workspace
 
 STATUS_ORDER = {"missed": 0, "behind": 1, "pending": 2, "on_track": 3, "met": 4}
 
@@ -168,7 +173,7 @@ def _project_progress(conn: Connection, spec: Spec, as_of: dt.date, known_on: dt
                            midterm=p.midterm_date, kpis=kpis, silence=silence)
 
 
-def compute_progress(ws: Any, code: str, as_of: dt.date, known_on: dt.datetime | None = None) -> ProjectProgress:
+def compute_progress(ws: Workspace, code: str, as_of: dt.date, known_on: dt.datetime | None = None) -> ProjectProgress:
     """Every KPI of a project as of ``as_of`` (event date), as known on ``known_on`` (system time)."""
     spec = ws.spec(code)
     with _connect(ws) as conn:
@@ -186,7 +191,7 @@ def portfolio_order(p: ProjectProgress) -> tuple[int, ...]:
             p.project)
 
 
-def compute_portfolio(ws: Any, as_of: dt.date, known_on: dt.datetime | None = None, *,
+def compute_portfolio(ws: Workspace, as_of: dt.date, known_on: dt.datetime | None = None, *,
                       cap_to_period: bool = False) -> list[ProjectProgress]:
     """Every project's progress, the silent and the worst first (see ``portfolio_order``).
     With ``cap_to_period`` each project is judged as of min(as_of, its period end)."""
@@ -238,10 +243,12 @@ def _violations_of(conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI) -> list
 # ------------------------------------------------------------------ series and distributions
 
 
-def monthly_series(ws: Any, code: str, kpi_id: str, as_of: dt.date,
+def monthly_series(ws: Workspace, code: str, kpi_id: str, as_of: dt.date,
                    known_on: dt.datetime | None = None) -> pd.DataFrame:
     """Month by month (first day of the month), the value added and the cumulative value, for
     count/sum/distinct KPIs (distinct: values counted in the month they first appear)."""
+    import pandas as pd
+
     spec = ws.spec(code)
     _clause, kpi = find_kpi(spec, kpi_id)
     if kpi.kind not in {Kind.count, Kind.sum, Kind.distinct}:
@@ -270,9 +277,11 @@ def monthly_series(ws: Any, code: str, kpi_id: str, as_of: dt.date,
     return df
 
 
-def per_person_distribution(ws: Any, code: str, kpi_id: str, as_of: dt.date,
+def per_person_distribution(ws: Workspace, code: str, kpi_id: str, as_of: dt.date,
                             known_on: dt.datetime | None = None) -> pd.DataFrame:
     """How many members (member-slots for per month/week) have each count: columns count, people."""
+    import pandas as pd
+
     spec = ws.spec(code)
     _clause, kpi = find_kpi(spec, kpi_id)
     if kpi.kind is not Kind.per_person:

@@ -1,4 +1,4 @@
-"""What the engine returns. ``ProjectProgress.to_json()`` is the shape of CONTRACTS.md section 4."""
+"""What the engine returns. ``ProjectProgress.to_json()`` is the shape of docs/contracts.md section 4."""
 
 from __future__ import annotations
 

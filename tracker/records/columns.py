@@ -1,6 +1,6 @@
 """The columns of each record kind: English key, Chinese label, value type, database column.
 
-CONTRACTS.md section 3 fixes the keys and labels of roster, activity, survey, approval, expense and
+docs/contracts.md section 3 fixes the keys and labels of roster, activity, survey, approval, expense and
 deliverable; the other kinds (incident, staff, credential, assessment) follow the same pattern.
 Headers may be the key or the label (compared after NFKC, so full-width brackets match).
 """

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,9 @@ from tracker.records.columns import (
 from tracker.records.importer import _roster
 from tracker.records.insert import Writer, lookup
 from tracker.records.validate import Context, prepare
+
+if TYPE_CHECKING:
+    from tracker.workspace import Workspace
 
 
 def _current(session: Any, kd: KindDef, project: str, record_id: str | None, row_id: int | None) -> Any:
@@ -72,7 +75,7 @@ def _check_reason(reason: str, author: str) -> None:
         raise TrackerError("请写明操作人（--author）")
 
 
-def amend(ws: Any, project: str, kind: str, record_id: str | None, changes: dict[str, Any], reason: str,
+def amend(ws: Workspace, project: str, kind: str, record_id: str | None, changes: dict[str, Any], reason: str,
           author: str, *, row_id: int | None = None) -> int:
     """Replace the current record ``record_id`` by a corrected copy; returns the new row's id."""
     _check_reason(reason, author)
@@ -155,7 +158,7 @@ def amend(ws: Any, project: str, kind: str, record_id: str | None, changes: dict
         session.close()
 
 
-def void(ws: Any, project: str, kind: str, record_id: str | None, reason: str, author: str, *,
+def void(ws: Workspace, project: str, kind: str, record_id: str | None, reason: str, author: str, *,
          row_id: int | None = None) -> int:
     """Withdraw the current record ``record_id`` (it stays in history); returns the Correction id."""
     _check_reason(reason, author)

@@ -21,7 +21,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -50,6 +50,9 @@ from tracker.records.pipeline import Chunk, Job, prepare_chunk, worker_chunks
 from tracker.records.reader import Source, cell_text, open_source
 from tracker.records.validate import PROJECT_COL, Context, duplicate_message
 from tracker.records.visibility import visible
+
+if TYPE_CHECKING:
+    from tracker.workspace import Workspace
 
 MAX_KEPT_ERRORS = 10_000
 
@@ -173,7 +176,7 @@ def _layout(headers: list[str], kind: str | None, project: str, what: str) -> La
 # ------------------------------------------------------------------ public functions
 
 
-def import_file(ws: Any, path: Path | str, project: str, kind: str | None = None, *, dry_run: bool = False,
+def import_file(ws: Workspace, path: Path | str, project: str, kind: str | None = None, *, dry_run: bool = False,
                 skip_invalid: bool = False, entered_by: str = "operator", error_file: Path | None = None,
                 progress: Progress | None = None, chunk_size: int = 50_000,
                 parallel: bool | None = None, ledger: str | None = None, sync: bool = False) -> ImportResult:
@@ -230,7 +233,7 @@ def _writer(path: Path, headers: list[str], lay: Layout) -> ErrorWriter:
                        name_cols=name_cols)
 
 
-def import_rows(ws: Any, project: str, kind: str, rows: pd.DataFrame | list[dict[str, Any]], *, source_name: str,
+def import_rows(ws: Workspace, project: str, kind: str, rows: pd.DataFrame | list[dict[str, Any]], *, source_name: str,
                 dry_run: bool = False, skip_invalid: bool = False, entered_by: str = "operator",
                 error_file: Path | None = None, chunk_size: int = 50_000, ledger: str | None = None,
                 sync: bool = False) -> ImportResult:
@@ -402,7 +405,7 @@ def _defer_indexes(conn: Any, table: Any, expected: int) -> list[str]:
     return [sql for _, sql in ddl]
 
 
-def _run(ws: Any, project: str, lay: Layout, chunks: Callable[[Context, Packer], Iterator[Chunk]], *,
+def _run(ws: Workspace, project: str, lay: Layout, chunks: Callable[[Context, Packer], Iterator[Chunk]], *,
          source_file: str, sha: str | None, dry_run: bool, skip_invalid: bool, entered_by: str,
          progress: Progress | None, total: int | None, sha_obj: Any = None, ledger: str | None = None,
          sync: bool = False, track_ledger: bool = True) -> ImportResult:

@@ -1,4 +1,4 @@
-"""The per-project compliance report (中期/终期): HTML and PDF, CONTRACTS.md section 5.
+"""The per-project compliance report (中期/终期): HTML and PDF, docs/contracts.md section 5.
 
 ``render_project_report`` gathers the engine's progress, the report's own SQL aggregates (fund use,
 missing evidence, appendices), the NGO's explanations and the scoring verdict, renders

@@ -97,8 +97,15 @@ def list_contacts(ws: Workspace, project: str | None = None, *, include_inactive
         return [_info(c) for c in rows]
 
 
-def remove_contact(ws: Workspace, project: str | None, email: str, *, actor: str = "system") -> tuple[int, int]:
-    """Deactivate a contact; returns (contacts removed, unsent messages cancelled)."""
+def remove_contact(ws: Workspace, project: str | None, email: str, *, role: str | None = None,
+                   name: str | None = None, actor: str = "system") -> tuple[int, int]:
+    """Deactivate a contact; returns (contacts removed, unsent messages cancelled). ``role`` and
+    ``name``, when given, must be those registered for the address, or nothing is removed."""
+    if role or name:
+        e = normalise_email(email)
+        match = [c for c in list_contacts(ws, project) if c.email == e and c.project_code == project]
+        if match and ((role and match[0].role != role) or (name and match[0].name != name.strip())):
+            raise TrackerError(f"{email} 的角色或姓名与登记的不一致，未删除（用 tracker contacts list 核对）")
     email = normalise_email(email)
     with ws.session() as s:
         q = select(Contact).where(Contact.email == email, Contact.active == True)  # noqa: E712

@@ -14,10 +14,13 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracker.errors import TrackerError
 from tracker.simulate.generate import KINDS, ProjectData, generate_project
+
+if TYPE_CHECKING:
+    from tracker.workspace import Workspace
 
 DEFAULT_SEED = 2024
 DEFAULT_AS_OF = dt.date(2024, 11, 15)  # the 2024 portfolio's mid-term assessment
@@ -42,7 +45,7 @@ class SimulationSummary:
 Progress = Callable[[str, int, int], None]  # (project code, index, total)
 
 
-def simulate(ws: Any, as_of: dt.date = DEFAULT_AS_OF, scale: float = 1.0, seed: int = DEFAULT_SEED, *,
+def simulate(ws: Workspace, as_of: dt.date = DEFAULT_AS_OF, scale: float = 1.0, seed: int = DEFAULT_SEED, *,
              projects: Iterable[str] | None = None, progress: Progress | None = None) -> SimulationSummary:
     """Write every project's simulated records up to ``as_of`` (``scale`` times the realistic volume)."""
     if scale <= 0:
@@ -66,7 +69,7 @@ def simulate(ws: Any, as_of: dt.date = DEFAULT_AS_OF, scale: float = 1.0, seed: 
     return summary
 
 
-def write_project(ws: Any, data: ProjectData, as_of: dt.date) -> dict[str, int]:
+def write_project(ws: Workspace, data: ProjectData, as_of: dt.date) -> dict[str, int]:
     """Import one project's records up to ``as_of``, kind by kind, through ``import_rows``."""
     frames = data.until(as_of)
     out: dict[str, int] = {}
@@ -79,7 +82,7 @@ def write_project(ws: Any, data: ProjectData, as_of: dt.date) -> dict[str, int]:
     return out
 
 
-def _import(ws: Any, code: str, kind: str, df: Any) -> int:
+def _import(ws: Workspace, code: str, kind: str, df: Any) -> int:
     from tracker.records import import_rows
 
     res = import_rows(ws, code, kind, df, source_name=f"simulate-{code}-{kind}", entered_by="simulate")

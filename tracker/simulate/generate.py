@@ -1,4 +1,4 @@
-"""Generate one project's records for its whole period, as DataFrames keyed like CONTRACTS.md §3.
+"""Generate one project's records for its whole period, as DataFrames keyed like docs/contracts.md §3.
 
 Everything is drawn from a ``random.Random`` seeded with the seed and the project code, and the whole
 period is generated before anything is cut at ``as_of``: a record has the same record number and

@@ -12,9 +12,12 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tracker.reports import ReportFiles
+
+if TYPE_CHECKING:
+    from tracker.workspace import Workspace
 
 
 def _fresh_connections() -> None:
@@ -24,7 +27,7 @@ def _fresh_connections() -> None:
         e.dispose(close=False)
 
 
-_WORKSPACES: dict[tuple[str, str], Any] = {}
+_WORKSPACES: dict[tuple[str, str], Workspace] = {}
 
 
 def _render_one(db_url: str, specs: str, code: str, which: str, as_of: dt.date, out_dir: str,
@@ -40,7 +43,7 @@ def _render_one(db_url: str, specs: str, code: str, which: str, as_of: dt.date, 
 
 def render_reports(db_url: str, specs: Path, codes: list[str], which: str, as_of: dt.date, out_dir: Path, *,
                    pdf: bool = True, workers: int | None = None,
-                   done: Callable[[str], None] | None = None, ws: Any = None) -> dict[str, ReportFiles]:
+                   done: Callable[[str], None] | None = None, ws: Workspace | None = None) -> dict[str, ReportFiles]:
     """Render every project's report into ``out_dir``; returns code → files (in code order).
     ``ws``, an open workspace on ``db_url``, is handed to forked workers instead of reloading specs."""
     if ws is not None:
