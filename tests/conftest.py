@@ -4,8 +4,11 @@ that variable the PostgreSQL half is skipped locally and fails under CI."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from tracker.db.connection import dispose_engines
 
@@ -31,13 +35,85 @@ def _pg_admin_url() -> str:
     return make_url(PG_URL).set(database="postgres").render_as_string(hide_password=False)
 
 
-def new_pg_database() -> str:
-    """A fresh, empty PostgreSQL database for one test; dropped by the caller's fixture."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
+# ------------------------------------------------------------------ migrated template databases
+# Every database test starts from a copy of a database migrated once, not from an Alembic run of its
+# own: on SQLite a file copied per test (one template per test process), on PostgreSQL
+# ``CREATE DATABASE … TEMPLATE`` of a template database named by a hash of the migration scripts, made
+# once for everyone sharing the server (xdist workers, other checkouts, other developers) and only
+# published, by a rename, once fully migrated. A changed schema gets a new name, so a new template.
+
+MIGRATIONS = REPO / "tracker" / "db" / "migrations"
+
+
+def migrations_digest() -> str:
+    h = hashlib.sha256()
+    for path in sorted(MIGRATIONS.rglob("*.py")):
+        h.update(path.relative_to(MIGRATIONS).as_posix().encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _migrate(url: str) -> None:
+    from tracker.db.connection import make_engine
+    from tracker.db.migrate import upgrade
+
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+_PG_TEMPLATE: str | None = None
+
+
+def pg_template() -> str:
+    """The name of the migrated template database on the test server (made when missing)."""
+    global _PG_TEMPLATE
+    if _PG_TEMPLATE is not None:
+        return _PG_TEMPLATE
+    name = f"tracker_tpl_{migrations_digest()}"
     admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
+    try:
+        with admin.connect() as c:
+            c.execute(text("SELECT pg_advisory_lock(727275)"))  # one builder at a time, server-wide
+            try:
+                if c.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
+                    building = f"{name}_build_{uuid.uuid4().hex[:8]}"
+                    c.execute(text(f'CREATE DATABASE "{building}"'))
+                    try:
+                        _migrate(make_url(PG_URL).set(database=building).render_as_string(hide_password=False))
+                        c.execute(text(f'ALTER DATABASE "{building}" RENAME TO "{name}"'))
+                    except BaseException:
+                        c.execute(text(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)'))
+                        raise
+                    # nobody may connect to it: a connection would stop it being copied
+                    c.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false'))
+            finally:
+                c.execute(text("SELECT pg_advisory_unlock(727275)"))
+    finally:
+        admin.dispose()
+    _PG_TEMPLATE = name
+    return name
+
+
+def new_pg_database() -> str:
+    """A fresh PostgreSQL database for one test, already migrated (a copy of the template); dropped by
+    the caller's fixture."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    template = pg_template()
+    admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as c:
+            for attempt in range(20):
+                try:
+                    c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+                    break
+                except OperationalError as e:  # another copy of the template being made at that instant
+                    if "being accessed by other users" not in str(e) or attempt == 19:
+                        raise
+                    time.sleep(0.1 * (attempt + 1))
+    finally:
+        admin.dispose()
     return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
 
 
@@ -50,11 +126,26 @@ def drop_pg_database(url: str) -> None:
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite database file, made once per test process and copied by each test."""
+    import sqlite3
+
+    path = tmp_path_factory.mktemp("template") / "tracker.db"
+    _migrate(f"sqlite:///{path}")
+    con = sqlite3.connect(path)  # everything into the main file, which is all a test copies
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    return path
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh database URL, once per backend."""
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
+    """A fresh database URL, once per backend, already migrated to the latest schema."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'tracker.db'}"
+        path = tmp_path / "tracker.db"
+        shutil.copyfile(sqlite_template, path)
+        url = f"sqlite:///{path}"
         yield url
         dispose_engines()
         return
@@ -63,6 +154,27 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
             pytest.fail("CI 中必须设置 TRACKER_TEST_PG_URL（由 scripts/start-postgres 启动 PostgreSQL）")
         pytest.skip("未设置 TRACKER_TEST_PG_URL：跳过 PostgreSQL")
     url = new_pg_database()
+    yield url
+    drop_pg_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database (no schema yet), once per backend: for the tests of migrating."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        dispose_engines()
+        return
+    if not PG_URL:
+        if os.environ.get("CI"):
+            pytest.fail("CI 中必须设置 TRACKER_TEST_PG_URL（由 scripts/start-postgres 启动 PostgreSQL）")
+        pytest.skip("未设置 TRACKER_TEST_PG_URL：跳过 PostgreSQL")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     yield url
     drop_pg_database(url)
 
