@@ -12,14 +12,18 @@ import os
 import re
 from pathlib import Path
 from typing import Any
+from typing import TYPE_CHECKING
 
 from tracker import clock
 from tracker.errors import TrackerError
 
+if TYPE_CHECKING:
+    from tracker.workspace import Workspace
+
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 
 
-def workspace() -> Any:
+def workspace() -> Workspace:
     """The workspace named by the environment (specs loaded, database migrated, projects synced)."""
     from tracker.workspace import open_workspace
 
