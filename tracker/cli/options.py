@@ -11,7 +11,6 @@ import datetime as dt
 import os
 import re
 from pathlib import Path
-from typing import Any
 from typing import TYPE_CHECKING
 
 from tracker import clock
