@@ -336,3 +336,32 @@ def test_forecasts_stay_within_the_universe(db_url: str) -> None:
     c = kp(compute_progress(ws, CODE, d("2024-07-31")), "hub_towns")
     # 61 days elapsed: 1 × 304/61 = 4.98 towns, but the set has 3
     assert c.actual == 1 and c.forecast == 3
+
+
+def test_timeliness_within_days_or_hours_of_the_reference_date(db_url: str) -> None:
+    """"接到需求后3天（或24小时）内上门，及时率不低于90%": visits done within 3 days (24 hours: whole
+    days, so at most 1) of their 需求登记日期. Seven visits by 09-30:
+    06-01→06-03 2 days, 06-10→06-13 3, 06-20→06-21 1, 07-01→07-08 7, no date→07-10, 07-20→07-19 (done
+    before it was requested), 08-01→08-01 0. Within 3 days: 4 of 7 = 57.14 %; within 24 hours: 2 of 7."""
+    ws = workspace(db_url)
+    for req, done in [("2024-06-01", "2024-06-03"), ("2024-06-10", "2024-06-13"), ("2024-06-20", "2024-06-21"),
+                      ("2024-07-01", "2024-07-08"), (None, "2024-07-10"), ("2024-07-20", "2024-07-19"),
+                      ("2024-08-01", "2024-08-01"), ("2024-09-25", "2024-10-02")]:
+        add(ws, "activity", activity_type="visit", person_id="P1", date=d(done),
+            requested_on=d(req) if req else None)
+    add(ws, "activity", activity_type="lecture", participants=20, date=d("2024-08-20"),
+        requested_on=d("2024-08-01"))  # not a visit: outside the KPI
+    p = compute_progress(ws, CODE, AS_OF)
+    t = kp(p, "timely_visits")
+    assert t.actual == pytest.approx(400 / 7) and t.detail == {"numerator": 4, "denominator": 7}
+    assert (t.evidence, t.violations, t.status) == (7, 3, "behind")
+    h = kp(p, "visits_24h")  # 06-20→06-21 and 08-01→08-01
+    assert h.actual == pytest.approx(200 / 7) and h.violations == 5
+    viol = list_violations(ws, CODE, f"{CODE}.7.timely_visits", AS_OF)
+    assert [(r["date"], r["reason"]) for r in viol] == [
+        (d("2024-07-08"), "距需求登记日期（2024-07-01）7天，要求3天内"),
+        (d("2024-07-10"), "未填写需求登记日期，无法判断是否及时：请补填"),
+        (d("2024-07-19"), "日期早于需求登记日期（2024-07-20）：请核对")]
+    end = kp(compute_progress(ws, CODE, END), "timely_visits")  # 09-25→10-02 is 7 days: 4 of 8
+    assert (end.actual, end.status) == (50, "missed")
+    assert kp(compute_progress(ws, CODE, d("2024-05-31")), "timely_visits").status == "pending"  # no visits yet

@@ -170,6 +170,7 @@ class Activity(RecordBase, table=True):
         Index("ix_activity_project_person", "project_code", "person_id"),
     )
     date: dt.date
+    requested_on: dt.date | None = Field(default=None, description="需求登记日期：及时率的参照日期")
     activity_type: str = Field(max_length=48, description="规格中的活动类型 key")
     person_id: str | None = Field(default=None, max_length=64)
     participants: int | None = None

@@ -43,6 +43,7 @@ class Kind(StrEnum):
     approval_gate = "approval_gate"  # every activity approved on or before its date
     zero_incident = "zero_incident"  # no incident of the given types
     staff = "staff"  # staff credentials: everyone has one / at least n have one
+    timeliness = "timeliness"  # share of records done within N days (hours) of a reference date (percent)
     manual = "manual"  # an auditor's judgement, recorded with evidence
 
 
@@ -273,6 +274,29 @@ class Pacing(Strict):
         return self
 
 
+class Within(Strict):
+    """How soon after its reference date a record must be done: ``{days: 3}`` or ``{hours: 24}``.
+    Records carry dates, not times: a bound in hours allows whole days only (24小时 → 1天, 48小时 → 2天,
+    under 24 hours → the same day)."""
+
+    days: int | None = Field(default=None, ge=0, description="天数：服务日期不晚于参照日期后 N 天")
+    hours: int | None = Field(default=None, ge=0, description="小时数：记录只有日期，按整天计（24小时 = 1天）")
+
+    @model_validator(mode="after")
+    def _one(self) -> Within:
+        if (self.days is None) == (self.hours is None):
+            raise ValueError("within 须给出 days 或 hours 其中之一，如 {days: 3} 或 {hours: 24}")
+        return self
+
+    @property
+    def max_days(self) -> int:
+        return self.days if self.days is not None else (self.hours or 0) // 24
+
+    @property
+    def text(self) -> str:
+        return f"{self.days}天" if self.days is not None else f"{self.hours}小时"
+
+
 class NotTarget(Strict):
     """A number in the clause text that is deliberately not a target, with the reason."""
 
@@ -298,6 +322,8 @@ class KPI(Strict):
     incident_types: list[Key] | None = None
     credential: Key | None = None
     rule: StaffRule | None = None
+    reference: Key | None = Field(default=None, description="timeliness：参照日期列，如 requested_on（需求登记日期）")
+    within: Within | None = Field(default=None, description="timeliness：参照日期后多久内完成，{days: 3} 或 {hours: 24}")
     target: float | None = None
     comparator: Comparator = Comparator.ge
     unit: str

@@ -118,6 +118,7 @@ KINDS: dict[str, KindDef] = {
             Col("time", "时间", aliases=("开始时间", "活动时间", "服务时间")),
             Col("session", "场次", COUNT, aliases=("当日场次", "当日次序", "次序")),
             Col("staff", "工作人员"),
+            Col("requested_on", "需求登记日期", DATE, aliases=("需求日期", "受理日期", "申请日期", "派单日期")),
             _NOTES,
             Col("evidence", "佐证材料", aliases=("佐证",)),
         ), identity=("date", "activity", "person_id", "group", "location", "time", "session")),

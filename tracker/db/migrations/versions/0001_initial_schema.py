@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-01 22:25:48.356234
+Create Date: 2026-12-01 23:29:36.851702
 """
 
 from collections.abc import Sequence
@@ -303,6 +303,7 @@ def upgrade() -> None:
         sa.Column("retired_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("supersedes", sa.Integer(), nullable=True),
         sa.Column("date", sa.Date(), nullable=False),
+        sa.Column("requested_on", sa.Date(), nullable=True),
         sa.Column("activity_type", sqlmodel.sql.sqltypes.AutoString(length=48), nullable=False),
         sa.Column("person_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("participants", sa.Integer(), nullable=True),
