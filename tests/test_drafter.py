@@ -100,6 +100,23 @@ def test_rules_before_their_count_minutes_and_per_person_amounts() -> None:
     assert kpis(s, 5) == [("distinct", 1000, "人", ">=", ()), ("per_person", 2, "次", ">=", ())]
 
 
+def test_time_limits_draft_timeliness() -> None:
+    s = drafted("1. 接到服务需求后3天（或24小时）内上门服务，服务及时率不低于90%\n"
+                "2. 接到求助后24小时内响应\n"
+                "3. 受理后5个工作日内办结，及时率达到95%\n"
+                "4. 开展活动不少于3天")
+    t = s.clauses[0].kpis
+    assert [(k.kind.value, k.target, k.unit, k.reference, k.within.days if k.within else None) for k in t] == [
+        ("timeliness", 90, "%", "requested_on", 3)]
+    assert "24小时" in (t[0].draft_reason or "")  # the alternative limit is named, not silently dropped
+    assert s.activity_type(t[0].where.types[0]).label == "上门服务"  # type: ignore[index,union-attr]
+    r = s.clauses[1].kpis[0]  # a limit without a rate: every record within it
+    assert (r.kind.value, r.target, r.within.hours if r.within else None) == ("timeliness", 100, 24)
+    w = s.clauses[2].kpis  # working days cannot be counted from dates: one manual KPI saying so
+    assert [k.kind.value for k in w] == ["manual"] and "工作日" in (w[0].draft_reason or "")
+    assert kpis(s, 4) == [("count", 3, "天", ">=", ())]  # a duration without 内 is not a time limit
+
+
 def test_ages_and_years_are_not_targets() -> None:
     s = drafted("1. 为8周岁以下儿童开展活动不少于20场")
     assert kpis(s, 1) == [("count", 20, "场", ">=", ())]

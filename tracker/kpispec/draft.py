@@ -190,12 +190,19 @@ class _ClauseDrafter:
         last_count: dict[str, Any] | None = None
         last_deliverable: dict[str, Any] | None = None
         pending_each: list[dict[str, Any]] = []
+        self.within: list[tuple[_Qty, str]] = []  # 3天内, 24小时内: the time limits of a timeliness rule
+        self.timed = False  # a timeliness KPI (or the manual one standing for it) was drafted
+        timely_rule = re.search(r"及时|响应|接到|受理|登记后|派单|需求后|申请后", self.norm)
         for q in qs:
             seg = self.norm[q.seg_start:q.seg_end]
             before = self.norm[q.seg_start:q.start]
             ex = self.excerpt(q.seg_start, q.seg_end)
             value = int(q.value) if float(q.value).is_integer() else q.value
             unit = q.unit.replace("场(次)", "场（次）")
+            if timely_rule and unit in ("天", "日", "小时", "个小时", "工作日", "个工作日") and (
+                    q.comparator == "<=" or re.match(r"(?:\([^)]*\))?\)?内", self.norm[q.end:q.end + 12])):
+                self.within.append((q, unit))
+                continue
             per_rec = re.search(r"每(场|次|期|节|堂|课|轮|场次|次活动|期活动|个活动)[^每]*$", before)
             if unit in ("岁", "周岁"):
                 self.not_targets.append({"value": self.excerpt(q.start, q.end),
@@ -260,6 +267,11 @@ class _ClauseDrafter:
                     last_deliverable = k
             elif k is not None and k["kind"] == "distinct":
                 last_count = k
+        if self.within and not self.timed:
+            # 接到需求后24小时内响应: every record within the limit
+            q = self.within[0][0]
+            self.timeliness(self.excerpt(q.seg_start, q.seg_end), 100, None,
+                            "起草器按“…内”推定全部记录须在时限内完成（及时率100%），请核对目标和参照日期")
         if pending_each:  # a per-record rule with no count to hold it
             self.add("manual", "逐条要求", self.excerpt(0, len(self.norm)), "项",
                      f"读出了逐条要求 {pending_each}，但条款中没有可承载它的计数指标，请人工拆分")
@@ -277,6 +289,8 @@ class _ClauseDrafter:
         label = _label(seg)
         common = {"target": value, "comparator": q.comparator if q.comparator != ">=" else None}
         reason = "起草器按条款措辞推定的类型和目标，请核对适用的活动类型和记录"
+        if unit == "%" and re.search(r"及时", seg) and self.within:
+            return self.timeliness(ex, value, common["comparator"], "起草器按“…内…及时率”推定的及时率，请核对参照日期列")
         if unit == "%":
             measure = ("satisfaction" if "满意" in seg else "participation" if "参与率" in seg
                        else "pass" if re.search(r"合格|通过|达标|匹配|掌握|知晓|正确", seg)
@@ -383,6 +397,22 @@ class _ClauseDrafter:
             t = self.d.activity(label, "group")
             return self.add("count", label or "活动", ex, unit, reason, where={"types": [t]}, **common)
         return self.add("manual", label, ex, unit, f"数量“{self.excerpt(q.start, q.end)}”的单位无法归类，请人工拆分")
+
+    def timeliness(self, ex: str, target: float, comparator: str | None, reason: str) -> dict[str, Any]:
+        """A timeliness KPI from the first time limit read (3天内; 24小时内); the others are noted."""
+        q, unit = self.within[0]
+        self.timed = True
+        if "工作日" in unit:
+            return self.add("manual", "及时率", ex, "%", "按工作日计的时限尚不能从日期计量，请人工评定或改为自然日",
+                            target=None)
+        others = "、".join(self.excerpt(o.start, o.end) for o, _ in self.within[1:])
+        if others:
+            reason += f"；条款另有时限“{others}”，未计入"
+        within = {"days": int(q.value)} if unit in ("天", "日") else {"hours": int(q.value)}
+        after = re.sub(r"^(?:\([^)]*\))?\)?内", "", self.norm[q.end:q.seg_end])
+        t = self.d.activity(_label(after) or "服务", "person")
+        return self.add("timeliness", "及时率", ex, "%", reason, where={"types": [t]}, reference="requested_on",
+                        within=within, target=target, comparator=comparator)
 
     def judgements(self, qs: list[_Qty]) -> None:
         """A part of the clause with no number and no rule read from it: a judgement for an auditor."""
