@@ -1,9 +1,8 @@
-"""身份证号 checks with real check digits, the keyed hash and its key file, masks."""
+"""身份证号 checks with real check digits, the keyed hash, masks (the key itself: test_records_idkey.py)."""
 
 from __future__ import annotations
 
 import random
-import stat
 import sys
 from pathlib import Path
 
@@ -12,7 +11,6 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "records"))
 from records_support import check_digit, id_number
 
-from tracker.records import privacy
 from tracker.records.privacy import IdNumberError, hash_id, mask_id, mask_name, validate_id_number
 
 
@@ -59,18 +57,6 @@ def test_hash_is_keyed(monkeypatch: pytest.MonkeyPatch) -> None:
     assert a == hash_id(n.lower()) and len(a) == 64 and n not in a
     monkeypatch.setenv("TRACKER_ID_KEY", "key-two")
     assert hash_id(n) != a
-
-
-def test_key_file_created_once_with_mode_600(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv("TRACKER_ID_KEY", raising=False)
-    monkeypatch.setenv("TRACKER_DATA", str(tmp_path / "d"))
-    privacy._key_for.cache_clear()
-    n = id_number()
-    h1 = hash_id(n)
-    key = tmp_path / "d" / "id.key"
-    assert stat.S_IMODE(key.stat().st_mode) == 0o600 and len(key.read_text().strip()) == 64
-    privacy._key_for.cache_clear()
-    assert hash_id(n) == h1  # the same key is read back, not regenerated
 
 
 def test_masks() -> None:

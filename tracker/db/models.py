@@ -314,4 +314,5 @@ RECORD_TABLES: dict[str, type[RecordBase]] = {
 import tracker.db.accounts  # noqa: E402
 import tracker.db.audit  # noqa: E402
 import tracker.db.evaluation  # noqa: E402
-import tracker.db.outbox  # noqa: E402, F401
+import tracker.db.outbox  # noqa: E402
+import tracker.db.settings  # noqa: E402, F401

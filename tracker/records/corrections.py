@@ -32,6 +32,7 @@ from tracker.records.columns import (
 )
 from tracker.records.importer import _roster
 from tracker.records.insert import Writer, lookup
+from tracker.records.privacy import id_key
 from tracker.records.validate import Context, prepare
 
 if TYPE_CHECKING:
@@ -85,6 +86,7 @@ def amend(ws: Workspace, project: str, kind: str, record_id: str | None, changes
         raise TrackerError("没有要更正的内容：请用 --set 列名=新值 指定")
     idx = header_index(kd)
     table = kd.model.__table__
+    hash_key = id_key(ws.engine) if kd.kind == "roster" else None  # before the write lock
     session = ws.session()
     try:
         conn = session.connection()
@@ -120,7 +122,7 @@ def amend(ws: Workspace, project: str, kind: str, record_id: str | None, changes
         conn.execute(update(table).where(table.c.id == old["id"]).values(retired_at=now))
         attr_cols = sorted(attrs)
         frame = pd.DataFrame([{**values, **attrs}], dtype=object)
-        ctx = Context(project, spec, kd, attr_cols=attr_cols)
+        ctx = Context(project, spec, kd, attr_cols=attr_cols, id_key=hash_key)
         if kd.kind == "activity":
             ctx.roster = _roster(conn, project)
         prep = prepare(frame, np.array([1]), ctx, overrides=overrides)

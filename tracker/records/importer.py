@@ -34,6 +34,7 @@ from tracker.errors import TrackerError
 from tracker.evaluation import locks
 from tracker.records.columns import (
     DATE,
+    ID_NUMBER,
     IGNORED_HEADERS,
     KINDS,
     PROJECT_HEADERS,
@@ -47,6 +48,7 @@ from tracker.records.errorfile import ERROR_HEADER, ROW_HEADER, ErrorWriter, def
 from tracker.records.insert import KeySet, Packer, Writer, lookup
 from tracker.records.ledger import LedgerDiff, Sync
 from tracker.records.pipeline import Chunk, Job, prepare_chunk, worker_chunks
+from tracker.records.privacy import id_key
 from tracker.records.reader import Source, cell_text, open_source
 from tracker.records.validate import PROJECT_COL, Context, duplicate_message
 from tracker.records.visibility import visible
@@ -414,6 +416,7 @@ def _run(ws: Workspace, project: str, lay: Layout, chunks: Callable[[Context, Pa
     table = kd.model.__table__
     result = ImportResult(kind=kd.kind, dry_run=dry_run)
     now = utcnow()
+    hash_key = id_key(ws.engine) if any(c.type == ID_NUMBER for c in kd.columns) else None  # before the write lock
     session = ws.session()
     stream: Any = None
     try:
@@ -426,7 +429,7 @@ def _run(ws: Workspace, project: str, lay: Layout, chunks: Callable[[Context, Pa
         session.add(batch)
         session.flush()
         bid = batch.id
-        ctx = Context(project, spec, kd, attr_cols=lay.attr_cols,
+        ctx = Context(project, spec, kd, attr_cols=lay.attr_cols, id_key=hash_key,
                       id_attr_cols={h for h in lay.attr_cols if "身份证" in h or "证件号" in h})
         if kd.kind == "activity":
             ctx.roster = _roster(conn, project)

@@ -1,8 +1,9 @@
 """Personal data: 居民身份证 numbers (GB 11643) and names.
 
 ID numbers are never stored or shown in clear: the database keeps a keyed hash (HMAC-SHA256) and a
-masked form (``330106********002X``). The key comes from ``TRACKER_ID_KEY``, or else from
-``<TRACKER_DATA>/id.key``, generated once (mode 600). Names are masked (``张*``, ``欧阳**``) in
+masked form (``330106********002X``). The key comes from ``TRACKER_ID_KEY``, or else from the
+database it hashes for (the ``setting`` table, written once), so every folder and every machine that
+uses one database agrees. Names are masked (``张*``, ``欧阳**``) in
 anything that leaves the database.
 
 Deliberately not ``python-stdnum``'s ``cn.ric``: it rejects valid numbers of many people born
@@ -14,14 +15,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import os
 import secrets
 import unicodedata
-from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tracker import config
 from tracker.errors import TrackerError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
@@ -72,44 +77,74 @@ def birth_date(v: str) -> dt.date:
     return dt.date(int(v[6:10]), int(v[10:12]), int(v[12:14]))
 
 
-@lru_cache(maxsize=8)
-def _key_for(env_key: str | None, key_file: str) -> bytes:
+KEY_SETTING = "id_hash_key"
+log = logging.getLogger("tracker.privacy")
+
+
+def id_key(engine: Engine | None = None) -> bytes:
+    """The HMAC key: ``TRACKER_ID_KEY`` if set, else the one stored in the database (``engine``, by
+    default the one of ``TRACKER_DB_URL``), written there once: taken over from an older
+    ``<TRACKER_DATA>/id.key`` where there is one, else generated."""
+    env_key = os.environ.get("TRACKER_ID_KEY")
     if env_key:
         return env_key.encode("utf-8")
-    path = Path(key_file)
+    from tracker.db.connection import get_engine
+    from tracker.db.settings import get_setting, put_once
+
+    engine = engine or get_engine()
+    stored = get_setting(engine, KEY_SETTING)
+    if stored is not None:
+        return stored.encode("ascii")
+    legacy = config.data_dir() / "id.key"
+    old = _read_legacy_key(legacy)
+    if old is None:
+        _refuse_if_hashes_without_key(engine)
+        return put_once(engine, KEY_SETTING, secrets.token_hex(32)).encode("ascii")
+    stored = put_once(engine, KEY_SETTING, old)
+    if stored == old:
+        log.warning("已将身份证号哈希密钥从文件 %s 迁入数据库：此后从任何文件夹或电脑使用该数据库，哈希都一致；"
+                    "请妥善备份数据库，确认无误后可删除该文件", legacy)
+    return stored.encode("ascii")
+
+
+def _read_legacy_key(path: Path) -> str | None:
+    """The key an earlier version kept in ``<TRACKER_DATA>/id.key``, if that file exists."""
     try:
-        return _read_or_create_key(path)
+        if not path.exists():
+            return None
+        data = path.read_text("ascii").strip()
     except (OSError, UnicodeError) as e:
         why = "是目录" if path.is_dir() else "没有读写权限" if isinstance(e, PermissionError) else "无法读取或内容无效"
         raise TrackerError(f"身份证号哈希密钥文件 {path} {why}：请检查该文件（应为一行十六进制密钥），"
                            "或用环境变量 TRACKER_ID_KEY 提供密钥") from None
+    if len(data) < 32 or not data.isalnum():
+        raise TrackerError(f"身份证号哈希密钥文件 {path} 内容无效（应为一行十六进制密钥）：请找回原文件，"
+                           "或用环境变量 TRACKER_ID_KEY 提供原来的密钥")
+    return data
 
 
-def _read_or_create_key(path: Path) -> bytes:
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process created it first
-        else:
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_hex(32))
-    data = path.read_text("ascii").strip()
-    if len(data) < 32:
-        raise TrackerError(f"身份证号哈希密钥文件 {path} 内容无效")
-    return data.encode("ascii")
+def _refuse_if_hashes_without_key(engine: Engine) -> None:
+    """A database that already holds hashed ID numbers but no key: they were hashed with a key kept
+    elsewhere (an older ``data/id.key`` in another folder, or ``TRACKER_ID_KEY``). A new key would
+    make every person of those rosters look new, so ask for the old one instead."""
+    from sqlalchemy import func, select
+
+    from tracker.db.models import Person
+
+    table = Person.__table__  # type: ignore[attr-defined]
+    with engine.connect() as c:
+        n = c.execute(select(func.count()).select_from(table).where(table.c.id_hash.is_not(None))).scalar_one()
+    if n:
+        raise TrackerError(f"数据库中已有 {n} 条按身份证号哈希的服务对象记录，但数据库里没有保存哈希密钥，"
+                           f"当前目录下也没有旧的密钥文件 {config.data_dir() / 'id.key'}：请在原来导入名单的文件夹中"
+                           "运行一次命令（密钥会自动迁入数据库），或用环境变量 TRACKER_ID_KEY 提供原来的密钥")
 
 
-def id_key() -> bytes:
-    """The HMAC key: ``TRACKER_ID_KEY``, or ``<TRACKER_DATA>/id.key`` (created with mode 600)."""
-    return _key_for(os.environ.get("TRACKER_ID_KEY") or None, str(config.data_dir() / "id.key"))
-
-
-def hash_id(s: str) -> str:
-    """Keyed HMAC-SHA256 (hex) of a valid, normalised ID number: equal numbers give equal hashes."""
+def hash_id(s: str, key: bytes | None = None) -> str:
+    """Keyed HMAC-SHA256 (hex) of a valid, normalised ID number: equal numbers give equal hashes.
+    ``key`` defaults to ``id_key()``."""
     v = validate_id_number(s)
-    return hmac.new(id_key(), v.encode("ascii"), hashlib.sha256).hexdigest()
+    return hmac.new(key or id_key(), v.encode("ascii"), hashlib.sha256).hexdigest()
 
 
 def mask_id(s: str) -> str:

@@ -39,7 +39,7 @@ from tracker.records.columns import (
     KindDef,
     norm_header,
 )
-from tracker.records.privacy import IdNumberError, birth_date, hash_id, mask_id, validate_id_number
+from tracker.records.privacy import IdNumberError, birth_date, hash_id, id_key, mask_id, validate_id_number
 from tracker.records.scrub import CODE_IS_ID, id_cells, is_phone_header, scrub_cells
 
 PROJECT_COL = "__project__"
@@ -60,6 +60,7 @@ class Context:
     attr_cols: list[str] = field(default_factory=list)  # unknown headers kept as attributes
     id_attr_cols: set[str] = field(default_factory=set)  # unknown headers that hold ID numbers
     occurrences: dict[str, int] = field(default_factory=dict)  # repeats kinds: identity → rows so far
+    id_key: bytes | None = None  # the ID-hash key of the database written to (default: privacy.id_key())
 
     def vocab_items(self, name: str) -> list[Any]:
         """A vocabulary of the spec; ``approval_scopes``: what an approval may cover, activity types
@@ -300,6 +301,7 @@ def prepare(chunk: pd.DataFrame, rows: np.ndarray, ctx: Context,
             hashes: list[str | None] = []
             masks: list[str | None] = []
             births: list[dt.date | None] = []
+            key = ctx.id_key or id_key() if any(cells) else None
             for i, x in enumerate(cells):
                 h = m = b = None
                 if x:
@@ -308,7 +310,7 @@ def prepare(chunk: pd.DataFrame, rows: np.ndarray, ctx: Context,
                     except IdNumberError as e:
                         bad.put(i, e.message)
                     else:
-                        h, m, b = hash_id(v18), mask_id(v18), birth_date(v18)
+                        h, m, b = hash_id(v18, key), mask_id(v18), birth_date(v18)
                 hashes.append(h)
                 masks.append(m)
                 births.append(b)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-01 23:29:36.851702
+Create Date: 2026-12-01 23:33:18.049186
 """
 
 from collections.abc import Sequence
@@ -100,6 +100,13 @@ def upgrade() -> None:
         sa.Column("spec_sha256", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("synced_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("code"),
+    )
+    op.create_table(
+        "setting",
+        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("name"),
     )
     op.create_table(
         "account",
@@ -1123,6 +1130,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_account_api_token_hash"))
 
     op.drop_table("account")
+    op.drop_table("setting")
     op.drop_table("project")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_state_next")
