@@ -117,6 +117,15 @@ def test_time_limits_draft_timeliness() -> None:
     assert kpis(s, 4) == [("count", 3, "天", ">=", ())]  # a duration without 内 is not a time limit
 
 
+def test_per_quarter_year_and_day() -> None:
+    s = drafted("1. 每季度上门探访不少于1次\n2. 每人每年参加活动不少于4次\n3. 每年开展活动不少于48次\n"
+                "4. 每天送餐不少于1次")
+    got = [(k.kind.value, k.target, k.unit, k.per.value) for _, k in s.iter_kpis()]
+    assert got == [("per_person", 1, "次/季度", "quarter"), ("per_person", 4, "次/年", "year"),
+                   ("count", 48, "次", "period"),  # 每年 alone: the whole period of a one-year project
+                   ("per_person", 1, "次/天", "day")]
+
+
 def test_ages_and_years_are_not_targets() -> None:
     s = drafted("1. 为8周岁以下儿童开展活动不少于20场")
     assert kpis(s, 1) == [("count", 20, "场", ">=", ())]

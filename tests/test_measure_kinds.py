@@ -365,3 +365,45 @@ def test_timeliness_within_days_or_hours_of_the_reference_date(db_url: str) -> N
     end = kp(compute_progress(ws, CODE, END), "timely_visits")  # 09-25→10-02 is 7 days: 4 of 8
     assert (end.actual, end.status) == (50, "missed")
     assert kp(compute_progress(ws, CODE, d("2024-05-31")), "timely_visits").status == "pending"  # no visits yet
+
+
+def test_per_week_quarter_year_and_day(db_url: str) -> None:
+    """Visits of _counting_records: P1 06-05, 07-05, 10-02; P2 07-10; roster P1-P3 (P4 from 10-15)."""
+    ws = workspace(db_url)
+    _counting_records(ws)
+    # per week (whole weeks from 06-01): as of 06-30 four weeks are over (06-01 … 06-28); 3 members × 4
+    # weeks = 12 cells, only P1's first week (06-05) has a visit
+    w = kp(compute_progress(ws, CODE, d("2024-06-30")), "weekly")
+    assert (w.actual, w.detail["units"], w.violations) == (0, 12, 11)
+    # per calendar quarter: by 09-30 Q2 (June only) and Q3 are over: P1 1+1, P2 0+1, P3 0+0 → 3 below 1
+    q = kp(compute_progress(ws, CODE, AS_OF), "quarterly")
+    assert (q.actual, q.detail["units"], q.violations) == (0, 6, 3)
+    qe = kp(compute_progress(ws, CODE, END), "quarterly")  # 4 members × 4 quarters; P1 Q2-Q4, P2 Q3 met
+    assert (qe.detail["units"], qe.violations) == (16, 12)
+    viol = list_violations(ws, CODE, f"{CODE}.2.quarterly", AS_OF)
+    assert [(r["person"], r["what"], r["reason"]) for r in viol] == [
+        ("P2", "2024年第2季度", "当季度仅 0 次，要求 >= 1"), ("P3", "2024年第2季度", "当季度仅 0 次，要求 >= 1"),
+        ("P3", "2024年第3季度", "当季度仅 0 次，要求 >= 1")]
+    # per service year (from 06-01; the period cuts the first year short at 2025-03-31): nothing over by
+    # 09-30; at the end P1 3 visits, P2 1, P3 and P4 0 → three below 2
+    assert kp(compute_progress(ws, CODE, AS_OF), "yearly").status == "pending"
+    y = kp(compute_progress(ws, CODE, END), "yearly")
+    assert (y.actual, y.detail["units"], y.violations, y.status) == (0, 4, 3, "missed")
+    assert {r["what"] for r in list_violations(ws, CODE, f"{CODE}.2.yearly", END)} == {"第1年（2024-06-01起）"}
+
+
+def test_per_day_three_meals(db_url: str) -> None:
+    """"一日三餐": as of 06-02 two days are over; P1 eats 3 then 2 meals, P2 3 and 3."""
+    ws = workspace(db_url)
+    person(ws, "P1")
+    person(ws, "P2")
+    for pid, day, n in [("P1", "2024-06-01", 3), ("P1", "2024-06-02", 2), ("P2", "2024-06-01", 3),
+                        ("P2", "2024-06-02", 3), ("P2", "2024-06-03", 1)]:
+        for _ in range(n):
+            add(ws, "activity", activity_type="meal", person_id=pid, date=d(day))
+    m = kp(compute_progress(ws, CODE, d("2024-06-02")), "daily_meals")
+    assert (m.actual, m.detail["units"], m.violations, m.evidence) == (2, 4, 1, 11)
+    assert [(r["person"], r["what"], r["reason"]) for r in list_violations(
+        ws, CODE, f"{CODE}.2.daily_meals", d("2024-06-02"))] == [("P1", "2024-06-02", "当日仅 2 次，要求 >= 3")]
+    m3 = kp(compute_progress(ws, CODE, d("2024-06-03")), "daily_meals")  # 06-03: P1 none, P2 one
+    assert (m3.detail["units"], m3.violations, m3.actual) == (6, 3, 0)

@@ -35,6 +35,7 @@ QTY = re.compile(
     rf"(?P<pre>{_GE}|{_LE})?\s*(?P<lo>{_NUM})\s*(?:(?P<range>[-~至到])\s*(?P<hi>{_NUM})\s*)?(?P<wan>万|亿)?\s*"
     rf"(?P<unit>{_UNITS})(?P<post>及以上|以上|以内|以下|余|多)?"
 )
+_PER = {"月": "month", "周": "week", "季度": "quarter", "季": "quarter", "年": "year", "天": "day", "日": "day"}
 _SEP = re.compile(r"[,，;；。\n:：]")
 _VERBS = re.compile(r"^(?:并|且|同时|需|须|应|要|其中|每年|全年|项目周期内|周期内|累计|共计|共|总计)?"
                     r"(?:开展|组织|举办|提供|完成|形成|制作|编写|编印|撰写|拍摄|发布|进行|实施|建立|培育|打造|招募|培训|落实)?")
@@ -327,11 +328,13 @@ class _ClauseDrafter:
             return self.add("per_person", label or "每人时长", ex, f"{unit}/人", reason,
                             where={"types": [t], "population": pop}, field="days" if unit == "天" else "hours",
                             **common)
-        per = re.search(r"每(月|周)", before)
+        per = re.search(r"每(月|周|季度|季|天|日)", before)
         per_member = re.search(r"每(人|户|名|位|个个案|个案|个小组|小组|个家庭|家|个服务对象)", before) or (
             # 探访对象不少于1000人，项目周期内上门探访不少于2次: each of those people twice
             re.match(r"(项目周期内|周期内)", before.strip())
             if re.search(r"\d+人(?!次)", self.norm[:q.seg_start]) or re.search(r"上门|探访|走访", before) else None)
+        if per is None and per_member is not None:
+            per = re.search(r"每(年)", before)  # 每人每年 (每年 alone is the whole period of a one-year project)
         if unit in ("次", "期", "场", "节") and (per or per_member):
             pop = self.d.population(re.sub(r"\s+", "", self.project.target_groups)[:20])
             by = "group" if per_member and per_member.group(1) in ("个个案", "个案", "个小组", "小组") else None
@@ -342,7 +345,7 @@ class _ClauseDrafter:
             if not by:
                 where["population"] = pop
             return self.add("per_person", label or "每人频次", ex, f"{unit}/{per.group(1)}" if per else unit,
-                            reason, where=where, per={"月": "month", "周": "week"}[per.group(1)] if per else None,
+                            reason, where=where, per=_PER[per.group(1)] if per else None,
                             by=by, **common)
         if unit in ("小时", "课时", "学时"):
             t = self.d.activity(label, "group", hours=True)

@@ -81,8 +81,15 @@ class Comparator(StrEnum):
 
 class Per(StrEnum):
     period = "period"
-    month = "month"
-    week = "week"
+    month = "month"  # calendar months
+    week = "week"  # whole weeks counted from the period start
+    quarter = "quarter"  # calendar quarters (按季)
+    year = "year"  # service years counted from the period start (一年开展不少于48次)
+    day = "day"  # every day of the period (一日三餐)
+
+
+# The slot a per rule judges, in Chinese: 每人每月 …
+PER_LABELS: dict[Per, str] = {Per.month: "月", Per.week: "周", Per.quarter: "季度", Per.year: "年", Per.day: "日"}
 
 
 class RateMeasure(StrEnum):

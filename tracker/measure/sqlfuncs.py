@@ -53,6 +53,27 @@ def months_between(first: Any, last: Any) -> ColumnElement[int]:
             - case((cast(extract("day", last), Integer) < cast(extract("day", first), Integer), 1), else_=0))
 
 
+def period_slot(col: Any, per: str, start: dt.date) -> ColumnElement[int]:
+    """The slot of a date for a per-period rule, as an integer: calendar month (``month_index``),
+    calendar quarter (year × 4 + quarter − 1), service year from ``start`` (whole months // 12),
+    whole week from ``start``, day from ``start`` (0 on the start day). ``tracker.measure.kinds.
+    per_person.elapsed_slots`` gives the same numbers for the slots that have elapsed."""
+    if per == "month":
+        return month_index(col)
+    if per == "quarter":
+        return cast(extract("year", col), Integer) * 4 + (cast(extract("month", col), Integer) - 1) // 3
+    if per == "year":
+        from sqlalchemy import case
+
+        day = cast(extract("day", col), Integer)
+        return (month_index(col) - py_month_index(start) - case((day < start.day, 1), else_=0)) // 12
+    if per == "week":
+        return days_between(col, start) // 7
+    if per == "day":
+        return days_between(col, start)
+    return literal(0)
+
+
 def py_month_index(d: dt.date) -> int:
     return d.year * 12 + d.month - 1
 

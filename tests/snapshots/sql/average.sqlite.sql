@@ -1,4 +1,4 @@
 -- 2099A001.1.avg_size as of 2024-09-30
-SELECT avg(CAST(CASE WHEN (r.activity_type IN ('lecture')) THEN CASE WHEN (r.activity_type IN ('visit', 'bath', 'case_service')) THEN 1 ELSE r.participants END ELSE NULL END AS FLOAT)) AS actual, coalesce(sum(CASE WHEN (r.activity_type IN ('lecture')) THEN 1 ELSE 0 END), 0) AS evidence, 0 AS violations 
+SELECT avg(CAST(CASE WHEN (r.activity_type IN ('lecture')) THEN CASE WHEN (r.activity_type IN ('visit', 'bath', 'case_service', 'meal')) THEN 1 ELSE r.participants END ELSE NULL END AS FLOAT)) AS actual, coalesce(sum(CASE WHEN (r.activity_type IN ('lecture')) THEN 1 ELSE 0 END), 0) AS evidence, 0 AS violations 
 FROM activity AS r 
 WHERE r.project_code = '2099A001' AND r.retired_at IS NULL AND r.date <= '2024-09-30';

@@ -1,5 +1,6 @@
 """``per_person``: every member — of a roster population, or every group, town … seen — reaches
-``target`` records (or hours, with a numeric ``field``) per period, month or week.
+``target`` records (or hours, with a numeric ``field``) per period, month, week, quarter, service
+year or day.
 
 Judged over the member grid (member × elapsed slot). A whole-period minimum is paced linearly and
 can only be broken once the period is over: that one rule decides both the violation count and
@@ -14,38 +15,76 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, and_, false, func, literal, not_, select, true
 from sqlalchemy.engine import Connection
 
-from tracker.kpispec.model import KPI, Clause, Field_, Kind, PacingMode, Per
+from tracker.kpispec.model import KPI, PER_LABELS, Clause, Field_, Kind, PacingMode, Per, add_months
 from tracker.measure.compile import Base, Compiled, Ctx, literal_rows, members_of, own_statement, sum_if
 from tracker.measure.kinds._records import out_of_bounds
 from tracker.measure.kinds.base import NUMERIC_FIELDS, KpiKind, _num
-from tracker.measure.sqlfuncs import days_between, month_index, month_start, py_month_index
+from tracker.measure.sqlfuncs import month_start, period_slot, py_month_index
 from tracker.measure.status import Facts, state_status
 from tracker.measure.types import Status
 
 
 def elapsed_slots(ctx: Ctx, per: Per) -> list[int]:
-    """The elapsed slots of the period as of ``as_of``: calendar months (month index) whose last day
-    is on or before as_of, or whole weeks (counted from the period start)."""
+    """The elapsed slots of the period as of ``as_of``, numbered as ``period_slot`` numbers them:
+    calendar months whose last day is on or before as_of; whole weeks from the period start;
+    calendar quarters and service years (12 months from the period start) whose last day — or the
+    period's end, for one the period cuts short — is on or before as_of; every day up to as_of."""
     end = min(ctx.as_of, ctx.period_end)
+    start = ctx.period_start
     if per is Per.month:
         out = []
-        for m in range(py_month_index(ctx.period_start), py_month_index(ctx.period_end) + 1):
+        for m in range(py_month_index(start), py_month_index(ctx.period_end) + 1):
             nxt = dt.date((m + 1) // 12, (m + 1) % 12 + 1, 1)
             if nxt - dt.timedelta(days=1) <= end:
                 out.append(m)
         return out
     if per is Per.week:
-        weeks = ((end - ctx.period_start).days + 1) // 7
+        weeks = ((end - start).days + 1) // 7
         return list(range(max(weeks, 0)))
+    if per is Per.quarter:
+        first, last = _quarter(start), _quarter(ctx.period_end)
+        return [q for q in range(first, last + 1) if min(_quarter_end(q), ctx.period_end) <= end]
+    if per is Per.year:
+        out, k = [], 0
+        while True:
+            first_day = add_months(start, 12 * k) + dt.timedelta(days=1) if k else start
+            if first_day > ctx.period_end:
+                return out
+            if min(add_months(start, 12 * (k + 1)), ctx.period_end) <= end:
+                out.append(k)
+            k += 1
+    if per is Per.day:
+        return list(range(max((end - start).days + 1, 0)))
     return [0]
 
 
-def _slot_key(b: Base, ctx: Ctx, per: Per) -> ColumnElement[Any]:
+def _quarter(d: dt.date) -> int:
+    return d.year * 4 + (d.month - 1) // 3
+
+
+def _quarter_end(q: int) -> dt.date:
+    y, i = divmod(q, 4)
+    return dt.date(y + 1, 1, 1) - dt.timedelta(days=1) if i == 3 else dt.date(y, 3 * i + 4, 1) - dt.timedelta(days=1)
+
+
+def slot_text(ctx: Ctx, per: Per, slot: int) -> str | None:
+    """A slot as the listing of violations names it: 2024-07, 第3周, 2024年第3季度, 第1年, 2024-07-01."""
     if per is Per.month:
-        return month_index(b.t.c.date)
+        return month_start(slot).strftime("%Y-%m")
     if per is Per.week:
-        return days_between(b.t.c.date, ctx.period_start) / 7
-    return literal(0)
+        return f"第{slot + 1}周"
+    if per is Per.quarter:
+        return f"{slot // 4}年第{slot % 4 + 1}季度"
+    if per is Per.year:
+        first = add_months(ctx.period_start, 12 * slot) + dt.timedelta(days=1) if slot else ctx.period_start
+        return f"第{slot + 1}年（{first}起）"
+    if per is Per.day:
+        return str(ctx.period_start + dt.timedelta(days=slot))
+    return None
+
+
+def _slot_key(b: Base, ctx: Ctx, per: Per) -> ColumnElement[Any]:
+    return period_slot(b.t.c.date, per.value, ctx.period_start)
 
 
 @dataclass
@@ -143,12 +182,11 @@ class PerPerson(KpiKind):
              .where(below(ctx, kpi, g.n)).order_by(g.members.c.member, g.slots.c.slot))
         for member, slot, n in conn.execute(q):
             n = float(n)
-            when = month_start(int(slot)).strftime("%Y-%m") if kpi.per is Per.month else (
-                f"第{int(slot) + 1}周" if kpi.per is Per.week else None)
+            when = slot_text(ctx, kpi.per, int(slot))
             amount = f"{n:g} {kpi.unit}" if kpi.field else f"{n:g} 次"
             rows.append(dict(kpi_id=kid, table="roster" if kpi.by is Field_.person else kpi.by.value,
                              id=None, record_id=None, date=None, what=when, person=member,
-                             reason=f"{'当月' if kpi.per is Per.month else ''}仅 {amount}，要求 "
+                             reason=f"{'当' + PER_LABELS[kpi.per] if kpi.per in PER_LABELS else ''}仅 {amount}，要求 "
                                     f"{kpi.comparator.value} {kpi.target:g}"))
         return rows
 
