@@ -41,10 +41,21 @@ def months_between(a: dt.date, b: dt.date) -> int:
 
 
 def build_dashboard(ws: Any, code: str, as_of: dt.date, *, violations_limit: int = 200) -> Dashboard:
-    from tracker.measure.progress import compute_progress, list_violations
+    """The dashboard of the current records, remembered until the project's data or spec changes
+    (``tracker.measure.cache``)."""
+    from tracker.measure import cache
+
+    return cache.remembered(ws, code, f"dashboard:{violations_limit}", as_of,
+                            lambda: _build_dashboard(ws, code, as_of, violations_limit))
+
+
+def _build_dashboard(ws: Any, code: str, as_of: dt.date, violations_limit: int) -> Dashboard:
+    from tracker.measure import cache
+    from tracker.measure.progress import list_violations
+    from tracker.records.listing import record_sources
 
     spec = ws.spec(code)
-    p = compute_progress(ws, code, as_of)
+    p = cache.progress(ws, code, as_of)
     kinds = {spec.kpi_id(c, k): k for c, k in spec.iter_kpis()}
     left = months_between(as_of, spec.project.period.end)
     rows = []
@@ -60,15 +71,20 @@ def build_dashboard(ws: Any, code: str, as_of: dt.date, *, violations_limit: int
         rows.append(DashboardRow(k, STATUS_LABELS[k.status], kd.kind is Kind.manual, chart, remaining, per_month))
     mid, end = spec.project.midterm_date, spec.project.period.end
     milestone = ("中期评估", mid, (mid - as_of).days) if as_of <= mid else ("终期评估", end, (end - as_of).days)
-    v = list_violations(ws, code, None, as_of)
+    # the rule queries run again only for the KPIs whose figure counted violations
+    v = list_violations(ws, code, None, as_of, kpi_ids=[k.id for k in p.kpis if k.violations])
     labels = {k.id: f"第{k.clause}条 {k.label}" for k in p.kpis}
     vocab = {v.key: v.label for group in (spec.activity_types, spec.deliverable_types, spec.respondent_types,
                                           spec.populations) for v in group}
     shown = []
+    sources = record_sources(ws, code, [(r["table"], r["id"]) for r in v[:violations_limit] if r.get("id")])
     for r in v[:violations_limit]:
+        src = sources.get((r["table"], r["id"])) if r.get("id") else None
         r = {key: r.get(key) for key in ("kpi_id", "record_id", "id", "date", "what", "person", "name", "reason")}
         r["kpi_label"] = labels.get(r["kpi_id"], r["kpi_id"])
         r["what"] = vocab.get(r["what"], r["what"]) if isinstance(r["what"], str) else r["what"]
+        r["kind"] = src.kind if src else None
+        r["source"] = src.text() if src else None
         shown.append(r)
     return Dashboard(p, rows, left, milestone, shown, len(v), p.counts())
 
@@ -118,30 +134,36 @@ SILENT_DAYS = 30
 PORTFOLIO_SORTS = {"worst": "问题最多", "silent": "最久未记录", "code": "项目编号", "met": "达标最多"}
 
 
-def last_activity_dates(ws: Any, as_of: dt.date) -> dict[str, dt.date]:
-    """Per project, the latest activity date up to ``as_of`` (current records only)."""
+def last_activity_date(ws: Any, code: str, as_of: dt.date, versions: dict[str, Any] | None = None) -> dt.date | None:
+    """The project's latest activity date up to ``as_of`` (current records only), remembered."""
     from sqlalchemy import func, select
 
     from tracker.db.models import Activity
+    from tracker.measure import cache
     from tracker.records.visibility import visible
 
     t = Activity.__table__
-    q = select(t.c.project_code, func.max(t.c.date)).where(visible(t), t.c.date <= as_of).group_by(t.c.project_code)
-    with ws.engine.connect() as conn:
-        return {c: (d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)[:10]))
-                for c, d in conn.execute(q) if d is not None}
+
+    def compute() -> dt.date | None:
+        q = select(func.max(t.c.date)).where(t.c.project_code == code, visible(t), t.c.date <= as_of)
+        with ws.engine.connect() as conn:
+            d = conn.execute(q).scalar()
+        return None if d is None else d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)[:10])
+
+    return cache.remembered(ws, code, "last_activity", as_of, compute, versions)
 
 
 def portfolio_lines(ws: Any, as_of: dt.date, sort: str = "worst") -> list[PortfolioLine]:
     """Every project for the portfolio page; by default the silent ones first, then the worst."""
     from tracker.accounts import project_organisations
-    from tracker.measure.progress import compute_portfolio, portfolio_order
+    from tracker.measure import cache
+    from tracker.measure.progress import portfolio_order
 
     orgs = project_organisations(ws)
-    last = last_activity_dates(ws, as_of)
     lines = []
-    for p in compute_portfolio(ws, as_of, cap_to_period=True):
-        la = last.get(p.project)
+    versions = cache.data_versions(ws) if cache.enabled() else None
+    for p in cache.portfolio(ws, as_of):
+        la = last_activity_date(ws, p.project, as_of, versions)
         silent = la is None or (min(as_of, p.period_end) - la).days > SILENT_DAYS
         lines.append(PortfolioLine(p, p.counts(), orgs.get(p.project) or ws.spec(p.project).project.organisation,
                                    la, silent))

@@ -209,12 +209,16 @@ def compute_portfolio(ws: Workspace, as_of: dt.date, known_on: dt.datetime | Non
 
 
 def list_violations(ws: Any, code: str, kpi_id: str | None, as_of: dt.date,
-                    known_on: dt.datetime | None = None) -> list[dict[str, Any]]:
-    """The records (or members) breaking a rule of one KPI, or of every KPI of the project; names
-    masked. Each row: kpi_id, table, id, record_id, date, what, person, name, reason."""
+                    known_on: dt.datetime | None = None, *, kpi_ids: list[str] | None = None) -> list[dict[str, Any]]:
+    """The records (or members) breaking a rule of one KPI, or of every KPI of the project (or of
+    those in ``kpi_ids``); names masked. Each row: kpi_id, table, id, record_id, date, what,
+    person, name, reason."""
     spec = ws.spec(code)
     ctx = Ctx(spec, as_of, clock.known_on(known_on))
     pairs = [find_kpi(spec, kpi_id)] if kpi_id else spec.iter_kpis()
+    if kpi_ids is not None:
+        wanted = set(kpi_ids)
+        pairs = [(c, k) for c, k in pairs if spec.kpi_id(c, k) in wanted]
     out: list[dict[str, Any]] = []
     with ws.engine.connect() as conn:
         for clause, kpi in pairs:

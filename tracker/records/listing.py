@@ -132,6 +132,48 @@ def list_records(ws: Any, project: str, kind: str = "activity", *, person: str |
     return out
 
 
+@dataclass(frozen=True)
+class Source:
+    """Where a stored record came from: its kind (记录类型), file, sheet and row."""
+
+    kind: str
+    file: str | None
+    sheet: str | None
+    row: int | None
+
+    def text(self) -> str:
+        parts = [self.file or "网页录入"]
+        if self.sheet:
+            parts.append(f"工作表“{self.sheet}”")
+        if self.row:
+            parts.append(f"第{self.row}行")
+        return " ".join(parts)
+
+
+def record_sources(ws: Any, project: str, refs: list[tuple[str, int]]) -> dict[tuple[str, int], Source]:
+    """For (table name, 库内编号) pairs of the project's records: their kind, file, sheet and row."""
+    by_table: dict[str, list[int]] = {}
+    for table, rid in refs:
+        if rid is not None:
+            by_table.setdefault(table, []).append(int(rid))
+    kinds = {m.__table__.name: k for k, m in RECORD_TABLES.items()}
+    b = ImportBatch.__table__
+    out: dict[tuple[str, int], Source] = {}
+    with ws.engine.connect() as conn:
+        for table, ids in by_table.items():
+            if table not in kinds:
+                continue
+            t = RECORD_TABLES[kinds[table]].__table__
+            for i in range(0, len(ids), 5000):
+                q = (select(t.c.id, t.c.source_file, t.c.source_row, b.c.sheets)
+                     .select_from(t.outerjoin(b, b.c.id == t.c.batch_id))
+                     .where(t.c.project_code == project, t.c.id.in_(ids[i:i + 5000])))
+                for rid, f, row, sheets in conn.execute(q):
+                    sheet = "、".join(sheets) if sheets else None
+                    out[(table, int(rid))] = Source(kinds[table], f, sheet, row)
+    return out
+
+
 @dataclass
 class Version:
     record: int  # 库内编号

@@ -489,11 +489,11 @@ def create_app(ws: Any = None, *, worker: bool = True) -> FastAPI:
 
     @app.get("/api/projects/{code}/progress")
     def api_progress(request: Request, code: str = Depends(project)) -> Response:
-        from tracker.measure.progress import compute_progress
+        from tracker.measure import cache
 
         ws = W()
         d = dashboard.default_as_of(ws.spec(code), as_of_param(request))
-        return JSONResponse(compute_progress(ws, code, d).to_json())
+        return JSONResponse(cache.progress(ws, code, d).to_json())
 
     @app.get("/api/projects/{code}/violations")
     def api_violations(request: Request, code: str = Depends(project)) -> Response:
@@ -507,10 +507,10 @@ def create_app(ws: Any = None, *, worker: bool = True) -> FastAPI:
 
     @app.get("/api/portfolio")
     def api_portfolio(request: Request, _p: Principal = Depends(sees_all)) -> Response:
-        from tracker.measure.progress import compute_portfolio
+        from tracker.measure import cache
 
         d = as_of_param(request) or clock.today()
-        ps = compute_portfolio(W(), d, cap_to_period=True)
+        ps = cache.portfolio(W(), d)
         return JSONResponse([{"project": p.project, "name": p.name, "as_of": p.as_of.isoformat(), **p.counts(),
                               "kpis": len(p.kpis)} for p in ps])
 

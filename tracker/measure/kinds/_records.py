@@ -37,7 +37,7 @@ def counted_rows(ctx: Ctx, kpi: KPI) -> tuple[Any, ColumnElement[bool], str]:
     counted: ColumnElement[bool] = inner.c.ok == 1
     if kpi.cap_per_person and "rn" in inner.c:
         counted = and_(counted, or_(inner.c.person.is_(None), inner.c.rn <= kpi.cap_per_person))
-    return inner, counted, b.t.name
+    return inner, counted, b.t.element.name  # the table, not its alias
 
 
 def bound_text(b: Bound) -> str:
@@ -69,7 +69,7 @@ def out_of_bounds(conn: Connection, ctx: Ctx, kid: str, b: Base, conds: list[Any
                   person.label("person"))
          .where(*b.base_conds(), *conds, not_(ok)).order_by(date, b.t.c.id))
     reason = bounds_reason(kpi)
-    return [dict(kpi_id=kid, table=b.t.name, **r, reason=reason) for r in conn.execute(q).mappings()]
+    return [dict(kpi_id=kid, table=b.t.element.name, **r, reason=reason) for r in conn.execute(q).mappings()]
 
 
 class RecordKind(KpiKind):

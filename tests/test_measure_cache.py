@@ -1,0 +1,123 @@
+"""Remembered figures (tracker.measure.cache) are never stale: every kind of write to a project changes
+the next figure read, whoever wrote it, and a write to one project recomputes that project only."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert
+
+from tracker import dashboard
+from tracker.db.models import Activity
+from tracker.measure import cache
+from tracker.measure import progress as eng
+from tracker.measure.judgements import record_judgement
+from tracker.records import import_rows
+from tracker.records.corrections import amend, void
+from tracker.records.listing import undo_batch
+from tracker.workspace import open_workspace
+
+SPECS = Path(__file__).resolve().parent / "fixtures" / "reports"
+A, B = "2099B001", "2099B002"
+AS_OF = dt.date(2024, 12, 31)
+
+
+@pytest.fixture
+def ws(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("TRACKER_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("TRACKER_ID_KEY", "test-key-not-secret")
+    monkeypatch.delenv("TRACKER_PROGRESS_CACHE", raising=False)
+    w = open_workspace(db_url, SPECS)
+    for code, people in ((A, ["P1", "P2", "P9"]), (B, ["Q1"])):
+        rows = [{"服务对象编号": p, "姓名": "张三", "人群": "留守独居老人", "乡镇街道": "寿昌镇", "建档日期": "2024-06-05"}
+                for p in people]
+        assert import_rows(w, code, "roster", rows, source_name="名册.xlsx", entered_by="op").committed
+    return w
+
+
+@pytest.fixture
+def computed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The projects whose progress was computed (not taken from the cache), in order."""
+    calls: list[str] = []
+    real = eng.compute_progress
+
+    def counting(ws, code, as_of, known_on=None):  # type: ignore[no-untyped-def]
+        calls.append(code)
+        return real(ws, code, as_of, known_on)
+
+    monkeypatch.setattr(eng, "compute_progress", counting)
+    return calls
+
+
+def visits(ws) -> float | None:  # type: ignore[no-untyped-def]
+    """探访总人次 of A as the dashboard shows it."""
+    board = dashboard.build_dashboard(ws, A, AS_OF)
+    return next(r.kpi.actual for r in board.rows if r.kpi.id == f"{A}.2.visits_total")
+
+
+def visit(rid: str, day: str, person: str = "P1") -> dict[str, str]:
+    return {"记录编号": rid, "日期": day, "活动类型": "上门探访", "服务对象编号": person}
+
+
+def test_every_write_changes_the_next_figure(ws, computed: list[str]) -> None:  # type: ignore[no-untyped-def]
+    r = import_rows(ws, A, "activity", [visit("V1", "2024-07-01"), visit("V2", "2024-07-02")],
+                    source_name="活动.xlsx", entered_by="op")
+    assert r.committed
+    assert visits(ws) == 2
+    assert visits(ws) == 2 and computed == [A]  # the second view is remembered
+    # an import through the library
+    r2 = import_rows(ws, A, "activity", [visit("V3", "2024-08-01")], source_name="八月.xlsx", entered_by="op")
+    assert visits(ws) == 3 and computed == [A, A]
+    # a void (the record is retired, a correction row written): one fewer
+    void(ws, A, "activity", "V1", "重复录入", "op")
+    assert visits(ws) == 2
+    # an amendment moving a visit past the as-of date: one fewer again
+    amend(ws, A, "activity", "V2", {"日期": "2025-01-15"}, "日期写错", "op")
+    assert visits(ws) == 1
+    # undoing the August batch
+    undo_batch(ws, r2.batch_id, "导错了文件", "op")
+    assert visits(ws) == 0
+    # a row written straight into the table, past the library (another process, a bulk load)
+    with ws.engine.begin() as conn:
+        conn.execute(insert(Activity.__table__).values(
+            project_code=A, dedupe_key="raw-1", attributes={}, entered_by="raw", date=dt.date(2024, 9, 1),
+            activity_type="home_visit", person_id="P9"))
+    assert visits(ws) == 1
+
+
+def test_a_judgement_changes_the_next_portfolio(ws) -> None:  # type: ignore[no-untyped-def]
+    kid = f"{A}.6.experience"
+
+    def status() -> str:
+        line = next(ln for ln in dashboard.portfolio_lines(ws, AS_OF) if ln.progress.project == A)
+        return next(k.status for k in line.progress.kpis if k.id == kid)
+
+    assert status() == "pending"
+    record_judgement(ws, kid, "met", "经验材料已提交", "审核员甲")
+    assert status() == "met"
+    record_judgement(ws, kid, "missed", "材料不全", "审核员甲")
+    assert status() == "missed"
+
+
+def test_a_write_to_one_project_recomputes_that_one_only(ws, computed: list[str]) -> None:  # type: ignore[no-untyped-def]
+    cache.portfolio(ws, AS_OF)
+    assert sorted(computed) == [A, B]
+    computed.clear()
+    cache.portfolio(ws, AS_OF)
+    assert computed == []
+    import_rows(ws, B, "activity", [visit("B1", "2024-07-01", "Q1")], source_name="b.xlsx", entered_by="op")
+    got = {p.project: p for p in cache.portfolio(ws, AS_OF)}
+    assert computed == [B]
+    assert next(k.actual for k in got[B].kpis if k.id == f"{B}.2.visits_total") == 1
+    # what a caller does to the figures it got does not reach the cache
+    got[A].kpis.clear()
+    assert {p.project: len(p.kpis) for p in cache.portfolio(ws, AS_OF)}[A] > 0
+
+
+def test_the_cache_can_be_switched_off(ws, computed: list[str], monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("TRACKER_PROGRESS_CACHE", "0")
+    cache.progress(ws, A, AS_OF)
+    cache.progress(ws, A, AS_OF)
+    assert computed == [A, A]

@@ -1,0 +1,124 @@
+"""Figures remembered between page views, and never shown stale.
+
+A project's progress (and its violation list) is remembered per (project, as-of date, the spec's
+content, the project's data version), in this process, for the current records only (``known_on``
+None). The data version of a project is the largest row id of each of its record tables, of its
+corrections and of its judgements: every write that can change a figure adds a row to one of them
+(a new record, an amendment's new version, a void's or an undo's correction row, a re-import's
+retirement, a new judgement), because history is never rewritten. So the version is read from the
+database itself, whoever wrote (the web, the command line in another process, a bulk insert), and
+a write to one project recomputes that project only.
+
+Reading the versions: one cheap look at the largest id of each table (an index's last entry); only
+when that moved since the last look are the per-project versions read again (one GROUP BY per
+table over its project index). Set ``TRACKER_PROGRESS_CACHE=0`` to compute every time (benchmarks
+of the uncached path).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import os
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+T = TypeVar("T")
+MAX_ENTRIES = 1024
+
+
+def _tables() -> list[Any]:
+    from tracker.db.models import RECORD_TABLES, Correction, Judgement
+
+    return [m.__table__ for m in RECORD_TABLES.values()] + [Correction.__table__, Judgement.__table__]
+
+
+class _State:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.mark: tuple[Any, ...] | None = None  # the largest id of every table, last looked at
+        self.versions: dict[str, tuple[Any, ...]] = {}
+        self.entries: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+
+
+_STATES: weakref.WeakKeyDictionary[Engine, _State] = weakref.WeakKeyDictionary()
+_STATES_LOCK = threading.Lock()
+
+
+def enabled() -> bool:
+    return os.environ.get("TRACKER_PROGRESS_CACHE", "1") != "0"
+
+
+def _state(engine: Engine) -> _State:
+    with _STATES_LOCK:
+        st = _STATES.get(engine)
+        if st is None:
+            st = _STATES[engine] = _State()
+        return st
+
+
+def data_version(ws: Any, code: str) -> tuple[Any, ...]:
+    """The project's data version: changes whenever a record, correction or judgement of it is written."""
+    return data_versions(ws).get(code, ())
+
+
+def data_versions(ws: Any) -> dict[str, tuple[Any, ...]]:
+    """Every project's data version (see ``data_version``), read now."""
+    st = _state(ws.engine)
+    tables = _tables()
+    with ws.engine.connect() as conn:
+        mark = tuple(conn.execute(select(func.max(t.c.id))).scalar() for t in tables)
+        with st.lock:
+            if mark != st.mark:
+                per: dict[str, list[Any]] = {}
+                for i, t in enumerate(tables):
+                    for c, m in conn.execute(select(t.c.project_code, func.max(t.c.id)).group_by(t.c.project_code)):
+                        per.setdefault(c, [None] * len(tables))[i] = m
+                st.versions = {c: tuple(v) for c, v in per.items()}
+                st.mark = mark
+            return st.versions
+
+
+def remembered(ws: Any, code: str, what: str, as_of: dt.date, compute: Callable[[], T],
+               versions: dict[str, tuple[Any, ...]] | None = None) -> T:
+    """``compute()`` for (project, what, as_of), or the copy remembered for the same spec and data
+    version (``versions``: as just read by ``data_versions``, else read now). The value is computed
+    after its version was read, so it is never older than its key."""
+    if not enabled():
+        return compute()
+    st = _state(ws.engine)
+    version = (versions if versions is not None else data_versions(ws)).get(code, ())
+    key = (code, what, as_of, ws.loaded(code).sha256, version)
+    with st.lock:
+        if key in st.entries:
+            st.entries.move_to_end(key)
+            return copy.deepcopy(st.entries[key])
+    value = compute()
+    with st.lock:
+        st.entries[key] = copy.deepcopy(value)
+        while len(st.entries) > MAX_ENTRIES:
+            st.entries.popitem(last=False)
+    return value
+
+
+def progress(ws: Any, code: str, as_of: dt.date, versions: dict[str, tuple[Any, ...]] | None = None) -> Any:
+    """``compute_progress(ws, code, as_of)`` of the current records, remembered."""
+    from tracker.measure.progress import compute_progress
+
+    return remembered(ws, code, "progress", as_of, lambda: compute_progress(ws, code, as_of), versions)
+
+
+def portfolio(ws: Any, as_of: dt.date) -> list[Any]:
+    """``compute_portfolio(ws, as_of, cap_to_period=True)`` of the current records, each project remembered."""
+    from tracker.measure.progress import portfolio_order
+
+    versions = data_versions(ws) if enabled() else None
+    out = [progress(ws, code, min(as_of, ws.spec(code).project.period.end), versions) for code in ws.codes]
+    return sorted(out, key=portfolio_order)
+
