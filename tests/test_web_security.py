@@ -67,8 +67,12 @@ def _b_objects(s: Server) -> dict[str, str]:
                               1, "op_b")
     job = jobs.submit(s.ws, "project_report", 1, B, which="midterm")
     c.close()
+    from tracker.records.listing import list_records
+
+    rec = list_records(s.ws, B, "activity").rows[0]
     return {"code": B, "kpi_id": f"{B}.2.visits_total", "token": up.token, "evidence_id": str(ev.id),
-            "job_id": str(job.id), "kind": "activity", "name": "2099B002-midterm.pdf", "login": "op_b"}
+            "job_id": str(job.id), "kind": "activity", "name": "2099B002-midterm.pdf", "login": "op_b",
+            "record": str(rec["id"]), "batch_id": str(rec["batch_id"])}
 
 
 def test_every_route_refuses_another_organisations_project(srv: Server) -> None:
@@ -103,6 +107,32 @@ def test_every_route_refuses_another_organisations_project(srv: Server) -> None:
     assert p[f"{B}.2.visits_total"] == 1
 
 
+def test_another_projects_record_and_batch_through_ones_own_project(srv: Server) -> None:
+    """B's record history and B's import batch asked for under A's own project: not found, nothing undone."""
+    values = _b_objects(srv)
+    a = srv.client("op_a")
+    csrf = csrf_of(a.get(f"/projects/{A}/batches").text)
+    r = a.get(f"/projects/{A}/records/activity/{values['record']}/history")
+    assert r.status_code == 404 and B_SECRET not in r.text and "Q001" not in r.text
+    r = a.post(f"/projects/{A}/batches/{values['batch_id']}/undo", data={"csrf_token": csrf, "reason": "试试"})
+    assert r.status_code == 404, r.status_code
+    r = a.get(f"/projects/{A}/records", params={"batch": values["batch_id"]})
+    assert r.status_code == 200 and B_SECRET not in r.text and "B-1" not in r.text
+    assert a.get(f"/projects/{A}/records", params={"kpi": values["kpi_id"]}).status_code == 404
+    # B's operator sees the record, its history and the batch; the auditor may read but not undo
+    b = srv.client("op_b")
+    assert "B-1" in b.get(f"/projects/{B}/records").text
+    assert B_SECRET in b.get(f"/projects/{B}/records/activity/{values['record']}/history").text
+    aud = srv.client("auditor")
+    page = aud.get(f"/projects/{B}/batches").text
+    assert "活动" in page and "/undo" not in page
+    r = aud.post(f"/projects/{B}/batches/{values['batch_id']}/undo", data={"csrf_token": csrf_of(page), "reason": "x"})
+    assert r.status_code == 403
+    from tracker.records.listing import list_batches
+
+    assert [row["state"] for row in list_batches(srv.ws, B).rows if str(row["id"]) == values["batch_id"]] == ["有效"]
+
+
 def test_no_session_redirects_to_login_and_api_says_401(srv: Server) -> None:
     values = _b_objects(srv)
     c = srv.client()
@@ -129,7 +159,7 @@ def test_every_form_needs_its_csrf_token(srv: Server) -> None:
     html = a.get(f"/projects/{A}").text
     assert csrf_of(html)
     values = {"code": A, "kpi_id": f"{A}.6.experience", "token": "x", "evidence_id": "1", "job_id": "1",
-              "kind": "activity", "name": "x", "login": "op_b"}
+              "kind": "activity", "name": "x", "login": "op_b", "record": "1", "batch_id": "1"}
     posts = [r for r in _routes(srv) if "POST" in r.methods and r.path != "/login"]
     assert len(posts) >= 14
     for route in posts:

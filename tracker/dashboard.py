@@ -210,3 +210,74 @@ def project_notes(ws: Any, code: str, limit: int = 50) -> list[Any]:
          .order_by(Explanation.recorded_at.desc(), Explanation.id.desc()).limit(limit))
     with ws.session() as s:
         return list(s.execute(q).scalars())
+
+
+# ------------------------------------------------------------------ the records behind a figure
+
+FIGURE_ROWS = 500  # rows a page lists (the count is always complete)
+# kinds whose figure is not made of the source's rows: the records of their own table
+OWN_TABLE = {Kind.staff: "staff", Kind.zero_incident: "incident", Kind.approval_gate: "approval"}
+
+
+@dataclass
+class FigureRecords:
+    """The records one KPI's figure rests on (or, for a kind that does not count rows of its source,
+    every current record of its table), for the record list page."""
+
+    kpi_id: str
+    label: str  # 第N条 指标名
+    kind: str  # the record kind listed (activity, roster …)
+    table: Any  # tracker.records.listing.Table
+    total: int
+    note: str  # what the list is, in Chinese
+
+
+def figure_records(ws: Any, code: str, kpi_id: str, as_of: dt.date, *, limit: int = FIGURE_ROWS) -> FigureRecords:
+    """The current records a KPI counts as of ``as_of`` (the rows its figure is computed from, inside
+    its filters and bounds), first ``limit`` of them with where each came from."""
+    from sqlalchemy import func, select
+
+    from tracker.measure.compile import Ctx, find_kpi
+    from tracker.measure.kinds._records import counted_rows
+    from tracker.records.listing import Table, list_records
+
+    spec = ws.spec(code)
+    clause, kpi = find_kpi(spec, kpi_id)
+    label = f"第{clause.clause}条 {kpi.label}"
+    if kpi.kind is Kind.manual:
+        return FigureRecords(kpi_id, label, "activity", Table([]), 0,
+                             "该指标由审核员人工评定，没有计入的记录：请查看评定和佐证材料")
+    if kpi.kind in OWN_TABLE:
+        kind = OWN_TABLE[kpi.kind]
+        table = list_records(ws, code, kind, limit=limit + 1)
+        total = len(table.rows)
+        table.rows = table.rows[:limit]
+        return FigureRecords(kpi_id, label, kind, table, total, "该指标依据下列全部现行记录判定")
+    inner, counted, _ = counted_rows(Ctx(spec, as_of), kpi)
+    with ws.engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(inner).where(counted)).scalar_one()
+    ids = select(inner.c.id).where(counted)
+    kind = kpi.source.value
+    table = list_records(ws, code, kind, ids=ids, limit=limit)
+    return FigureRecords(kpi_id, label, kind, table, int(total),
+                         f"截至 {as_of} 计入该指标的记录（不含违规和超出上限的记录）")
+
+
+def listed_records(ws: Any, code: str, as_of: dt.date, *, kpi: str | None = None, kind: str = "activity",
+                   month: str | None = None, person: str | None = None, batch: int | None = None,
+                   limit: int = FIGURE_ROWS) -> FigureRecords:
+    """The record list page: the records behind a KPI's figure, or the current records of one kind
+    (of a month, a person, an import batch), first ``limit`` of them."""
+    from tracker.records.columns import KINDS, resolve_kind
+    from tracker.records.listing import list_records
+
+    if kpi:
+        return figure_records(ws, code, kpi, as_of, limit=limit)
+    kind = resolve_kind(kind)
+    table = list_records(ws, code, kind, month=month, person=person, batch=batch, limit=limit + 1)
+    total = len(table.rows)
+    table.rows = table.rows[:limit]
+    what = [f"{month} 月" if month else "", f"服务对象 {person}" if person else "", f"导入批次 {batch}" if batch else ""]
+    note = "、".join(w for w in what if w)
+    return FigureRecords("", KINDS[kind].label, kind, table, total,
+                         f"现行的{KINDS[kind].label}" + (f"（{note}）" if note else ""))

@@ -20,6 +20,7 @@ from tracker.files import LEDGER_MAX, check_ledger, new_token, receive, safe_nam
 from tracker.records.importer import ImportResult, import_file
 
 MAX_SHOWN_ERRORS = 2000
+MAX_SHOWN_DIFF = 200  # rows listed per part of the ledger diff (the counts are complete)
 
 
 def _dir(token: str) -> Path:
@@ -33,7 +34,20 @@ def _summary(r: ImportResult) -> dict[str, Any]:
             "new": r.imported, "unchanged": r.unchanged, "invalid_rows": r.invalid_rows, "valid_rows": r.valid_rows,
             "errors": [{"row": e.row, "column": e.column, "message": e.message} for e in r.invalid[:MAX_SHOWN_ERRORS]],
             "errors_total": len(r.invalid), "error_file": r.error_file.name if r.error_file else None,
-            "batch_id": r.batch_id}
+            "batch_id": r.batch_id, "diff": _diff(r)}
+
+
+def _diff(r: ImportResult) -> dict[str, Any]:
+    """The ledger diff (new, changed, disappeared rows) as plain data for the result page."""
+    d = r.diff
+    return {"ledger": r.ledger, "new": d.new, "changed": r.changed, "unchanged": r.unchanged,
+            "corrected_earlier": r.corrected_earlier, "disappeared": d.disappeared, "retired": d.retired,
+            "new_rows": [{"row": x.row, "values": x.values} for x in d.new_rows[:MAX_SHOWN_DIFF]],
+            "changed_rows": [{"row": x.row, "record": x.record,
+                              "changes": [[c.label, c.old, c.new] for c in x.changes]}
+                             for x in d.changed_rows[:MAX_SHOWN_DIFF]],
+            "disappeared_rows": [{"record": x.record, "source": x.source, "values": x.values}
+                                 for x in d.disappeared_rows[:MAX_SHOWN_DIFF]]}
 
 
 def check_upload(ws, code: str, file_name: str, stream: BinaryIO, account_id: int, author: str,  # type: ignore[no-untyped-def]

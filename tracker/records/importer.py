@@ -208,7 +208,7 @@ def import_file(ws: Workspace, path: Path | str, project: str, kind: str | None 
 
     result = _run(ws, project, lay, chunks, source_file=path.name, sha=src.sha256, dry_run=dry_run,
                   skip_invalid=skip_invalid, entered_by=entered_by, progress=progress, total=src.total_rows,
-                  ledger=ledger, sync=sync)
+                  ledger=ledger, sync=sync, sheet=src.sheet)
     if result.invalid_rows:
         # a second pass over the file: the input rows as written, with 原行号 and 错误说明 added
         writer = _writer(error_file or default_error_path(path, src.fmt), src.headers, lay)
@@ -410,7 +410,7 @@ def _defer_indexes(conn: Any, table: Any, expected: int) -> list[str]:
 def _run(ws: Workspace, project: str, lay: Layout, chunks: Callable[[Context, Packer], Iterator[Chunk]], *,
          source_file: str, sha: str | None, dry_run: bool, skip_invalid: bool, entered_by: str,
          progress: Progress | None, total: int | None, sha_obj: Any = None, ledger: str | None = None,
-         sync: bool = False, track_ledger: bool = True) -> ImportResult:
+         sync: bool = False, track_ledger: bool = True, sheet: str | None = None) -> ImportResult:
     kd = lay.kd
     spec = ws.spec(project)
     table = kd.model.__table__
@@ -425,7 +425,7 @@ def _run(ws: Workspace, project: str, lay: Layout, chunks: Callable[[Context, Pa
         if sqlite:
             conn.exec_driver_sql("PRAGMA cache_size=-131072")  # 128 MB page cache for the index pages
         batch = ImportBatch(project_code=project, kind=kd.kind, file_name=source_file, file_sha256=sha or "",
-                            entered_by=entered_by, started_at=now)
+                            entered_by=entered_by, started_at=now, sheets=[sheet] if sheet else [])
         session.add(batch)
         session.flush()
         bid = batch.id

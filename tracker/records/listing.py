@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from tracker.db.models import RECORD_TABLES, Correction, ImportBatch, utcnow
-from tracker.errors import TrackerError
+from tracker.errors import NotFound, TrackerError
 from tracker.records.columns import KINDS, KindDef, resolve_kind
 from tracker.records.errorfile import create_private, neutralise
 from tracker.records.ledger import Labels, display
@@ -96,8 +96,10 @@ def _month(month: str) -> tuple[dt.date, dt.date]:
 
 
 def list_records(ws: Any, project: str, kind: str = "activity", *, person: str | None = None,
-                 month: str | None = None, batch: int | None = None, limit: int = MAX_LIST) -> Table:
-    """The current records of one kind, with where each came from (文件, 工作表, 行)."""
+                 month: str | None = None, batch: int | None = None, limit: int = MAX_LIST,
+                 ids: Any = None) -> Table:
+    """The current records of one kind, with where each came from (文件, 工作表, 行); ``ids``: only
+    those whose 库内编号 a SELECT of one column gives (the records behind a figure)."""
     spec = ws.spec(project)
     kd = _kd(kind)
     t = kd.model.__table__
@@ -114,6 +116,8 @@ def list_records(ws: Any, project: str, kind: str = "activity", *, person: str |
         q = q.where(t.c.date >= a, t.c.date < b)
     if batch is not None:
         q = q.where(t.c.batch_id == batch)
+    if ids is not None:
+        q = q.where(t.c.id.in_(ids))
     order = [t.c.date] if "date" in t.c else []
     q = q.order_by(*order, t.c.id).limit(limit)
     columns = [("id", "库内编号")] + [(k, v) for k, v in labels.labels.items()] + [
@@ -201,7 +205,7 @@ def record_history(ws: Any, project: str, kind: str, record: int) -> list[Versio
         conn = s.connection()
         row = conn.execute(select(t).where(t.c.id == record, t.c.project_code == project)).mappings().first()
         if row is None:
-            raise TrackerError(f"项目 {project} 的“{kd.label}”中没有库内编号 {record}：请用 tracker records 查找")
+            raise NotFound(f"项目 {project} 的“{kd.label}”中没有库内编号 {record}：请在记录列表中查找（网页的“记录”页，或命令 tracker records）")
         chain = [dict(row)]
         while chain[0]["supersedes"] is not None:  # back to the first version
             prev = conn.execute(select(t).where(t.c.id == chain[0]["supersedes"])).mappings().first()
@@ -244,6 +248,7 @@ def list_batches(ws: Any, project: str | None = None) -> Table:
     with ws.session() as s:
         for r in s.connection().execute(q).mappings():
             row = dict(r)
+            row["kind_key"] = r["kind"]
             row["kind"] = KINDS[r["kind"]].label if r["kind"] in KINDS else r["kind"]
             row["state"] = "已撤销" if r["undone_at"] else "有效"
             out.rows.append(row)
@@ -257,9 +262,10 @@ class UndoResult:
     restored: int  # records the batch had changed or retired, current again
 
 
-def undo_batch(ws: Any, batch: int, reason: str, author: str) -> UndoResult:
+def undo_batch(ws: Any, batch: int, reason: str, author: str, *, project: str | None = None) -> UndoResult:
     """Retire every current record an import batch wrote and bring back the versions it replaced or
-    retired, in one transaction; each step is a Correction with the batch and the reason."""
+    retired, in one transaction; each step is a Correction with the batch and the reason. With
+    ``project``, a batch of another project is not found."""
     if not reason or not reason.strip():
         raise TrackerError("请写明撤销的原因（--reason）")
     now = utcnow()
@@ -267,8 +273,8 @@ def undo_batch(ws: Any, batch: int, reason: str, author: str) -> UndoResult:
     try:
         conn = session.connection()
         b = conn.execute(select(ImportBatch.__table__).where(ImportBatch.__table__.c.id == batch)).mappings().first()
-        if b is None:
-            raise TrackerError(f"没有导入批次 {batch}：请用 tracker batches 查看")
+        if b is None or (project is not None and b["project_code"] != project):
+            raise NotFound(f"没有导入批次 {batch}：请在导入批次列表中查看（网页的“导入批次”页，或命令 tracker batches）")
         if b["undone_at"] is not None:
             raise TrackerError(f"导入批次 {batch} 已于 {b['undone_at']:%Y-%m-%d %H:%M} 撤销")
         t = RECORD_TABLES[b["kind"]].__table__

@@ -355,6 +355,50 @@ def create_app(ws: Any = None, *, worker: bool = True) -> FastAPI:
         return page(request, "message.html", title="已更正", message=f"记录 {record_id} 已更正（原记录保留在历史中）。",
                     links=[(f"/projects/{code}", "返回项目")])
 
+    @app.get("/projects/{code}/records")
+    def records_page(request: Request, code: str = Depends(project), kind: str = "activity", kpi: str = "",
+                     month: str = "", person: str = "", batch: str = "") -> Response:
+        from tracker.records.columns import KINDS
+
+        ws = W()
+        spec = ws.spec(code)
+        d = dashboard.default_as_of(spec, as_of_param(request))
+        if kpi and not kpi.startswith(code + "."):
+            raise Denied(404, "未找到该指标")
+        got = dashboard.listed_records(ws, code, d, kpi=kpi or None, kind=kind, month=month or None,
+                                       person=person or None, batch=int(batch) if batch.isdigit() else None)
+        return page(request, "records.html", spec=spec, got=got, kinds=KINDS, kpi=kpi, month=month, person=person,
+                    batch=batch, as_of=d, limit=dashboard.FIGURE_ROWS,
+                    can_write=accounts.may_write_records(who(request)))
+
+    @app.get("/projects/{code}/records/{kind}/{record}/history")
+    def record_history_page(request: Request, kind: str, record: int, code: str = Depends(project)) -> Response:
+        from tracker.records.columns import KINDS, resolve_kind
+        from tracker.records.listing import record_history
+
+        kind = resolve_kind(kind)
+        versions = record_history(W(), code, kind, record)
+        return page(request, "history.html", spec=W().spec(code), versions=versions, kd=KINDS[kind], record=record,
+                    can_write=accounts.may_write_records(who(request)))
+
+    @app.get("/projects/{code}/batches")
+    def batches_page(request: Request, code: str = Depends(project)) -> Response:
+        from tracker.records.listing import list_batches
+
+        table = list_batches(W(), code)
+        table.rows.reverse()  # newest first
+        return page(request, "batches.html", spec=W().spec(code), table=table,
+                    can_write=accounts.may_write_records(who(request)))
+
+    @app.post("/projects/{code}/batches/{batch_id}/undo")
+    def batch_undo(request: Request, batch_id: int, code: str = Depends(writer), reason: str = Form("")) -> Response:
+        from tracker.records.listing import undo_batch
+
+        r = undo_batch(W(), batch_id, reason, who(request).author, project=code)
+        return page(request, "message.html", title="已撤销导入批次",
+                    message=f"导入批次 {r.batch} 已撤销：{r.retired} 条记录退回，{r.restored} 条此前被替换的记录恢复（历史仍保留）。",
+                    links=[(f"/projects/{code}/batches", "返回导入批次"), (f"/projects/{code}", "返回项目")])
+
     @app.post("/projects/{code}/notes")
     def note_add(request: Request, code: str = Depends(writer), topic: str = Form(""), text: str = Form(""),
                  kpi: str = Form("")) -> Response:
