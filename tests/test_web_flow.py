@@ -211,3 +211,17 @@ def test_admin_sets_the_running_organisation(srv: Server) -> None:
                                       "password": PASSWORD, "organisation": "甲社会工作服务中心"})
     assert r.status_code == 303 and "new_op" in ad.get("/admin").text
     assert srv.client("new_op").get("/projects").status_code == 200
+    r = ad.post("/admin/users/new_op/disable", data={"csrf_token": csrf})
+    assert r.status_code == 303
+    # each change is in the audit chain with the acting account, and the chain verifies
+    from sqlalchemy import text
+
+    from tracker import audit
+
+    ws = srv.ws
+    with ws.engine.connect() as c:
+        got = c.execute(text("SELECT action, actor FROM audit_entry WHERE entity IN "
+                             "('account', 'organisation', 'organisationproject') ORDER BY seq DESC LIMIT 3")).all()
+    assert [tuple(g) for g in got] == [("account.disable", "admin"), ("account.add", "admin"),
+                                       ("project.organisation", "admin")]
+    assert audit.verify(ws).ok

@@ -20,6 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, update
 
+from tracker import audit
 from tracker.db.accounts import ROLES, Account, LoginAttempt, OrganisationProject, WebSession
 from tracker.db.models import Organisation, Project, utcnow
 from tracker.errors import TrackerError
@@ -94,9 +95,9 @@ def _principal(s, acc: Account) -> Principal:  # type: ignore[no-untyped-def]
 # ------------------------------------------------------------------ organisations
 
 
-def ensure_organisation(ws, name: str) -> Organisation:  # type: ignore[no-untyped-def]
+def ensure_organisation(ws, name: str, by: str = "system") -> Organisation:  # type: ignore[no-untyped-def]
     """The organisation called ``name``, created if new; a new one takes on the projects whose spec
-    names it as 承接组织 and that no organisation runs yet."""
+    names it as 承接组织 and that no organisation runs yet. ``by``: the acting account."""
     name = (name or "").strip()
     if not name:
         raise TrackerError("组织名称不能为空")
@@ -107,10 +108,12 @@ def ensure_organisation(ws, name: str) -> Organisation:  # type: ignore[no-untyp
         org = Organisation(name=name)
         s.add(org)
         s.flush()
+        audit.record_row(s, "organisation.add", Organisation, org.id, by)
         linked = set(s.execute(select(OrganisationProject.project_code)).scalars())
         for code in s.execute(select(Project.code).where(Project.organisation == name)).scalars():
             if code not in linked:
                 s.add(OrganisationProject(project_code=code, organisation_id=org.id, set_by="spec"))
+                audit.record_row(s, "project.organisation", OrganisationProject, code, by, {"from": "spec"})
         s.commit()
         s.refresh(org)
         return org
@@ -119,14 +122,16 @@ def ensure_organisation(ws, name: str) -> Organisation:  # type: ignore[no-untyp
 def set_project_organisation(ws, code: str, organisation: str, by: str) -> None:  # type: ignore[no-untyped-def]
     """Make ``organisation`` the 承接组织 of project ``code`` (its operators see it from now on)."""
     ws.spec(code)
-    org = ensure_organisation(ws, organisation)
+    org = ensure_organisation(ws, organisation, by)
     with ws.session() as s:
         row = s.get(OrganisationProject, code)
+        before = None if row is None else row.organisation_id
         if row is None:
             s.add(OrganisationProject(project_code=code, organisation_id=org.id, set_by=by))
         else:
             row.organisation_id, row.set_by, row.set_at = org.id, by, utcnow()
             s.add(row)
+        audit.record_row(s, "project.organisation", OrganisationProject, code, by, {"before": before})
         s.commit()
 
 
@@ -163,7 +168,7 @@ def add_account(ws, login: str, role: str, password: str, *, organisation: str |
         ws.spec(code)
     if projects and not organisation:
         raise TrackerError("--project 把项目关联到组织：请同时用 --org 写明组织名称")
-    org = ensure_organisation(ws, organisation) if organisation else None
+    org = ensure_organisation(ws, organisation, by) if organisation else None
     current = project_organisations(ws)
     for code in projects:
         if code in current and current[code] != org.name:  # type: ignore[union-attr]
@@ -174,6 +179,8 @@ def add_account(ws, login: str, role: str, password: str, *, organisation: str |
         acc = Account(login=login, role=role, organisation_id=org.id if org else None,
                       password_hash=_hasher.hash(password), display_name=display_name)
         s.add(acc)
+        s.flush()
+        audit.record_row(s, "account.add", Account, acc.id, by)
         s.commit()
         s.refresh(acc)
         p = _principal(s, acc)
@@ -195,8 +202,9 @@ def _revoke_all(s, account_id: int) -> None:  # type: ignore[no-untyped-def]
               .values(revoked_at=utcnow()))
 
 
-def set_password(ws, login: str, password: str) -> None:  # type: ignore[no-untyped-def]
-    """A new password; every open session of the account ends."""
+def set_password(ws, login: str, password: str, *, by: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    """A new password; every open session of the account ends. ``by``: the acting account (the
+    account itself when not given)."""
     _check_password(password)
     with ws.session() as s:
         acc = _account(s, login)
@@ -204,10 +212,11 @@ def set_password(ws, login: str, password: str) -> None:  # type: ignore[no-unty
         acc.password_changed_at = utcnow()
         s.add(acc)
         _revoke_all(s, acc.id)
+        audit.record_row(s, "account.password", Account, acc.id, by or login)
         s.commit()
 
 
-def set_active(ws, login: str, active: bool) -> None:  # type: ignore[no-untyped-def]
+def set_active(ws, login: str, active: bool, *, by: str = "system") -> None:  # type: ignore[no-untyped-def]
     """Disable (or re-enable) an account; disabling ends its sessions and its API token."""
     with ws.session() as s:
         acc = _account(s, login)
@@ -216,7 +225,33 @@ def set_active(ws, login: str, active: bool) -> None:  # type: ignore[no-untyped
             acc.api_token_hash = None
             _revoke_all(s, acc.id)
         s.add(acc)
+        audit.record_row(s, "account.enable" if active else "account.disable", Account, acc.id, by)
         s.commit()
+
+
+def set_role(ws, login: str, role: str, *, organisation: str | None = None, by: str = "system") -> Principal:  # type: ignore[no-untyped-def]
+    """Change an account's role (and, for an operator, its organisation); its open sessions end so
+    the new rights apply at its next login."""
+    if role not in ROLES:
+        raise TrackerError(f"角色 “{role}” 无效，应为 operator（运营方）、auditor（审核员）或 admin（管理员）")
+    with ws.session() as s:
+        acc = _account(s, login)
+    if role == "operator" and not (organisation or acc.organisation_id):
+        raise TrackerError("运营方账号必须属于一个组织：请写明组织名称")
+    org = ensure_organisation(ws, organisation, by) if organisation else None
+    with ws.session() as s:
+        acc = _account(s, login)
+        acc.role = role
+        if org is not None:
+            acc.organisation_id = org.id
+        elif role != "operator":
+            acc.organisation_id = None
+        s.add(acc)
+        _revoke_all(s, acc.id)
+        audit.record_row(s, "account.role", Account, acc.id, by)
+        s.commit()
+        s.refresh(acc)
+        return _principal(s, acc)
 
 
 def list_accounts(ws) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -234,6 +269,7 @@ def new_api_token(ws, login: str) -> str:  # type: ignore[no-untyped-def]
         acc = _account(s, login)
         acc.api_token_hash = _sha(token)
         s.add(acc)
+        audit.record_row(s, "account.api_token", Account, acc.id, login)
         s.commit()
     return token
 
@@ -330,6 +366,7 @@ def log_in(ws, login: str, password: str, address: str) -> OpenSession:  # type:
         if _hasher.check_needs_rehash(acc.password_hash):  # type: ignore[union-attr]
             acc.password_hash = _hasher.hash(password)  # type: ignore[union-attr]
             s.add(acc)
+            audit.record_row(s, "account.rehash", Account, acc.id, acc.login)  # type: ignore[union-attr]
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         s.add(WebSession(id=_sha(token), account_id=acc.id, csrf_token=csrf, address=address,  # type: ignore[union-attr]
                          created_at=now, last_seen_at=now, expires_at=now + dt.timedelta(days=SESSION_DAYS)))
@@ -385,8 +422,8 @@ def create_demo_accounts(ws, operator_project: str) -> list[tuple[str, str, str 
     for login, role, o, projects in (("demo_admin", "admin", None, []), ("demo_auditor", "auditor", None, []),
                                      ("demo_ngo", "operator", org, [operator_project])):
         if login in existing:  # a demo run on a database it already ran on: the same accounts again
-            set_password(ws, login, DEMO_PASSWORD)
-            set_active(ws, login, True)
+            set_password(ws, login, DEMO_PASSWORD, by="demo")
+            set_active(ws, login, True, by="demo")
         else:
             add_account(ws, login, role, DEMO_PASSWORD, organisation=o, projects=projects, by="demo")
         out.append((login, role, o))

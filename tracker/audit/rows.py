@@ -141,14 +141,25 @@ def canon(v: Any) -> Any:
     return str(v)
 
 
+#: Columns the chain keeps only a SHA-256 of (a password hash or a token hash has no place in a log
+#: that is read and exported; an edit of it still shows).
+HASHED: dict[str, frozenset[str]] = {"account": frozenset({"password_hash", "api_token_hash"})}
+
+
+def _snap(name: str, row: Any) -> dict[str, Any]:
+    hashed = HASHED.get(name, frozenset())
+    return {k: ("sha256:" + hashlib.sha256(v.encode()).hexdigest() if k in hashed and v is not None else canon(v))
+            for k, v in row.items()}
+
+
 def snapshot(conn: Any, table: Any, pk: Any) -> dict[str, Any] | None:
     """The row of ``table`` with primary key ``pk`` as canonical JSON values (None: no such row)."""
     key = next(iter(table.primary_key.columns))
     row = conn.execute(select(table).where(key == pk)).mappings().first()
-    return None if row is None else {k: canon(v) for k, v in row.items()}
+    return None if row is None else _snap(table.name, row)
 
 
 def all_snapshots(conn: Any, table: Any) -> Iterator[tuple[str, dict[str, Any]]]:
     key = next(iter(table.primary_key.columns))
     for row in conn.execute(select(table).order_by(key)).mappings():
-        yield str(row[key.name]), {k: canon(v) for k, v in row.items()}
+        yield str(row[key.name]), _snap(table.name, row)

@@ -41,11 +41,31 @@ PLAIN_TABLES: dict[str, str] = {
     "submission": "评估报送",
     "submissionevent": "评估报送的审核记录",
     "evaluatorscore": "评估专家评分",
+    "account": "账号",
+    "organisation": "组织",
+    "organisationproject": "项目的承接组织",
+}
+
+#: Tables outside the chain, each with the reason. ``tests/test_audit.py`` checks that every table
+#: is a record table, a plain audited table or one of these.
+UNAUDITED_TABLES: dict[str, str] = {
+    "audit_entry": "审计记录本身（哈希链）",
+    "project": "由项目规格文件同步而来：规格文件才是依据，其 SHA-256 记在行内",
+    "websession": "登录会话：登录与退出不改变任何数据；退出、改密码、停用都记在账号上",
+    "loginattempt": "登录尝试：只用于限制连续输错密码的次数",
+    "backgroundjob": "后台任务（生成报告）的进度，不是数据",
+    "pendingupload": "已检查、待确认的上传：确认导入时由导入批次记入审计",
+    "outbox": "邮件发件箱的发送状态（发出的内容由数据决定）",
+    "evidencefile": "证据文件：按内容的 SHA-256 保存，改动文件内容即改变其名称",
 }
 
 
 def audited_table(name: str, label: str) -> None:
     PLAIN_TABLES[name] = label
+
+
+def unaudited_table(name: str, reason: str) -> None:
+    UNAUDITED_TABLES[name] = reason
 
 
 @dataclass(frozen=True)

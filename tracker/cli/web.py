@@ -62,8 +62,22 @@ def user_passwd(login: Annotated[str, typer.Argument(help="登录名")]) -> None
     """修改密码（从标准输入读取一行）；该账号已登录的会话全部失效。"""
     from tracker.accounts import set_password
 
-    set_password(_ws(), login, _read_password())
+    set_password(_ws(), login, _read_password(), by="命令行")
     typer.echo(f"已修改 {login} 的密码，其已登录的会话已全部退出")
+
+
+@user_app.command("role")
+def user_role(
+    login: Annotated[str, typer.Argument(help="登录名")],
+    role: Annotated[str, typer.Option("--role", help="operator（运营方）| auditor（审核员）| admin（管理员）")],
+    org: Annotated[str | None, typer.Option("--org", help="所属组织（改为运营方时必填，除非已有）")] = None,
+) -> None:
+    """修改账号的角色（及运营方所属组织）；该账号已登录的会话全部失效，重新登录后按新角色使用。"""
+    from tracker.accounts import ROLE_LABELS, set_role
+
+    p = set_role(_ws(), login, role, organisation=org, by="命令行")
+    typer.echo(f"已把 {p.login} 改为{ROLE_LABELS[p.role]}{'（' + p.organisation + '）' if p.organisation else ''}，"
+               "其已登录的会话已全部退出")
 
 
 @user_app.command("disable")
@@ -71,5 +85,5 @@ def user_disable(login: Annotated[str, typer.Argument(help="登录名")]) -> Non
     """停用账号：立即退出其所有会话，不能再登录。"""
     from tracker.accounts import set_active
 
-    set_active(_ws(), login, False)
+    set_active(_ws(), login, False, by="命令行")
     typer.echo(f"已停用账号 {login}")

@@ -520,7 +520,7 @@ def create_app(ws: Any = None, *, worker: bool = True) -> FastAPI:
     def admin_disable_user(request: Request, login: str, p: Principal = Depends(admin)) -> Response:
         if login == p.login:
             raise TrackerError("不能停用自己的账号")
-        accounts.set_active(W(), login, False)
+        accounts.set_active(W(), login, False, by=p.author)
         return RedirectResponse("/admin", status_code=303)
 
     @app.post("/admin/projects/{code}/organisation")
@@ -573,7 +573,7 @@ def create_app(ws: Any = None, *, worker: bool = True) -> FastAPI:
             accounts.log_in(W(), p.login, old, request.client.host if request.client else "?")
         except (accounts.LoginFailed, accounts.LoginThrottled) as e:
             raise TrackerError("原密码不正确：" + e.message) from None
-        accounts.set_password(W(), p.login, new)
+        accounts.set_password(W(), p.login, new, by=p.author)
         resp = RedirectResponse("/login", status_code=303)
         resp.delete_cookie(COOKIE, path="/")
         return resp
