@@ -18,8 +18,10 @@ from sqlalchemy import func, select
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "records"))
 from records_support import CODE, counts
 
+from tracker import audit
 from tracker.db.models import Activity, Correction, ImportBatch
 from tracker.records import amend, import_file, void
+from tracker.records.listing import undo_batch
 
 HEAD = ["序号", "日期", "活动类型", "服务对象编号", "工作人员", "备注"]
 
@@ -165,3 +167,39 @@ def test_two_same_day_visits_need_a_time_or_a_session(roster_ws, tmp_path: Path)
     wb.save(tmp_path / "b.xlsx")
     r = import_file(ws, tmp_path / "b.xlsx", CODE)
     assert (r.imported, r.invalid_rows) == (2, 0) and current(ws) == 2
+
+
+def test_sync_and_undo_keep_the_audit_trail_whole(roster_ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The amendments and retirements of a ledger sync, and an undone batch, are in the audit trail:
+    ``tracker audit verify`` finds nothing written behind its back."""
+    ws = roster_ws
+    f = tmp_path / "台账.xlsx"
+    import_file(ws, write_ledger(f, JULY), CODE)
+    assert audit.verify(ws).ok
+    # one 备注 edited (an amendment) and the 2024-07-10 visit deleted (a retirement with --sync)
+    v2 = [list(x) for x in JULY[:9]]
+    v2[0][4] = "家属在场"
+    r = import_file(ws, write_ledger(f, v2), CODE, sync=True)
+    assert (r.changed, r.unchanged, r.retired) == (1, 8, 1) and current(ws) == 9
+    res = audit.verify(ws)
+    assert res.ok, res.summary()
+    # the sync batch undone: the amended and the retired visits are current again (10), the rest untouched
+    u = undo_batch(ws, r.batch_id, "改错了", "王五")
+    assert (u.retired, u.restored) == (1, 2) and current(ws) == 10
+    res = audit.verify(ws)
+    assert res.ok, res.summary()
+    # and a whole first import undone
+    b = import_file(ws, write_ledger(tmp_path / "8月.xlsx", [visit(dt.date(2024, 8, d), "P001") for d in range(1, 4)]),
+                    CODE).batch_id
+    assert undo_batch(ws, b, "误导入", "王五").retired == 3 and current(ws) == 10
+    res = audit.verify(ws)
+    assert res.ok, res.summary()
+    # a restored version edited behind tracker's back is still caught
+    with ws.session() as s:
+        restored = s.execute(select(func.count()).select_from(Activity).where(Activity.supersedes.is_not(None),
+                                                                              Activity.retired_at.is_(None))).scalar_one()
+    assert restored == 2
+    with ws.engine.begin() as c:
+        c.exec_driver_sql("UPDATE activity SET notes = '改' WHERE supersedes IS NOT NULL AND retired_at IS NULL")
+    res = audit.verify(ws)
+    assert not res.ok and "在 tracker 之外被修改" in res.summary()

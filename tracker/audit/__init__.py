@@ -116,6 +116,38 @@ def record_correction(session: Any, correction: Any, model: Any) -> Head:
     return record_row(session, correction.action, type(correction), correction.id, correction.author, extra)
 
 
+def record_corrections(session: Any, action: str, batch: Any, model: Any, actor: str, *, new: bool = True) -> Head:
+    """Corrections written by one operation on behalf of import batch ``batch`` (an import's amendments
+    and retirements, an undo): one entry holding the batch row as it now is, every Correction row of
+    that batch (``"snapshots"``), the rows they retired and when (``"retire"``) and, with ``new``,
+    the rows they made current outside the batch (``"new"``)."""
+    from tracker.db.models import Correction, ImportBatch
+
+    session.flush()
+    conn = session.connection()
+    table, c = model.__table__, Correction.__table__
+    rows = conn.execute(select(c).where(c.c.batch_id == batch, c.c.table_name == table.name)
+                        .order_by(c.c.id)).mappings().all()
+    old_ids = sorted({int(r["old_id"]) for r in rows})
+    by_time: dict[Any, list[int]] = {}
+    for i in range(0, len(old_ids), 5000):
+        q = select(table.c.id, table.c.retired_at).where(table.c.id.in_(old_ids[i:i + 5000]))
+        for rid, at in conn.execute(q):
+            by_time.setdefault(_rows.canon(at), []).append(int(rid))
+    content: dict[str, Any] = {
+        "row": _rows.snapshot(conn, ImportBatch.__table__, batch),
+        "snapshots": {c.name: {str(r["id"]): {k: _rows.canon(v) for k, v in r.items()} for r in rows}},
+        "retire": [{"table": table.name, "ids": _rows.runs(sorted(ids)), "at": at}
+                   for at, ids in sorted(by_time.items(), key=lambda kv: str(kv[0])) if at is not None]}
+    new_ids = sorted(int(r["new_id"]) for r in rows if r["new_id"] is not None)
+    if new and new_ids:
+        cols = [table.c[k] for k in _rows.PROVENANCE if k not in ("attributes", "retired_at")]
+        content["new"] = [{"table": table.name, "id": int(r["id"]), "row": {k: _rows.canon(v) for k, v in r.items()}}
+                          for i in range(0, len(new_ids), 5000)
+                          for r in conn.execute(select(*cols).where(table.c.id.in_(new_ids[i:i + 5000]))).mappings()]
+    return record(session, action, ImportBatch.__table__.name, batch, content, actor)
+
+
 def head(conn_or_session: Any) -> Head | None:
     """The chain's last entry (None: an empty trail)."""
     conn = _conn(conn_or_session)
@@ -141,4 +173,4 @@ def head_at(conn_or_session: Any, at: dt.datetime) -> Head | None:
 from tracker.audit.verify import Discrepancy, VerifyResult, verify  # noqa: E402
 
 __all__ = ["GENESIS", "Discrepancy", "Head", "VerifyResult", "head", "head_at", "head_of", "record",
-           "record_batch", "record_correction", "record_row", "verify"]
+           "record_batch", "record_correction", "record_corrections", "record_row", "verify"]

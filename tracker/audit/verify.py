@@ -225,9 +225,12 @@ def _verify(conn: Any, out: VerifyResult) -> None:
         if isinstance(rec, dict) and "keys" in rec:
             b = _Batch.of(int(e.entity_id), rec)
             batches[(b.table, b.batch_id)] = b
+        for ent, rows in (content.get("snapshots") or {}).items():
+            for pk, row in rows.items():
+                snaps.setdefault(ent, {})[str(pk)] = (e.seq, row)
         new = content.get("new")
-        if isinstance(new, dict):
-            new_rows[(new["table"], int(new["id"]))] = new["row"]
+        for n in [new] if isinstance(new, dict) else new if isinstance(new, list) else []:
+            new_rows[(n["table"], int(n["id"]))] = n["row"]
         for r in content.get("retire") or []:
             for lo, hi in r.get("ids") or []:
                 for i in range(int(lo), int(hi) + 1):
@@ -268,18 +271,18 @@ def _check_records(conn: Any, out: VerifyResult, batches: dict[tuple[str, int], 
             rid, bid, sr, dk = row["id"], row["batch_id"], row["source_row"], row["dedupe_key"]
             altered = not _rows.row_fingerprint_ok(row, cols)
             b = batches.get((name, bid)) if bid is not None else None
-            if b is not None:
-                pos = b.position(rid)
-                if pos is None:
-                    out.add(Discrepancy(name, (rid,), f"{_where(label, row)}不是经 tracker 写入的：导入批次 {bid} 的审计记录中没有它（在数据库中直接插入）"))
-                    continue
+            pos = b.position(rid) if b is not None else None
+            if b is not None and pos is None and (name, rid) not in new_rows:
+                out.add(Discrepancy(name, (rid,), f"{_where(label, row)}不是经 tracker 写入的：导入批次 {bid} 的审计记录中没有它（在数据库中直接插入）"))
+                continue
+            if b is not None and pos is not None:
                 b.seen[pos] = 1
                 b.sha.update((b"," if b.count else b"") + _rows.item(dk, sr).encode())
                 b.count += 1
                 if altered or b.keys[pos * kp:pos * kp + kp] != dk[:kp] or not b.constant_ok(row):
                     b.flagged = True
                     out.add(Discrepancy(name, (rid,), f"{_where(label, row)}在 tracker 之外被修改（与导入批次 {bid} 的审计记录不符）"))
-            elif bid is None and (name, rid) in new_rows:
+            elif (name, rid) in new_rows:  # an amendment, or a version an undo made current again
                 exp = new_rows[(name, rid)]
                 if altered or any(_rows.canon(row[k]) != v for k, v in exp.items()):
                     out.add(Discrepancy(name, (rid,), f"{_where(label, row)}在 tracker 之外被修改（与更正的审计记录不符）"))

@@ -492,6 +492,8 @@ def _run(ws: Workspace, project: str, lay: Layout, chunks: Callable[[Context, Pa
             result.batch_id = bid
             locks.check_batch(session, kd.model, bid, project)
             audit.record_batch(session, batch, kd.model, entered_by)
+            if result.changed or result.diff.retired:  # the amendments and retirements of a ledger sync
+                audit.record_corrections(session, "import-sync", bid, kd.model, entered_by, new=False)
         for ddl in deferred:
             conn.exec_driver_sql(ddl)
         try:

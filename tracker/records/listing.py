@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from tracker import audit
 from tracker.db.models import RECORD_TABLES, Correction, ImportBatch, utcnow
 from tracker.errors import NotFound, TrackerError
 from tracker.records.columns import KINDS, KindDef, resolve_kind
@@ -308,6 +309,7 @@ def undo_batch(ws: Any, batch: int, reason: str, author: str, *, project: str | 
                                               author=author, at=now))
                 restored += 1
         conn.execute(update(ImportBatch.__table__).where(ImportBatch.__table__.c.id == batch).values(undone_at=now))
+        audit.record_corrections(session, "undo", batch, RECORD_TABLES[b["kind"]], author)
         session.commit()
         return UndoResult(batch, len(ids), restored)
     except BaseException:
