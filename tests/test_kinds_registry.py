@@ -79,7 +79,7 @@ def test_every_kind_has_a_row_in_the_spec_format() -> None:
 
 
 def test_every_weighted_scheme_places_every_kind() -> None:
-    data = yaml.safe_load((ROOT / "reports" / "scoring.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((ROOT / "tracker" / "reports" / "assets" / "scoring.yaml").read_text(encoding="utf-8"))
     weighted = {n: s for n, s in data["schemes"].items() if s["type"] == "weighted"}
     assert weighted
     for name, scheme in weighted.items():

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from tracker.errors import TrackerError
 from tracker.kpispec.export import kpi_records
 from tracker.kpispec.loader import SpecError, load_specs, parse_spec_text
 from tracker.kpispec.model import add_months, duration_months
-from tracker.kpispec.programme import programme_for_file
+from tracker.kpispec.programme import programme_for_file, read_programme
 
 REPO = Path(__file__).resolve().parent.parent
 SPECS = REPO / "kpi_specs"
@@ -101,11 +102,7 @@ def test_two_programmes_side_by_side_and_per_programme_checks(tmp_path: Path) ->
     other.mkdir()
     (other / "programme.yaml").write_text(OTHER_PROGRAMME, "utf-8")
     (other / "CS2025-01.yaml").write_text(OTHER_SPEC, "utf-8")
-    # The copied 2024 programme file points at the release table relative to itself: repoint it.
-    prog_file = root / "2024" / "programme.yaml"
-    table = REPO / "data" / "release-tables" / "2024-hangzhou.txt"
-    prog_file.write_text(prog_file.read_text("utf-8").replace("../../data/release-tables/2024-hangzhou.txt",
-                                                              str(table)), "utf-8")
+    # The copied 2024 programme file names 2024-hangzhou.txt, not beside it: the shipped table is read.
     loaded = load_specs(root)
     assert len(loaded) == 44
     spec = next(ls.spec for ls in loaded if ls.spec.code == "CS2025-01")
@@ -166,3 +163,23 @@ def test_2024_export_keeps_the_contract_shape_exactly() -> None:
     rows = json.loads(out.stdout)
     assert all("clause_label" not in r and "draft" not in r for r in rows)
     assert [r["clause"] for r in rows] == [1, 1, 2, 2, 2, 3, 3, 4, 5]
+
+
+def test_a_release_table_beside_the_programme_wins_else_the_shipped_one(tmp_path: Path) -> None:
+    """``path`` names a file relative to programme.yaml; when it is not there, the table of that file
+    name shipped with tracker is read; a name tracker does not ship stays the named (missing) path, and
+    validation says which file is missing."""
+    from tracker.config import RELEASE_TABLES_DIR
+
+    shipped = RELEASE_TABLES_DIR / "2024-hangzhou.txt"
+    prog = tmp_path / "programme.yaml"
+    prog.write_text(OTHER_PROGRAMME + "release_tables:\n  - {path: 2024-hangzhou.txt, format: hangzhou-2024}\n"
+                    "  - {path: tables/own.txt}\n", "utf-8")
+    (tmp_path / "CS2025-01.yaml").write_text(OTHER_SPEC, "utf-8")
+    paths = [p for p, _ in read_programme(prog).release_table_paths()]
+    assert paths == [shipped, (tmp_path / "tables" / "own.txt").resolve()]
+    with pytest.raises(TrackerError) as e:
+        load_specs(tmp_path)
+    assert f"发布表 {(tmp_path / 'tables' / 'own.txt').resolve()} 不存在" in str(e.value)
+    (tmp_path / "2024-hangzhou.txt").write_text("x", "utf-8")  # the programme's own copy is read instead
+    assert read_programme(prog).release_table_paths()[0][0] == (tmp_path / "2024-hangzhou.txt").resolve()

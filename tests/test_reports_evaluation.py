@@ -94,7 +94,7 @@ def test_violations_name_their_source_without_database_ids(ws, tmp_path: Path) -
 
 
 def test_templates_print_no_command_line() -> None:
-    for path in (REPO / "reports").glob("*.j2"):
+    for path in (REPO / "tracker" / "reports" / "assets").glob("*.j2"):
         text = path.read_text("utf-8")
         assert not re.search(r"tracker [a-z]", text), path.name
         assert "--project" not in text and "--topic" not in text, path.name
@@ -106,7 +106,7 @@ def test_evaluators_scores_beside_the_pre_score(ws, tmp_path: Path, monkeypatch,
     from tracker.evaluation.scores import record_score
     from tracker.reports.project import build_project_report
 
-    text = (REPO / "reports" / "scoring.yaml").read_text("utf-8").replace("use: plain", "use: score_60")
+    text = (REPO / "tracker" / "reports" / "assets" / "scoring.yaml").read_text("utf-8").replace("use: plain", "use: score_60")
     text = text.replace("combine: average", f"combine: {combine}")
     (tmp_path / "scoring.yaml").write_text(text, "utf-8")
     monkeypatch.setenv("TRACKER_SCORING", str(tmp_path / "scoring.yaml"))

@@ -1,4 +1,4 @@
-"""Scoring is configuration (reports/scoring.yaml): the plain rule and the 100-point schemes, worked
+"""Scoring is configuration (scoring.yaml): the plain rule and the 100-point schemes, worked
 by hand on progress figures built in the test."""
 
 from __future__ import annotations

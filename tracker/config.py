@@ -29,6 +29,10 @@ def db_url() -> str:
     return f"sqlite:///{(data_dir() / 'tracker.db').as_posix()}"
 
 
+RELEASE_TABLES_DIR = PACKAGE_DIR / "kpispec" / "release_tables"
+"""The release tables tracker ships with (package data)."""
+
+
 def release_table_path() -> Path:
-    """The committed copy of the 2024 release tables (the reference input)."""
-    return REPO_DIR / "data" / "release-tables" / "2024-hangzhou.txt"
+    """The 2024 Hangzhou release tables the specs were written from (package data)."""
+    return RELEASE_TABLES_DIR / "2024-hangzhou.txt"

@@ -22,7 +22,7 @@ def report(
     as_of: Annotated[str | None, typer.Option("--as-of", help="统计截至日；缺省：中期评估日或周期结束日")] = None,
     as_known_on: Annotated[str | None, typer.Option(
         "--as-known-on", help="只计入此时已录入的记录（如 2024-11-15 或 2024-11-15T18:00），用于重出当时的报告")] = None,
-    scheme: Annotated[str | None, typer.Option("--scheme", help="评分方案名（reports/scoring.yaml）")] = None,
+    scheme: Annotated[str | None, typer.Option("--scheme", help="评分方案名（见评分方案文件 scoring.yaml）")] = None,
 ) -> None:
     """生成中期/终期报告：每个项目 <编号>-<midterm|final>.html 与 .pdf；--all 另出 portfolio-*.xlsx 与 .pdf。"""
     from tracker.reports import render_project_report

@@ -1,5 +1,5 @@
 """Evaluators' scores: each evaluator scores each dimension of the weighted scheme in
-``reports/scoring.yaml`` (score, comment, evidence); the scheme's ``combine`` says how they make one
+``scoring.yaml`` (score, comment, evidence); the scheme's ``combine`` says how they make one
 score per dimension — ``average`` of the evaluators' latest scores, or the ``chair``'s decision
 (the chair's score where given, else the average). The computed pre-score stays beside it.
 """
@@ -49,7 +49,7 @@ def record_score(ws: Any, sub_id: int, *, evaluator: str, dimension: str, score:
         raise TrackerError("请写明评估专家姓名")
     _, sch = load_scheme(name=scheme)
     if sch.type != "weighted":
-        raise TrackerError(f"当前评分方案“{sch.title}”是逐条达标判定，没有评分维度；请在 reports/scoring.yaml 中选用百分制方案")
+        raise TrackerError(f"当前评分方案“{sch.title}”是逐条达标判定，没有评分维度；请在评分方案文件 scoring.yaml 中选用百分制方案（use:，见 reports/README.md）")
     dims = {d.name: d for d in sch.dimensions}
     if dimension not in dims:
         raise TrackerError(f"没有评分维度“{dimension}”：可选 {'、'.join(dims)}")

@@ -38,7 +38,7 @@ class FundingRules(_Strict):
 
 
 class ReleaseTableRef(_Strict):
-    path: str = Field(description="发布表文件，相对于 programme.yaml 所在目录")
+    path: str = Field(description="发布表文件，相对于 programme.yaml 所在目录；该处没有时，用 tracker 自带的同名发布表")
     format: Literal["auto", "hangzhou-2024"] = Field(
         default="auto", description="hangzhou-2024：2024年杭州市发布表的 Word 导出文本；auto：按扩展名读取通用版式")
 
@@ -93,7 +93,22 @@ class Programme:
         return next((c.label for c in self.model.categories if letter and c.letter == letter), None)
 
     def release_table_paths(self) -> list[tuple[Path, str]]:
-        return [((self.directory / r.path).resolve(), r.format) for r in self.model.release_tables]
+        """Each release table with its format: the file ``path`` names (relative to this programme
+        file) when it exists, else the table of the same file name shipped with tracker, else the
+        named path (whose absence the release-table check reports)."""
+        return [(resolve_release_table(self.directory, r.path), r.format) for r in self.model.release_tables]
+
+
+def resolve_release_table(directory: Path, path: str) -> Path:
+    """A programme's release-table reference as a file: ``directory / path`` when it exists, else the
+    shipped table of the same name (``tracker/kpispec/release_tables/``), else ``directory / path``."""
+    from tracker.config import RELEASE_TABLES_DIR
+
+    named = (directory / path).resolve()
+    if named.exists():
+        return named
+    shipped = RELEASE_TABLES_DIR / Path(path).name
+    return shipped if shipped.is_file() else named
 
 
 def read_programme(path: Path) -> Programme:

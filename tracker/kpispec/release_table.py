@@ -309,9 +309,13 @@ _CACHE: dict[tuple[Path, float, str], ReleaseTables] = {}
 
 
 def _default_programme() -> Programme:
-    from tracker.config import REPO_DIR
+    from tracker.config import REPO_DIR, specs_dir
 
-    return programme_at(REPO_DIR / "kpi_specs" / "2024" / PROGRAMME_FILE)
+    for root in (specs_dir(), REPO_DIR / "kpi_specs"):
+        if (root / "2024" / PROGRAMME_FILE).is_file():
+            return programme_at(root / "2024" / PROGRAMME_FILE)
+    raise TrackerError("找不到2024年杭州市公益创投的计划文件 kpi_specs/2024/programme.yaml："
+                       "请在运行目录下放置 kpi_specs/，或用环境变量 TRACKER_SPECS 指明规格目录")
 
 
 def read_table(path: Path, fmt: str = "auto", programme: Programme | None = None) -> ReleaseTables:

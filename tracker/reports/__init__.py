@@ -1,5 +1,6 @@
 """Mid-term and final compliance reports: per project (HTML + PDF) and for the whole
-portfolio (XLSX + PDF). Templates and the scoring scheme live in ``reports/`` for the bureau to edit."""
+portfolio (XLSX + PDF). Templates, CSS and the scoring scheme ship in ``tracker/reports/assets/``; a
+deployment overrides any of them with its own copy in ``reports/`` (``tracker.reports.common.asset``)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,6 @@ from typing import Any, Literal
 import jinja2
 
 from tracker import clock
-from tracker.config import REPO_DIR
 from tracker.errors import TrackerError
 from tracker.kpispec.model import KPI, PacingMode, Spec
 
@@ -72,13 +71,40 @@ def pacing_points(spec: Spec, kpi: KPI) -> list[tuple[dt.date, float]]:
 # ------------------------------------------------------------------ templates and PDF
 
 
+ASSETS = Path(__file__).resolve().parent / "assets"
+"""The templates, CSS and scoring scheme tracker ships with (package data)."""
+
+
+def override_dir() -> Path | None:
+    """Where a deployment keeps its own versions of the files in ``ASSETS``: ``TRACKER_REPORTS``, or
+    else ``reports/`` under the working directory when it exists. A file found there is used instead
+    of the shipped one of the same name; the others still come from ``ASSETS``."""
+    explicit = os.environ.get("TRACKER_REPORTS")
+    if explicit:
+        return Path(explicit)
+    local_dir = Path("reports")
+    return local_dir if local_dir.is_dir() else None
+
+
+def asset(name: str) -> Path:
+    """The file ``name`` (``project.html.j2``, ``report.css``, ``scoring.yaml`` …): the deployment's own
+    copy when there is one, else the shipped one."""
+    own = override_dir()
+    if own is not None and (own / name).is_file():
+        return own / name
+    return ASSETS / name
+
+
 def templates_dir() -> Path:
-    return Path(os.environ.get("TRACKER_REPORTS", REPO_DIR / "reports"))
+    """The directory the report's stylesheet (``report.css``) is read from."""
+    return asset("report.css").parent
 
 
 def jinja_env(directory: Path | None = None) -> jinja2.Environment:
+    own = override_dir()
+    dirs = [directory] if directory else [*([own] if own else []), ASSETS]
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(directory or templates_dir())),
+        loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
         autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True, default=True),
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
@@ -96,7 +122,7 @@ def render_template(name: str, context: dict[str, Any], directory: Path | None =
     try:
         return jinja_env(directory).get_template(name).render(**context)
     except jinja2.TemplateNotFound as e:
-        raise TrackerError(f"找不到报告模板 {e.name}（目录 {directory or templates_dir()}）") from e
+        raise TrackerError(f"找不到报告模板 {e.name}（目录 {directory or override_dir() or ASSETS}）") from e
     except jinja2.TemplateError as e:
         raise TrackerError(f"报告模板 {name} 有误：{e}") from e
 

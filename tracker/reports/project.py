@@ -2,7 +2,7 @@
 
 ``render_project_report`` gathers the engine's progress, the report's own SQL aggregates (fund use,
 missing evidence, appendices), the NGO's explanations and the scoring verdict, renders
-``reports/project.html.j2`` and prints it to PDF.
+``project.html.j2`` (``tracker/reports/assets/``) and prints it to PDF.
 
 Reproducibility: the ``.html`` file depends only on the records included, the as-of date, the
 known-on moment, the spec and the templates. It carries no generation time: the time appears only in

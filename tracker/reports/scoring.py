@@ -1,4 +1,5 @@
-"""Apply the scoring scheme in ``reports/scoring.yaml`` (the bureau edits it; see the file's comments).
+"""Apply the scoring scheme in ``scoring.yaml`` (shipped in ``tracker/reports/assets/``; a deployment
+keeps its own copy in ``reports/``, see ``reports/README.md`` and the file's comments).
 
 Two scheme types: ``all_clauses`` (合格 only when every clause is met) and ``weighted`` (100 points
 over dimensions such as 项目实施/项目成效/资金使用/项目管理, graded by thresholds).
@@ -14,7 +15,6 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from tracker.config import REPO_DIR
 from tracker.errors import TrackerError
 from tracker.kpispec.model import Kind, Spec
 from tracker.measure.types import STATUS_LABELS, KpiProgress, ProjectProgress
@@ -93,7 +93,12 @@ class ScoringFile(_Strict):
 
 
 def scoring_path() -> Path:
-    return Path(os.environ.get("TRACKER_SCORING", REPO_DIR / "reports" / "scoring.yaml"))
+    """``TRACKER_SCORING``, else the deployment's ``reports/scoring.yaml`` (see ``reports.common.asset``),
+    else the scheme tracker ships with."""
+    from tracker.reports.common import asset
+
+    explicit = os.environ.get("TRACKER_SCORING")
+    return Path(explicit) if explicit else asset("scoring.yaml")
 
 
 def load_scheme(path: Path | None = None, name: str | None = None) -> tuple[str, Scheme]:

@@ -3,7 +3,7 @@
 To add a kind: write its module here (a ``KpiKind`` subclass and ``KIND = …``), list it in
 ``_MODULES`` below and add its value to ``tracker.kpispec.model.Kind``; give it a fixture KPI with
 hand-worked values (``tests/fixtures/engine/specs/X001.yaml`` and ``tests/test_measure_kinds.py``),
-a row in ``docs/spec-format.md``, a place in every weighted scheme of ``reports/scoring.yaml``, and
+a row in ``docs/spec-format.md``, a place in every weighted scheme of ``tracker/reports/assets/scoring.yaml``, and
 its SQL snapshots (``TRACKER_UPDATE_SNAPSHOTS=1``). ``tests/test_kinds_registry.py`` checks all of it.
 """
 
