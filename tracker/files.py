@@ -17,7 +17,6 @@ import shutil
 import tempfile
 import unicodedata
 import zipfile
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -193,15 +192,6 @@ def evidence_file(ws, code: str, evidence_id: int) -> tuple[EvidenceFile, Path]:
     if not path.is_file():
         raise NotFound("证据文件已丢失：请重新上传")
     return row, path
-
-
-def evidence_for(ws, code: str, attached_ids: Iterable[str]) -> dict[str, list[EvidenceFile]]:  # type: ignore[no-untyped-def]
-    ids = list(attached_ids)
-    out: dict[str, list[EvidenceFile]] = {i: [] for i in ids}
-    for e in list_evidence(ws, code):
-        if e.attached_id in out:
-            out[e.attached_id].append(e)
-    return out
 
 
 def new_token() -> str:

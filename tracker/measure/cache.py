@@ -63,13 +63,9 @@ def _state(engine: Engine) -> _State:
         return st
 
 
-def data_version(ws: Any, code: str) -> tuple[Any, ...]:
-    """The project's data version: changes whenever a record, correction or judgement of it is written."""
-    return data_versions(ws).get(code, ())
-
-
 def data_versions(ws: Any) -> dict[str, tuple[Any, ...]]:
-    """Every project's data version (see ``data_version``), read now."""
+    """Every project's data version, read now: a project's changes whenever a record, correction or
+    judgement of it is written."""
     st = _state(ws.engine)
     tables = _tables()
     with ws.engine.connect() as conn:

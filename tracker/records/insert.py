@@ -207,11 +207,6 @@ def dedupe_ints(keys: Sequence[str]) -> np.ndarray:
     return np.array([int(k[:16], 16) for k in keys], dtype=np.uint64)
 
 
-def text_ints(values: Sequence[str]) -> np.ndarray:
-    """A 64-bit hash of each text (this process only: Python's string hash is salted per run)."""
-    return np.array([hash(v) for v in values], dtype=np.int64).view(np.uint64)
-
-
 def lookup(conn: Any, table: Any, project: str, column: str, keys: list[str]) -> dict[str, tuple[Any, ...]]:
     """key → (dedupe_key, batch_id, source_row, content_key, id) of current rows whose ``column`` is
     among ``keys``."""

@@ -413,14 +413,6 @@ _PARSERS = {COUNT: V.parse_count, NUMBER: V.parse_number, MONEY: V.parse_money, 
             LEVEL: V.parse_level, PHASE: V.parse_phase}
 
 
-def errors_for(errors: dict[int, list[tuple[str, str]]], label: str) -> set[int]:
-    return {i for i, es in errors.items() if any(lbl == label for lbl, _ in es)}
-
-
-def errors_for_row(errors: dict[int, list[tuple[str, str]]], i: int, label: str) -> bool:
-    return any(lbl == label for lbl, _ in errors.get(i, ()))
-
-
 def _pairs(a: _Col, b: _Col, rows: np.ndarray) -> tuple[np.ndarray, list[tuple[Any, Any]]]:
     """For the given rows: a code per row into the distinct (a value, b value) pairs, in order of
     first appearance."""

@@ -265,9 +265,3 @@ def digest_email(progresses: list[ProjectProgress], *, period: str, as_of: dt.da
 def greeting_for(name: str) -> str:
     """The recipient's own name as the greeting (a contact is never shown someone else's name)."""
     return name.strip() or "各位同事"
-
-
-def mask_name_safe(name: str) -> str:
-    from tracker.records.privacy import mask_name
-
-    return mask_name(name) if name.strip() else "各位同事"
