@@ -83,19 +83,27 @@ def test_per_person_over_whole_roster_and_elapsed_months(db_url: str) -> None:
     _counting_records(ws)
     p = compute_progress(ws, CODE, AS_OF)
     per = kp(p, "per_elder")  # P1 2 visits, P2 1, P3 never visited, P4 not enrolled yet
-    # a whole-period rule mid-period: behind on pace, but nobody has broken it yet
-    assert (per.actual, per.violations, per.status) == (0, 0, "behind")
-    assert per.detail["members"] == 3
+    # A whole-period rule mid-period, judged on each member's pace (2 × (1 − 0.15) × days since the
+    # member's start / days from it to the end): P1 (from its first visit 06-05) 1.7 × 118/300 = 0.67,
+    # has 2; P2 (07-10) 1.7 × 83/265 = 0.53, has 1; P3 (no date, no visit: the period start)
+    # 1.7 × 122/304 = 0.68, has 0. 2 of 3 on pace; nobody has broken it yet.
+    assert (per.actual, per.violations, per.status, per.measure) == (pytest.approx(200 / 3), 0, "behind",
+                                                                     "compliance_pct")
+    assert per.detail == {"members": 3, "members_compliant": 2, "judged": 3, "missed": 0, "below_pace": 1,
+                          "smallest": 0, "units": 3}
+    assert per.expected is None and per.completion is None and per.target == 2
     assert list_violations(ws, CODE, f"{CODE}.2.per_elder", AS_OF) == []
-    at_end = kp(compute_progress(ws, CODE, END), "per_elder")  # P4 enrolled since: 0 visits too
-    assert (at_end.actual, at_end.violations, at_end.status) == (0, 3, "missed")
-    m = kp(p, "monthly")  # Jun–Sep elapsed (09-30 is the last day): 3 members × 4 months = 12 cells;
-    assert (m.actual, m.violations, m.detail["units"]) == (0, 12 - 3, 12)  # P1 Jun, P1 Jul, P2 Jul
+    at_end = kp(compute_progress(ws, CODE, END), "per_elder")  # P1 3 visits; P2 1, P3 0, P4 0 (enrolled since)
+    assert (at_end.actual, at_end.violations, at_end.status) == (25, 3, "missed")
+    m = kp(p, "monthly")  # Jun–Sep elapsed; P1 judged from June (4), P2 from July (3), P3 from June (4)
+    assert (m.actual, m.violations, m.detail["judged"]) == (pytest.approx(300 / 11), 11 - 3, 11)
+    assert m.status == "missed"  # strict: a member-month gone by without a visit cannot be made up
     m29 = kp(compute_progress(ws, CODE, d("2024-09-29")), "monthly")  # September not over yet
-    assert (m29.detail["units"], m29.violations) == (9, 6)
-    g = kp(p, "per_group")  # G1 1 session ≥ 50 (one of 30 is a violation), G2 1: both below 2
-    assert (g.actual, g.violations) == (1, 1)  # mid-period only the undersized session is a violation
-    assert kp(compute_progress(ws, CODE, END), "per_group").violations == 2 + 1  # at the end both groups
+    assert (m29.detail["units"], m29.violations) == (8, 5)
+    g = kp(p, "per_group")  # G1 1 session ≥ 50 (one of 30 is a violation), G2 1: both on pace
+    assert (g.actual, g.violations, g.detail["smallest"], g.status) == (100, 1, 1, "on_track")
+    g_end = kp(compute_progress(ws, CODE, END), "per_group")  # at the end both groups are below 2
+    assert (g_end.actual, g_end.violations, g_end.status) == (0, 2 + 1, "missed")
     assert kp(compute_progress(ws, CODE, d("2024-06-15")), "monthly").status == "pending"  # no month over
 
     dist = per_person_distribution(ws, CODE, f"{CODE}.2.per_elder", AS_OF)
@@ -191,7 +199,8 @@ def test_per_person_with_a_field_sums_it_per_member(db_url: str) -> None:
     for day in ("2024-07-02", "2024-07-09", "2024-07-16"):
         add(ws, "activity", activity_type="case_service", person_id="C2", hours=1, date=d(day))
     k = kp(compute_progress(ws, CODE, END), "case_hours")
-    assert (k.actual, k.violations, k.evidence) == (3, 1, 5)  # counting sessions would give min 2
+    assert (k.actual, k.violations, k.evidence) == (50, 1, 5)  # C1 meets it, C2 does not
+    assert k.detail["smallest"] == 3  # counting sessions would give 2
     assert per_person_distribution(ws, CODE, f"{CODE}.2.case_hours", AS_OF).to_dict("records") == [
         {"count": 3.0, "people": 1}, {"count": 6.5, "people": 1}]
     viol = list_violations(ws, CODE, f"{CODE}.2.case_hours", END)
@@ -372,23 +381,26 @@ def test_per_week_quarter_year_and_day(db_url: str) -> None:
     ws = workspace(db_url)
     _counting_records(ws)
     # per week (whole weeks from 06-01): as of 06-30 four weeks are over (06-01 … 06-28); 3 members × 4
-    # weeks = 12 cells, only P1's first week (06-05) has a visit
+    # weeks = 12 cells (P2 has no record yet by 06-30: judged from the period start), only P1's first
+    # week (06-05) has a visit: 1/12 comply
     w = kp(compute_progress(ws, CODE, d("2024-06-30")), "weekly")
-    assert (w.actual, w.detail["units"], w.violations) == (0, 12, 11)
-    # per calendar quarter: by 09-30 Q2 (June only) and Q3 are over: P1 1+1, P2 0+1, P3 0+0 → 3 below 1
+    assert (w.actual, w.detail["units"], w.violations) == (pytest.approx(100 / 12), 12, 11)
+    # per calendar quarter: by 09-30 Q2 (June only) and Q3 are over: P1 (from 06-05) 1+1, P2 (from its
+    # first visit 07-10: Q3 only) 1, P3 0+0 → 5 judged, 2 below 1
     q = kp(compute_progress(ws, CODE, AS_OF), "quarterly")
-    assert (q.actual, q.detail["units"], q.violations) == (0, 6, 3)
-    qe = kp(compute_progress(ws, CODE, END), "quarterly")  # 4 members × 4 quarters; P1 Q2-Q4, P2 Q3 met
-    assert (qe.detail["units"], qe.violations) == (16, 12)
+    assert (q.actual, q.detail["units"], q.violations) == (60, 5, 2)
+    # at the end: P1 Q2-Q4 met, 2025 Q1 not (4 judged); P2 Q3 met, Q4 and Q1 not (3); P3 none of 4;
+    # P4 (enrolled 10-15) Q4 and Q1 not (2): 13 judged, 4 met
+    qe = kp(compute_progress(ws, CODE, END), "quarterly")
+    assert (qe.detail["units"], qe.violations) == (13, 9)
     viol = list_violations(ws, CODE, f"{CODE}.2.quarterly", AS_OF)
     assert [(r["person"], r["what"], r["reason"]) for r in viol] == [
-        ("P2", "2024年第2季度", "当季度仅 0 次，要求 >= 1"), ("P3", "2024年第2季度", "当季度仅 0 次，要求 >= 1"),
-        ("P3", "2024年第3季度", "当季度仅 0 次，要求 >= 1")]
+        ("P3", "2024年第2季度", "当季度仅 0 次，要求 >= 1"), ("P3", "2024年第3季度", "当季度仅 0 次，要求 >= 1")]
     # per service year (from 06-01; the period cuts the first year short at 2025-03-31): nothing over by
     # 09-30; at the end P1 3 visits, P2 1, P3 and P4 0 → three below 2
     assert kp(compute_progress(ws, CODE, AS_OF), "yearly").status == "pending"
     y = kp(compute_progress(ws, CODE, END), "yearly")
-    assert (y.actual, y.detail["units"], y.violations, y.status) == (0, 4, 3, "missed")
+    assert (y.actual, y.detail["units"], y.violations, y.status) == (25, 4, 3, "missed")
     assert {r["what"] for r in list_violations(ws, CODE, f"{CODE}.2.yearly", END)} == {"第1年（2024-06-01起）"}
 
 
@@ -402,8 +414,57 @@ def test_per_day_three_meals(db_url: str) -> None:
         for _ in range(n):
             add(ws, "activity", activity_type="meal", person_id=pid, date=d(day))
     m = kp(compute_progress(ws, CODE, d("2024-06-02")), "daily_meals")
-    assert (m.actual, m.detail["units"], m.violations, m.evidence) == (2, 4, 1, 11)
+    assert (m.actual, m.detail["units"], m.violations, m.evidence) == (75, 4, 1, 11)
+    assert m.detail["smallest"] == 2
     assert [(r["person"], r["what"], r["reason"]) for r in list_violations(
         ws, CODE, f"{CODE}.2.daily_meals", d("2024-06-02"))] == [("P1", "2024-06-02", "当日仅 2 次，要求 >= 3")]
     m3 = kp(compute_progress(ws, CODE, d("2024-06-03")), "daily_meals")  # 06-03: P1 none, P2 one
-    assert (m3.detail["units"], m3.violations, m3.actual) == (6, 3, 0)
+    assert (m3.detail["units"], m3.violations, m3.actual) == (6, 3, 50)
+
+
+def test_per_person_judges_members_from_enrolment_to_exit(db_url: str) -> None:
+    """"每人每月探访不少于1次" over a roster enrolled over several months, with members who leave.
+    As of 2024-12-31, June–December are over. Judged member-months (✓ visited, ✗ not):
+    E1 enrolled 06-01: Jun–Dec, all but September ✓ → 7 judged, 1 ✗;
+    E2 enrolled 09-15: Sep–Dec ✓ (June–August are before its enrolment) → 4, 0 ✗;
+    E3 enrolled 11-03: Nov ✓, Dec ✗ → 2, 1 ✗;
+    E4 enrolled 06-10, 结案 08-20: Jun ✓, Jul ✓, Aug ✗, nothing judged after → 3, 1 ✗;
+    E6 no 建档日期, first visit 10-05: Oct ✓, Nov ✗, Dec ✓ → 3, 1 ✗;
+    E5 enrolled 2025-01-10 (after as-of) and E7 (left 2024-05-31, before the period): not judged.
+    19 member-months judged, 15 meet the rule: 15/19 = 78.95%; only E2 fully compliant."""
+    ws = workspace(db_url)
+    person(ws, "E1", enrolled_on=d("2024-06-01"), name="陈一")
+    person(ws, "E2", enrolled_on=d("2024-09-15"))
+    person(ws, "E3", enrolled_on=d("2024-11-03"))
+    person(ws, "E4", enrolled_on=d("2024-06-10"), exit_on=d("2024-08-20"), name="林四")
+    person(ws, "E5", enrolled_on=d("2025-01-10"))
+    person(ws, "E6")
+    person(ws, "E7", enrolled_on=d("2024-03-01"), exit_on=d("2024-05-31"))
+    visits = {"E1": ["06-03", "07-03", "08-03", "10-03", "11-03", "12-03"],
+              "E2": ["09-20", "10-20", "11-20", "12-20"], "E3": ["11-05"], "E4": ["06-12", "07-12"],
+              "E6": ["10-05", "12-05"], "E5": [], "E7": []}
+    for pid, days in visits.items():
+        for day in days:
+            add(ws, "activity", activity_type="visit", person_id=pid, date=d(f"2024-{day}"))
+    as_of = d("2024-12-31")
+    p = compute_progress(ws, CODE, as_of)
+    m = kp(p, "monthly")
+    assert m.actual == pytest.approx(100 * 15 / 19)
+    assert m.detail == {"members": 5, "members_compliant": 1, "judged": 19, "missed": 4, "below_pace": 0,
+                        "smallest": 0, "units": 19}
+    assert (m.violations, m.status, m.target, m.measure) == (4, "missed", 1, "compliance_pct")
+    j = m.to_json()
+    assert (j["actual"], j["target"], j["measure"], j["expected"]) == (78.95, 1, "compliance_pct", None)
+    from tracker.reports.scoring import describe_gap
+
+    assert describe_gap(m) == ("第2条 每人每月探访：要求每个对象 ≥ 1次/月；判定 19 个对象·期，78.95% 达到，"
+                               "4 个未达到；1/5 个对象全部达到")
+    lenient = kp(p, "monthly_75")  # the same rule, the bureau accepting 75% of member-months
+    assert (lenient.actual, lenient.status) == (pytest.approx(100 * 15 / 19), "on_track")
+    assert lenient.detail["compliance_target"] == 75
+    assert kp(compute_progress(ws, CODE, END), "monthly_75").status == "missed"  # Jan–Mar: nobody visited
+    viol = list_violations(ws, CODE, f"{CODE}.2.monthly", as_of)
+    assert sorted((r["person"], r["what"]) for r in viol) == [
+        ("E1", "2024-09"), ("E3", "2024-12"), ("E4", "2024-08"), ("E6", "2024-11")]
+    dist = per_person_distribution(ws, CODE, f"{CODE}.2.monthly", as_of)  # judged member-months only
+    assert dict(zip(dist["count"], dist["people"], strict=True)) == {0: 4, 1: 15}

@@ -57,12 +57,17 @@ def test_state_gate_manual_status() -> None:
     assert s(kind="rate", target=85, actual=90, expected=None) == "on_track"
     assert s(kind="rate", target=85, actual=80, expected=None) == "behind"
     assert s(kind="rate", target=85, actual=80, expected=None, period_ended=True) == "missed"
-    assert s(kind="per_person", target=2, actual=2, expected=None) == "met"
-    # "每人不少于2次" over the period, half-way through: expected 1 per member.
-    assert s(kind="per_person", target=2, actual=1, expected=1.0) == "on_track"
-    assert s(kind="per_person", target=2, actual=0, expected=1.0) == "behind"  # someone never served
-    assert s(kind="per_person", target=2, actual=1, expected=1.0, period_ended=True) == "missed"
-    assert s(kind="per_person", target=1, actual=0, expected=None) == "behind"  # per-month rules: unpaced
+    # per_person: actual is the percent of judged member-periods meeting the rule (target stays 2)
+    assert s(kind="per_person", target=2, actual=None, expected=None) == "pending"  # nothing judged yet
+    assert s(kind="per_person", target=2, actual=100, expected=None, reached=True) == "met"
+    assert s(kind="per_person", target=2, actual=100, expected=None) == "on_track"
+    assert s(kind="per_person", target=2, actual=80, expected=None) == "behind"  # someone below the pace
+    assert s(kind="per_person", target=1, actual=80, expected=None, violations=3, broken=2) == "missed"
+    assert s(kind="per_person", target=1, actual=80, expected=None, broken=2, compliance_target=75) == "on_track"
+    assert s(kind="per_person", target=1, actual=70, expected=None, broken=2, compliance_target=75) == "behind"
+    assert s(kind="per_person", target=2, actual=99, expected=None, period_ended=True) == "missed"
+    assert s(kind="per_person", target=2, actual=80, expected=None, period_ended=True,
+             compliance_target=80) == "met"
     assert s(kind="approval_gate", target=None, actual=1, violations=1) == "missed"
     assert s(kind="approval_gate", target=None, actual=0, evidence=0) == "pending"
     assert s(kind="approval_gate", target=None, actual=0, evidence=3) == "on_track"

@@ -225,3 +225,16 @@ def test_import_rows_rejects_the_same_way(ws) -> None:
     assert counts(ws) == before
     with ws.session() as s:
         assert len(s.exec(select(Person)).all()) == 3
+
+
+def test_exit_before_enrolment_is_rejected(ws, tmp_path: Path) -> None:
+    """结案日期 before 建档日期 names the row and the column; an exit on or after enrolment imports."""
+    head = ["服务对象编号", "姓名", "人群", "建档日期", "结案日期"]
+    bad = write_csv(tmp_path / "exit.csv", [head, ["P030", "郑一", "留守独居等困难老人", "2024-08-01", "2024-07-31"]])
+    _rejects(ws, bad, 2, "结案日期", "结案日期早于建档日期", kind="roster")
+    good = write_csv(tmp_path / "exit_ok.csv", [head, ["P031", "郑二", "留守独居等困难老人", "2024-08-01", "2024-08-01"]])
+    r = import_file(ws, good, CODE, "roster")
+    assert r.committed and r.imported == 1
+    with ws.session() as s:
+        p = s.exec(select(Person).where(Person.person_id == "P031")).one()
+    assert str(p.exit_on) == "2024-08-01"

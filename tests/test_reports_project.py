@@ -74,11 +74,11 @@ def test_midterm_figures_are_the_engines_and_the_hand_worked_ones(ws, tmp_path: 
     for name in seed.NAMES:
         assert name not in html
     assert "2024-09" in html and "P020" in html
-    # Summary: only clause 1 is met (2: monthly rule behind; 3: trainings behind; 4 and 5 on track
+    # Summary: only clause 1 is met (2: monthly rule missed, P020's September cannot be made up; 3: trainings behind; 4 and 5 on track
     # until the end; 6: the manual KPI is still pending).
     assert 'id="clauses-met">1</strong> / 6' in html
     clauses = build_project_report(ws, seed.CODE, "midterm", with_charts=False).clauses
-    assert [c.status for c in clauses] == ["met", "behind", "behind", "on_track", "on_track", "pending"]
+    assert [c.status for c in clauses] == ["met", "missed", "behind", "on_track", "on_track", "pending"]
     # Charts: burn-ups for visits_total and trainings, monthly volume, per-person, satisfaction.
     assert len(re.findall(r'<img src="data:image/png;base64,', html)) == 5
     assert "生成时间：" not in html and "2025-01-02" not in html  # the generation time lives only in the PDF

@@ -12,7 +12,8 @@ from tracker.measure.types import STATUS_LABELS, ProjectProgress
 from tracker.text import display_width, pad
 
 PROGRESS_CSV_COLUMNS = ["project", "as_of", "id", "clause", "label", "kind", "comparator", "target", "unit",
-                        "actual", "expected", "forecast", "status", "status_label", "violations", "evidence"]
+                        "actual", "expected", "forecast", "status", "status_label", "violations", "evidence",
+                        "measure"]
 PORTFOLIO_CSV_COLUMNS = ["project", "name", "as_of", *STATUS_LABELS, "kpis"]
 
 
@@ -33,7 +34,7 @@ def progress_csv(p: ProjectProgress) -> str:
         j = k.to_json()
         w.writerow([p.project, p.as_of.isoformat(), k.id, k.clause, k.label, k.kind, k.comparator,
                     j["target"], k.unit, j["actual"], j["expected"], j["forecast"], k.status,
-                    STATUS_LABELS[k.status], k.violations, k.evidence])
+                    STATUS_LABELS[k.status], k.violations, k.evidence, k.measure or ""])
     return buf.getvalue()
 
 
@@ -80,7 +81,8 @@ def progress_table(p: ProjectProgress) -> str:
     rows = []
     for k in p.kpis:
         target = "—" if k.target is None else f"{k.comparator}{fmt(k.target)}"
-        rows.append([f"{k.clause}", k.label, target, fmt(k.actual), fmt(k.expected), fmt(k.forecast),
+        actual = fmt(k.actual) + ("%" if k.measure == "compliance_pct" and k.actual is not None else "")
+        rows.append([f"{k.clause}", k.label, target, actual, fmt(k.expected), fmt(k.forecast),
                      k.unit, STATUS_LABELS[k.status], str(k.violations) if k.violations else ""])
     c = p.counts()
     summary = "，".join(f"{STATUS_LABELS[s]} {n}" for s, n in c.items())

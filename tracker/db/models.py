@@ -161,6 +161,7 @@ class Person(RecordBase, table=True):
     village: str | None = None
     category: str | None = None
     enrolled_on: dt.date | None = None
+    exit_on: dt.date | None = Field(default=None, description="结案日期：此后不再判定每人每期规则")
 
 
 class Activity(RecordBase, table=True):

@@ -336,6 +336,8 @@ class KPI(Strict):
     unit: str
     pacing: Pacing | None = Field(default=None, description="缺省：计数类按周期线性；其余不适用")
     tolerance: float = Field(default=0.15, ge=0, le=1, description="低于应完成值多少仍算进度正常")
+    compliance_target: float | None = Field(default=None, gt=0, le=100, description=(
+        "per_person：局方接受的合规比例（%，对象·期中达到要求的比例）；缺省为 100，即每个对象每期都须达到"))
     notes: str | None = None
     draft: Literal["needs review"] | None = Field(
         default=None, description="起草器生成、尚待人工复核的指标；复核后删去此字段")

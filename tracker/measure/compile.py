@@ -230,9 +230,10 @@ class Base:
 
 
 def roster_members(ctx: Ctx, population: str, alias: str = "m") -> Any:
-    """The roster of a population as of ``ctx``: one row per member (``member``)."""
+    """The roster of a population as of ``ctx``: one row per member (``member``), with the dates it
+    entered (``enrolled``, 建档日期) and left (``exited``, 结案日期) the service, where known."""
     p = _alias("person", alias)
-    return (select(p.c.person_id.label("member"))
+    return (select(p.c.person_id.label("member"), p.c.enrolled_on.label("enrolled"), p.c.exit_on.label("exited"))
             .where(p.c.project_code == ctx.code, visible(p, ctx.known_on), p.c.population == population,
                    or_(p.c.enrolled_on.is_(None), p.c.enrolled_on <= ctx.as_of))
             .subquery(f"{alias}_roster"))
@@ -245,6 +246,15 @@ def members_of(ctx: Ctx, kpi: KPI, b: Base, unit: ColumnElement[Any], conds: lis
         return roster_members(ctx, kpi.where.population)
     return (select(unit.label("member")).select_from(b.from_())
             .where(*b.base_conds(), *conds, unit.is_not(None)).distinct().subquery("m_units"))
+
+
+def literal_table(rows: list[tuple[Any, ...]], cols: list[tuple[str, Any]], name: str) -> Any:
+    """A small literal table of several columns (the slots of a period with their first and last day)."""
+    if not rows:
+        return select(*[cast(null(), t).label(c) for c, t in cols]).where(false()).subquery(name)
+    # typed binds, not CAST: SQLite's CAST(… AS DATE) turns '2024-06-01' into the number 2024
+    parts = [select(*[literal(v, t).label(c) for v, (c, t) in zip(r, cols, strict=True)]) for r in rows]
+    return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery(name)
 
 
 def literal_rows(values: list[Any], name: str, type_: Any) -> Any:

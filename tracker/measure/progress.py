@@ -90,18 +90,22 @@ def _progress_of(ctx: Ctx, c: Compiled, v: dict[str, Any]) -> KpiProgress:
     actual, detail = impl.shape(kpi, v)
     evidence = int(v.get("evidence") or 0)
     violations = int(v.get("violations") or 0)
-    exp = pacing.expected(kpi, project, ctx.as_of)
+    measure = impl.measure(kpi)
+    # a compliance share has no pace of its own: the per-member pace is inside the share
+    exp = None if measure else pacing.expected(kpi, project, ctx.as_of)
     fc = pacing.forecast(kpi, project, ctx.as_of, actual, impl.universe(kpi, v))
+    reached = bool(detail.pop("all_reached", False))
     status = impl.status(Facts(
         comparator=kpi.comparator.value, target=kpi.target, actual=actual, expected=exp,
         tolerance=kpi.tolerance, period_ended=ctx.as_of >= project.period.end, violations=violations,
         evidence=evidence, verdict=v.get("verdict"), rule=kpi.rule.value if kpi.rule else None,
-        potential=_num(v.get("potential"))))
+        potential=_num(v.get("potential")), compliance_target=kpi.compliance_target, reached=reached,
+        broken=int(detail.get("missed") or 0) if measure else 0))
     return KpiProgress(
         id=c.kpi_id, clause=c.clause.number, key=kpi.key, label=kpi.label, kind=kpi.kind.value,
         comparator=kpi.comparator.value, target=kpi.target, unit=kpi.unit, text=c.clause.text,
         actual=actual, expected=exp, forecast=fc, status=status, violations=violations,
-        evidence=evidence, excerpt=kpi.excerpt, detail=detail,
+        evidence=evidence, excerpt=kpi.excerpt, detail=detail, measure=measure,
     )
 
 

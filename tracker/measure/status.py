@@ -16,13 +16,17 @@ Each kind module states its rule (``KpiKind.status``) with the shared rules belo
   there is no expected value), else ``behind``. With ``<=``: above the target → ``missed`` (it can only
   grow), else ``met`` at period end and ``on_track`` before. With ``==``: above → ``missed``, equal at
   the end → ``met``, before the end judged by pacing like ``>=``.
-* **state kinds** (rate, average, per_person, duration): at period end ``met``/``missed`` by the
-  comparator; before it, meeting the target → ``met`` for per_person and duration (every member has
-  reached it) and ``on_track`` for rates and averages (they can still move); not meeting it →
-  ``behind``, except a whole-period ``per_person`` rule (``per: period``), which is paced linearly:
-  the least-served member at or above the pace (within the tolerance) is ``on_track``; its members
-  below the target become violations only once the period is over (for duration: ``on_track`` while every case can still reach the target by period end,
-  ``potential``).
+* **state kinds** (rate, average, duration): at period end ``met``/``missed`` by the comparator;
+  before it, meeting the target → ``met`` for duration and ``on_track`` for rates and averages (they
+  can still move); not meeting it → ``behind`` (for duration: ``on_track`` while every case can
+  still reach the target by period end, ``potential``).
+* **per_person** (``actual`` is the percent of judged member-periods that meet the rule; the bar is
+  100, or the spec's ``compliance_target``): nothing judged → ``pending``; at period end ``met`` at
+  or above the bar, else ``missed``. Before it: a whole-period minimum every member already reached
+  → ``met``; at or above the bar → ``on_track``; below it → ``behind``, except under the strict bar
+  (no ``compliance_target``) once a member-period has broken the rule for good (a month or week gone
+  by without it, a ``<=`` rule exceeded): ``missed``. A whole-period minimum before the end is
+  judged on each member's linear pace from its own start (within the tolerance).
 """
 
 from __future__ import annotations
@@ -47,6 +51,9 @@ class Facts:
     verdict: str | None = None
     rule: str | None = None
     potential: float | None = None
+    compliance_target: float | None = None  # per-member rules: the share of member-periods accepted
+    reached: bool = False  # per-member rules: every member already has the whole period's minimum
+    broken: int = 0  # per-member rules: member-periods that broke the rule for good
 
 
 def compare(comparator: str, actual: float, target: float) -> bool:
@@ -113,10 +120,11 @@ def state_status(f: Facts, *, met_early: bool = False) -> Status:
 def decide_status(*, kind: str, comparator: str, target: float | None, actual: float | None,
                   expected: float | None, tolerance: float = 0.15, period_ended: bool,
                   violations: int = 0, evidence: int = 0, verdict: str | None = None,
-                  rule: str | None = None, potential: float | None = None) -> Status:
+                  rule: str | None = None, potential: float | None = None,
+                  compliance_target: float | None = None, reached: bool = False, broken: int = 0) -> Status:
     """The status by the rule of the KPI's kind."""
     from tracker.measure.kinds import kind_of
 
     facts = Facts(comparator, target, actual, expected, tolerance, period_ended, violations, evidence,
-                  verdict, rule, potential)
+                  verdict, rule, potential, compliance_target, reached, broken)
     return kind_of(kind).status(facts)

@@ -40,11 +40,18 @@ class KpiProgress:
     evidence: int = 0  # how many records the figure rests on
     excerpt: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)  # e.g. uncovered members, denominators
+    measure: str | None = None  # what actual measures when not the target's unit ("compliance_pct")
+
+    @property
+    def actual_unit(self) -> str:
+        """The unit of ``actual``: the target's, or % for a compliance share."""
+        return "%" if self.measure == "compliance_pct" else self.unit
 
     @property
     def completion(self) -> float | None:
-        """actual / target in percent, for >= KPIs with a positive target."""
-        if self.target in (None, 0) or self.actual is None or self.comparator != ">=":
+        """actual / target in percent, for >= KPIs with a positive target, counted in the target's
+        unit (not for a compliance share)."""
+        if self.target in (None, 0) or self.actual is None or self.comparator != ">=" or self.measure:
             return None
         return round(100.0 * self.actual / self.target, 1)
 
@@ -54,7 +61,7 @@ class KpiProgress:
             "target": _num(self.target), "unit": self.unit, "actual": _num(self.actual),
             "expected": _num(self.expected), "forecast": _num(self.forecast), "status": self.status,
             "violations": self.violations, "label": self.label, "evidence": self.evidence,
-            "detail": self.detail,
+            "detail": self.detail, "measure": self.measure,
         }
 
 

@@ -100,6 +100,7 @@ KINDS: dict[str, KindDef] = {
             Col("village", "村社", aliases=("村（社区）", "村社区")),
             Col("category", "类别"),
             Col("enrolled_on", "建档日期", DATE),
+            Col("exit_on", "结案日期", DATE, aliases=("退出日期", "结案时间")),
             Col("birth_date", "出生日期", DATE),
         ), natural_key="person_id", identity=("person_id",)),
         KindDef("activity", "活动记录", (

@@ -478,6 +478,11 @@ def _kind_rules(kd: KindDef, ctx: Context, cols: dict[str, _Col], errs: _Errors)
         if spec.populations:
             errs.same(np.flatnonzero(empty & ~filled), "人群",
                       f"项目有多个服务人群，请填写人群：{ctx.vocab_options('populations')}")
+        en, ex = cols["enrolled_on"], cols["exit_on"]
+        both = np.flatnonzero(~en.is_none() & ~ex.is_none())
+        codes, pairs = _pairs(en, ex, both)
+        early = np.array([b < a for a, b in pairs], dtype=bool)
+        errs.same(both[early[codes]], "结案日期", "结案日期早于建档日期，请核对两个日期")
     elif kd.kind == "approval":
         vf, vt = cols["valid_from"], cols["valid_to"]
         both = np.flatnonzero(~vf.is_none() & ~vt.is_none())

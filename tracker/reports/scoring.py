@@ -145,6 +145,19 @@ def clause_results(spec: Spec, progress: ProjectProgress) -> list[ClauseResult]:
     return out
 
 
+def compliance_text(k: KpiProgress) -> str:
+    """A per-member rule in words: the rule, the share of member-periods meeting it and the counts."""
+    d = k.detail
+    judged, missed = int(d.get("judged") or 0), int(d.get("missed") or 0)
+    rule = f"要求每个对象 {k.comparator.replace('>=', '≥').replace('<=', '≤')} {fmt_num(k.target)}{k.unit}"
+    if not judged:
+        return f"{rule}，尚无可判定的对象"
+    bar = f"（局方接受 {fmt_num(d['compliance_target'])}%）" if d.get("compliance_target") is not None else ""
+    below = f"，{d['below_pace']} 个低于进度" if d.get("below_pace") else ""
+    return (f"{rule}；判定 {judged} 个对象·期，{fmt_num(k.actual)}% 达到{bar}，{missed} 个未达到{below}；"
+            f"{d.get('members_compliant', 0)}/{d.get('members', 0)} 个对象全部达到")
+
+
 def describe_gap(k: KpiProgress) -> str:
     """What failed and by how much, in one Chinese phrase."""
     head = f"第{k.clause}条 {k.label}"
@@ -154,6 +167,8 @@ def describe_gap(k: KpiProgress) -> str:
         if k.violations:
             return f"{head}：违规 {k.violations} 条"
         return f"{head}：{STATUS_LABELS[k.status]}"
+    if k.measure == "compliance_pct":
+        return f"{head}：{compliance_text(k)}"
     unit = "" if k.unit == "%" else k.unit
     pct = "%" if k.unit == "%" else ""
     target, actual = f"{fmt_num(k.target)}{pct}", f"{fmt_num(k.actual)}{pct}"

@@ -74,7 +74,7 @@ def month_facts(ws: Any, p: ProjectProgress, previous: ProjectProgress | None, m
                 facts.changes.append(f"第{k.clause}条 {k.label}：本月 {'+' if delta > 0 else ''}{_num(delta)} {unit}"
                                      f"（累计 {_num(k.actual)}）".replace("  ", " "))
         if k.status in ("behind", "missed") and k.target is not None and k.actual is not None \
-                and k.comparator == ">=" and k.kind != "rate":
+                and k.comparator == ">=" and k.kind != "rate" and not k.measure:
             gap = float(k.target) - float(k.actual)
             if gap > 0 and left:
                 whole = float(k.target).is_integer() and float(k.actual).is_integer()

@@ -65,6 +65,10 @@ class KpiKind:
         return None
 
     # -- shaping and judging
+    def measure(self, kpi: KPI) -> str | None:
+        """What ``actual`` measures when it is not in the unit of the target (``compliance_pct``)."""
+        return None
+
     def shape(self, kpi: KPI, values: dict[str, Any]) -> tuple[float | None, dict[str, Any]]:
         """(actual, detail) from the named values the compiled statement returned."""
         return _num(values.get("actual")), {}

@@ -2,9 +2,11 @@
 ``target`` records (or hours, with a numeric ``field``) per period, month, week, quarter, service
 year or day.
 
-Judged over the member grid (member × elapsed slot). A whole-period minimum is paced linearly and
-can only be broken once the period is over: that one rule decides both the violation count and
-the listing (``below``)."""
+Judged over the member grid: each member × each elapsed slot of the time it was in the service
+(from its enrolment to its exit). ``actual`` is the percent of those member-slots that meet the rule
+(``measure: compliance_pct``); the target stays the per-member number. A whole-period minimum is
+paced linearly and can only be broken once the period is over: that one rule decides both the
+violation count and the listing (``below``)."""
 
 from __future__ import annotations
 
@@ -12,15 +14,30 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, false, func, literal, not_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Float,
+    Integer,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    not_,
+    null,
+    or_,
+    select,
+)
 from sqlalchemy.engine import Connection
 
 from tracker.kpispec.model import KPI, PER_LABELS, Clause, Field_, Kind, PacingMode, Per, add_months
-from tracker.measure.compile import Base, Compiled, Ctx, literal_rows, members_of, own_statement, sum_if
+from tracker.measure.compile import Base, Compiled, Ctx, literal_table, own_statement, roster_members, sum_if
 from tracker.measure.kinds._records import out_of_bounds
 from tracker.measure.kinds.base import NUMERIC_FIELDS, KpiKind, _num
-from tracker.measure.sqlfuncs import month_start, period_slot, py_month_index
-from tracker.measure.status import Facts, state_status
+from tracker.measure.sqlfuncs import days_between, month_start, period_slot, py_month_index
+from tracker.measure.status import Facts
 from tracker.measure.types import Status
 
 
@@ -83,22 +100,49 @@ def slot_text(ctx: Ctx, per: Per, slot: int) -> str | None:
     return None
 
 
+def slot_span(ctx: Ctx, per: Per, slot: int) -> tuple[dt.date, dt.date]:
+    """The first and last day of a slot (numbered as ``elapsed_slots`` numbers them)."""
+    start = ctx.period_start
+    if per is Per.month:
+        nxt = month_start(slot + 1)
+        return month_start(slot), nxt - dt.timedelta(days=1)
+    if per is Per.week:
+        return start + dt.timedelta(days=7 * slot), start + dt.timedelta(days=7 * slot + 6)
+    if per is Per.quarter:
+        y, i = divmod(slot, 4)
+        return dt.date(y, 3 * i + 1, 1), _quarter_end(slot)
+    if per is Per.year:
+        first = add_months(start, 12 * slot) + dt.timedelta(days=1) if slot else start
+        return first, add_months(start, 12 * (slot + 1))
+    if per is Per.day:
+        day = start + dt.timedelta(days=slot)
+        return day, day
+    return start, ctx.period_end
+
+
+def slot_spans(ctx: Ctx, per: Per) -> list[tuple[int, dt.date, dt.date]]:
+    """The elapsed slots with their first and last day: (slot, first, last)."""
+    return [(s, *slot_span(ctx, per, s)) for s in elapsed_slots(ctx, per)]
+
+
 def _slot_key(b: Base, ctx: Ctx, per: Per) -> ColumnElement[Any]:
     return period_slot(b.t.c.date, per.value, ctx.period_start)
 
 
 @dataclass
 class MemberGrid:
-    """Every member (roster of where.population, or every group/town … seen) × every elapsed slot,
-    with ``n``: the member's count of records in that slot (or the sum of ``field`` when the KPI has
-    a numeric one, "督导不少于80学时/人"). Records outside the per-record bounds add nothing."""
+    """Every judged member-slot: each member (roster of where.population, or every group/town …
+    seen) × each elapsed slot of the time it was in the service, from its enrolment (建档日期, else
+    its first record, else the period start) to its exit (结案日期), with ``n``: the member's count of
+    records in that slot (or the sum of ``field`` when the KPI has a numeric one, "督导不少于80学时/人").
+    Records outside the per-record bounds add nothing."""
 
     base: Base
     conds: list[Any]
     ok: ColumnElement[bool]
     counts: Any  # subquery: member, slot, n, records
-    members: Any
-    slots: Any
+    members: Any  # subquery: member, since, until
+    slots: Any  # subquery: slot, lo, hi
     grid: Any
 
     @property
@@ -117,10 +161,25 @@ def member_grid(ctx: Ctx, kpi: KPI) -> MemberGrid:
                        sum_if(ok).label("records"))
               .where(*b.base_conds(), *conds, unit.is_not(None))
               .group_by(*([unit] if kpi.per is Per.period else [unit, key])).subquery("counts"))
-    ub = Base(ctx, kpi.source, "u")
-    members = members_of(ctx, kpi, ub, ub.field(kpi.by), ub.where(kpi.where))
-    slots = literal_rows(elapsed_slots(ctx, kpi.per), "slot", Integer)
-    grid = members.join(slots, true()).outerjoin(
+    fb = Base(ctx, kpi.source, "f")
+    funit = fb.field(kpi.by)
+    first = (fb.select(funit.label("member"), func.min(fb.t.c.date).label("first"))
+             .where(*fb.base_conds(), *fb.where(kpi.where, population=not (kpi.by is Field_.person
+                                                                            and kpi.where.population)),
+                    funit.is_not(None))
+             .group_by(funit).subquery("first_seen"))
+    if kpi.by is Field_.person and kpi.where.population:
+        roster = roster_members(ctx, kpi.where.population)
+        members = (select(roster.c.member,
+                          func.coalesce(roster.c.enrolled, first.c.first, literal(ctx.period_start, Date))
+                          .label("since"), roster.c.exited.label("until"))
+                   .select_from(roster.outerjoin(first, first.c.member == roster.c.member)).subquery("members"))
+    else:
+        members = select(first.c.member, first.c.first.label("since"),
+                         cast(null(), Date).label("until")).subquery("members")
+    slots = literal_table(slot_spans(ctx, kpi.per), [("slot", Integer), ("lo", Date), ("hi", Date)], "slots")
+    judged = and_(members.c.since <= slots.c.hi, or_(members.c.until.is_(None), members.c.until >= slots.c.lo))
+    grid = members.join(slots, judged).outerjoin(
         counts, and_(counts.c.member == members.c.member, counts.c.slot == slots.c.slot))
     return MemberGrid(b, conds, ok, counts, members, slots, grid)
 
@@ -129,13 +188,32 @@ def _at_most(kpi: KPI) -> bool:
     return kpi.comparator.value == "<="
 
 
+def _paced(ctx: Ctx, kpi: KPI) -> bool:
+    """A whole-period minimum before the period is over: judged against the pace, not broken yet."""
+    return kpi.per is Per.period and ctx.as_of < ctx.period_end and not _at_most(kpi)
+
+
 def below(ctx: Ctx, kpi: KPI, n: ColumnElement[Any]) -> ColumnElement[bool]:
     """A member-slot breaking the rule. A whole-period minimum can only be broken once the period
     is over."""
-    if kpi.per is Per.period and ctx.as_of < ctx.period_end and not _at_most(kpi):
+    if _paced(ctx, kpi):
         return false()
     target = kpi.target or 0
     return n > target if _at_most(kpi) else n < target
+
+
+def complies(ctx: Ctx, kpi: KPI, g: MemberGrid) -> ColumnElement[bool]:
+    """A judged member-slot that meets the rule. A whole-period minimum before the period is over
+    meets it when the member is on pace: at least target × (days since the member's start) / (days
+    from its start to the period end), less the KPI's tolerance."""
+    if not _paced(ctx, kpi):
+        return not_(below(ctx, kpi, g.n))
+    start = func.coalesce(g.members.c.since, literal(ctx.period_start, Date))
+    start = case((start < literal(ctx.period_start, Date), literal(ctx.period_start, Date)), else_=start)
+    done = cast(days_between(literal(ctx.as_of, Date), start) + 1, Float)
+    span = cast(days_between(literal(ctx.period_end, Date), start) + 1, Float)
+    pace = literal(float(kpi.target or 0) * (1 - kpi.tolerance)) * done / span
+    return cast(g.n, Float) >= pace - 1e-9
 
 
 class PerPerson(KpiKind):
@@ -158,20 +236,40 @@ class PerPerson(KpiKind):
         # "每人不少于2次" over the whole period: by mid-period each member should be half-way.
         return PacingMode.linear if kpi.per is Per.period else PacingMode.none
 
+    def measure(self, kpi: KPI) -> str | None:
+        return "compliance_pct"
+
     def compile(self, ctx: Ctx, clause: Clause, kpi: KPI, shared: dict[Any, Base] | None) -> Compiled:
-        """actual = the smallest count (or sum; the largest for ``<=``), violations = member-slots
-        breaking the rule plus records outside the per-record bounds."""
+        """Over the judged member-slots: ``judged``, ``compliant`` (meeting the rule, or its pace),
+        ``violations`` (breaking it, plus records outside the per-record bounds), ``smallest`` (the
+        least count; the largest for ``<=``) and the members fully compliant."""
         g = member_grid(ctx, kpi)
         b, n = g.base, g.n
         bad_records = (b.select(func.count()).where(*b.base_conds(), *g.conds, not_(g.ok)).scalar_subquery()
                        if kpi.each else literal(0))
+        ok = complies(ctx, kpi, g)
+        cells = select(g.members.c.member.label("member"), n.label("n"), case((ok, 1), else_=0).label("ok"),
+                       case((below(ctx, kpi, n), 1), else_=0).label("broken"),
+                       func.coalesce(g.counts.c.records, 0).label("records")).select_from(g.grid).subquery("cells")
+        extreme = func.max(cells.c.n) if _at_most(kpi) else func.min(cells.c.n)
+        per_member = (select(cells.c.member, func.min(cells.c.ok).label("all_ok"),
+                             func.min(case((cells.c.n >= (kpi.target or 0), 1), else_=0)).label("all_reached"),
+                             func.count().label("cells"), func.sum(cells.c.ok).label("ok"),
+                             func.sum(cells.c.broken).label("broken"), func.sum(cells.c.records).label("records"),
+                             extreme.label("extreme"))
+                      .group_by(cells.c.member).subquery("per_member"))
+        pm = per_member.c
         stmt = select(
-            func.max(n).label("actual") if _at_most(kpi) else func.min(n).label("actual"),
-            func.coalesce(func.sum(g.counts.c.records), 0).label("evidence"),
-            (sum_if(below(ctx, kpi, n)) + bad_records).label("violations"),
-            func.count().label("units"),
-            func.count(func.distinct(g.members.c.member)).label("members"),
-        ).select_from(g.grid)
+            (func.max(pm.extreme) if _at_most(kpi) else func.min(pm.extreme)).label("smallest"),
+            func.coalesce(func.sum(pm.records), 0).label("evidence"),
+            (func.coalesce(func.sum(pm.broken), 0) + bad_records).label("violations"),
+            func.coalesce(func.sum(pm.broken), 0).label("missed"),
+            func.coalesce(func.sum(pm.cells), 0).label("units"),
+            func.coalesce(func.sum(pm.ok), 0).label("compliant"),
+            func.count().label("members"),
+            func.coalesce(func.sum(pm.all_ok), 0).label("members_compliant"),
+            func.coalesce(func.min(pm.all_reached), 0).label("all_reached"),
+        ).select_from(per_member)
         return own_statement(ctx, clause, kpi, stmt)
 
     def violations(self, conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI) -> list[dict[str, Any]]:
@@ -191,18 +289,42 @@ class PerPerson(KpiKind):
         return rows
 
     def shape(self, kpi: KPI, values: dict[str, Any]) -> tuple[float | None, dict[str, Any]]:
-        units = int(values.get("units") or 0)
-        actual = None if not units else _num(values.get("actual"))
-        return actual, {"members": int(values.get("members") or 0), "units": units}
+        """actual: the percent of judged member-slots that meet the rule (``compliance_pct``)."""
+        judged = int(values.get("units") or 0)
+        compliant = int(values.get("compliant") or 0)
+        actual = None if not judged else 100.0 * compliant / judged
+        smallest = _num(values.get("smallest")) if judged else None
+        detail = {"members": int(values.get("members") or 0),
+                  "members_compliant": int(values.get("members_compliant") or 0),
+                  "judged": judged, "missed": int(values.get("missed") or 0),
+                  "below_pace": judged - compliant - int(values.get("missed") or 0),
+                  "smallest": None if smallest is None else (int(smallest) if smallest.is_integer() else smallest),
+                  "units": judged}
+        if kpi.compliance_target is not None:
+            detail["compliance_target"] = kpi.compliance_target
+        if judged and kpi.per is Per.period and not _at_most(kpi) and values.get("all_reached"):
+            detail["all_reached"] = True  # every member already has the whole period's minimum
+        return actual, detail
 
     def status(self, facts: Facts) -> Status:
-        s = state_status(facts, met_early=True)
-        if s == "behind" and facts.expected is not None and facts.actual is not None \
-                and facts.actual >= facts.expected * (1 - facts.tolerance) - 1e-9:
-            return "on_track"  # a whole-period rule, paced: every member is where the pace requires
-        return s
-
-
+        """``actual`` is the compliance percent; the bar is 100 (every judged member-slot complies)
+        unless the spec sets ``compliance_target``. At the end: met at or above the bar, else
+        missed. Before: a whole-period minimum every member already reached is met; at or above the
+        bar on_track; below it, behind — except under the strict bar for a rule broken for good (a
+        member-month or -week gone by without it, a ``<=`` rule exceeded): missed."""
+        if facts.actual is None:
+            return "pending"
+        bar = facts.compliance_target if facts.compliance_target is not None else 100.0
+        ok = facts.actual >= bar - 1e-9
+        if facts.period_ended:
+            return "met" if ok else "missed"
+        if facts.reached:
+            return "met"
+        if ok:
+            return "on_track"
+        if facts.compliance_target is None and facts.broken > 0:
+            return "missed"
+        return "behind"
 
 
 KIND = PerPerson()

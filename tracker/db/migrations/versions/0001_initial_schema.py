@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-01 23:33:18.049186
+Create Date: 2026-12-01 23:44:04.002946
 """
 
 from collections.abc import Sequence
@@ -715,6 +715,7 @@ def upgrade() -> None:
         sa.Column("village", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("category", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("enrolled_on", sa.Date(), nullable=True),
+        sa.Column("exit_on", sa.Date(), nullable=True),
         sa.ForeignKeyConstraint(
             ["batch_id"],
             ["importbatch.id"],
