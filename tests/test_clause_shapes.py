@@ -58,3 +58,40 @@ def test_period_slots_in_sql_match_the_elapsed_slots(db_url: str, per: str, day:
         update={"start": start, "end": dt.date(2027, 3, 14)})})
     ctx = Ctx(spec.model_copy(update={"project": project}), as_of=dt.date(2027, 3, 14))
     assert slot in elapsed_slots(ctx, Per(per))  # numbered alike: at the period's end the slot is over
+
+
+def test_staff_import_reads_employment_and_leaving_date(roster_ws, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import sys
+    from pathlib import Path
+
+    from sqlmodel import select
+
+    from tracker.db.models import Staff
+    from tracker.records import import_file
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "records"))
+    from records_support import CODE, write_csv
+
+    head = ["工作人员编号", "姓名", "岗位", "用工性质", "入职日期", "离职日期"]
+    bad = write_csv(tmp_path / "bad.csv", [head, ["S1", "张一", "社工", "全职", "2024-06-01", ""],
+                                           ["S2", "李二", "督导", "临时工", "2024-06-01", ""]])
+    r = import_file(roster_ws, bad, CODE, "staff")
+    assert not r.committed and [(e.row, e.column) for e in r.invalid] == [(3, "用工性质")]
+    assert "专职、兼职、志愿者" in r.invalid[0].message
+    good = write_csv(tmp_path / "good.csv", [head, ["S1", "张一", "社工", "全职", "2024-06-01", "2024-08-15"],
+                                            ["S2", "李二", "督导", "志愿者", "", ""]])
+    assert import_file(roster_ws, good, CODE, "staff").imported == 2
+    with roster_ws.session() as s:
+        got = sorted((x.staff_id, x.employment, str(x.left_on)) for x in s.exec(select(Staff)))
+    assert got == [("S1", "专职", "2024-08-15"), ("S2", "志愿者", "None")]
+
+
+def test_headcount_rules() -> None:
+    k = _kpi(kind="headcount", where={"roles": ["社工"], "employment": ["专职"]}, target=3, unit="名")
+    assert k.where.employment == ["专职"]
+    with pytest.raises(ValidationError, match="per 只能省略或为 day"):
+        _kpi(kind="headcount", per="month", target=3, unit="名")
+    with pytest.raises(ValidationError, match="只适用于 staff 和 headcount"):
+        _kpi(kind="count", where={"roles": ["社工"]}, target=3, unit="名")
+    with pytest.raises(ValidationError):
+        _kpi(kind="headcount", where={"employment": ["临时工"]}, target=3, unit="名")

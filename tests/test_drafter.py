@@ -126,6 +126,14 @@ def test_per_quarter_year_and_day() -> None:
                    ("per_person", 1, "次/天", "day")]
 
 
+def test_staff_headcounts() -> None:
+    s = drafted("1. 配备5名全职社工，其中1名督导\n2. 专职社工不少于3名\n3. 招募志愿者不少于50名")
+    got = [(k.kind.value, k.target, k.where.roles, k.where.employment) for _, k in s.iter_kpis()]
+    assert got == [("headcount", 5, ["社工"], ["专职"]), ("headcount", 1, ["督导"], None),
+                   ("headcount", 3, ["社工"], ["专职"]),
+                   ("distinct", 50, None, None)]  # recruiting volunteers is people reached, not staff in post
+
+
 def test_ages_and_years_are_not_targets() -> None:
     s = drafted("1. 为8周岁以下儿童开展活动不少于20场")
     assert kpis(s, 1) == [("count", 20, "场", ">=", ())]

@@ -468,3 +468,48 @@ def test_per_person_judges_members_from_enrolment_to_exit(db_url: str) -> None:
         ("E1", "2024-09"), ("E3", "2024-12"), ("E4", "2024-08"), ("E6", "2024-11")]
     dist = per_person_distribution(ws, CODE, f"{CODE}.2.monthly", as_of)  # judged member-months only
     assert dict(zip(dist["count"], dist["people"], strict=True)) == {0: 4, 1: 15}
+
+
+def _staffing(ws):  # type: ignore[no-untyped-def]
+    for sid, role, emp, start, left in [
+            ("S1", "社工", "专职", None, "2024-08-15"), ("S2", "社工", "专职", "2024-06-01", None),
+            ("S3", "督导", "专职", "2024-06-10", "2024-12-01"), ("S4", "社工", "兼职", None, None),
+            ("S5", "社工", "专职", "2024-08-20", None), ("S6", "社工", "志愿者", None, None)]:
+        add(ws, "staff", staff_id=sid, name=f"员工{sid}", role=role, employment=emp,
+            started_on=d(start) if start else None, left_on=d(left) if left else None)
+
+
+def test_headcount_in_post_on_every_day(db_url: str) -> None:
+    """"配备专职社工不少于3名": full-time 社工/督导 S1 (left 08-15), S2 (from 06-01), S3 (06-10 to
+    12-01), S5 (from 08-20); S4 is part-time, S6 a volunteer. In post: 06-01 S1 S2 = 2; 06-10 +S3 = 3;
+    08-15 S1 gone = 2; 08-20 +S5 = 3; (after 09-30) 12-01 S3 gone = 2."""
+    ws = workspace(db_url)
+    assert kp(compute_progress(ws, CODE, AS_OF), "fulltime_sw").actual == 0  # nobody registered: none in post
+    _staffing(ws)
+    k = kp(compute_progress(ws, CODE, AS_OF), "fulltime_sw")
+    assert (k.actual, k.violations, k.evidence, k.status) == (2, 2, 3, "behind")  # 3 in post on 09-30
+    viol = list_violations(ws, CODE, f"{CODE}.8.fulltime_sw", AS_OF)
+    assert [(r["date"], r["reason"]) for r in viol] == [
+        (d("2024-06-01"), "2024-06-01 起在岗专职社工、督导 2 名，要求不少于 3 名"),
+        (d("2024-08-15"), "2024-08-15 起在岗专职社工、督导 2 名，要求不少于 3 名")]
+    end = kp(compute_progress(ws, CODE, END), "fulltime_sw")
+    assert (end.actual, end.violations, end.evidence, end.status) == (2, 3, 2, "missed")
+    sup = kp(compute_progress(ws, CODE, AS_OF), "supervisor")  # 督导 S3 only from 06-10
+    assert (sup.actual, sup.violations) == (0, 1)
+    assert kp(compute_progress(ws, CODE, d("2024-05-31")), "supervisor").status == "pending"  # not begun
+    # a part-time 督导 in post since before the period: the supervisor rule holds so far
+    add(ws, "staff", staff_id="S7", role="督导", employment="兼职", started_on=d("2024-05-20"))
+    sup = kp(compute_progress(ws, CODE, AS_OF), "supervisor")
+    assert (sup.actual, sup.violations, sup.status) == (1, 0, "on_track")
+
+
+def test_staff_count_with_by_employment_and_in_post(db_url: str) -> None:
+    """"持社工证的专职人员不少于1名": S1 (full-time, left 08-15) and S4 (part-time) hold 社工证."""
+    ws = workspace(db_url)
+    _staffing(ws)
+    add(ws, "credential", staff_id="S1", credential="social_worker")
+    add(ws, "credential", staff_id="S4", credential="social_worker")
+    assert kp(compute_progress(ws, CODE, d("2024-07-31")), "certified_fulltime").actual == 1  # S1 in post
+    k = kp(compute_progress(ws, CODE, AS_OF), "certified_fulltime")  # S1 has left; S4 is part-time
+    assert (k.actual, k.status) == (0, "behind")
+    assert kp(compute_progress(ws, CODE, AS_OF), "social_workers").actual == 1  # unfiltered: S4 still counts

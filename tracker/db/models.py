@@ -236,8 +236,10 @@ class Staff(RecordBase, table=True):
     staff_id: str = Field(max_length=64)
     name: str | None = None
     role: str | None = None
-    works_with_children: bool = False
+    employment: str | None = Field(default=None, description="用工性质：专职 | 兼职 | 志愿者")
+    works_with_children: bool | None = Field(default=False, description="是否接触儿童；空白按否")
     started_on: dt.date | None = None
+    left_on: dt.date | None = Field(default=None, description="离职日期：当天起不再在岗")
 
 
 class StaffCredential(RecordBase, table=True):

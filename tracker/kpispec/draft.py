@@ -358,6 +358,19 @@ class _ClauseDrafter:
                 return self.add("count", label or "服务人次", ex, unit, reason, where={"types": [t]}, **common)
             return self.add("sum", label or "服务人次", ex, unit, reason, where={"types": [t]},
                             field="participants", **common)
+        staff_role = re.search(r"社工|社会工作者|督导|工作人员|护理员|医护人员|教师|老师|心理咨询师|志愿者", seg)
+        employment = re.search(r"专职|全职|兼职", seg)
+        if unit in ("人", "名", "位") and staff_role and (
+                employment or re.search(r"配备|配置|其中|在岗", seg)) and not re.search(r"招募|培训|培育|服务", before):
+            # 配备5名全职社工，其中1名督导: staff in post on every day of the period
+            emp = {"专职": "专职", "全职": "专职", "兼职": "兼职"}[employment.group()] if employment else None
+            role = staff_role.group()
+            where: dict[str, Any] = {"roles": [role]} if role != "志愿者" else {"employment": ["志愿者"]}
+            if emp:
+                where["employment"] = [emp]
+            return self.add("headcount", label or "人员配备", ex, unit,
+                            "起草器按“配备…名”推定的在岗人数（周期内每一天），请核对岗位名称与工作人员名单一致",
+                            where=where, **common)
         if unit in ("人", "名", "位"):
             roster = "roster" if re.search(r"建档|建立档案|排摸|摸排|建立服务档案", seg) else None
             return self.add("distinct", label or "服务人数", ex, unit, reason, source=roster, field="person", **common)

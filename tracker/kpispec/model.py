@@ -43,6 +43,7 @@ class Kind(StrEnum):
     approval_gate = "approval_gate"  # every activity approved on or before its date
     zero_incident = "zero_incident"  # no incident of the given types
     staff = "staff"  # staff credentials: everyone has one / at least n have one
+    headcount = "headcount"  # staff in post (by role, employment) on every day of the period so far
     timeliness = "timeliness"  # share of records done within N days (hours) of a reference date (percent)
     manual = "manual"  # an auditor's judgement, recorded with evidence
 
@@ -260,6 +261,9 @@ class Where(Strict):
     level_at_least: Literal["区县", "市级", "省级", "国家级"] | None = None
     towns: list[str] | None = None
     districts: list[str] | None = None
+    roles: list[str] | None = Field(default=None, description="工作人员岗位（staff、headcount），如 社工、督导")
+    employment: list[Literal["专职", "兼职", "志愿者"]] | None = Field(
+        default=None, description="工作人员用工性质（staff、headcount）")
 
 
 class Milestone(Strict):
@@ -363,6 +367,8 @@ class KPI(Strict):
         msg = impl.check(self)
         if msg:
             raise ValueError(msg)
+        if (self.where.roles or self.where.employment) and self.kind not in (Kind.staff, Kind.headcount):
+            raise ValueError("where.roles 和 where.employment 只适用于 staff 和 headcount 类指标")
         return self
 
     def default_pacing(self) -> Pacing:

@@ -22,6 +22,7 @@ NUMBER = "number"  # non-negative number
 MONEY = "money"  # amount in yuan, two decimals
 BOOL = "bool"  # 是/否
 LEVEL = "level"  # 区县 < 市级 < 省级 < 国家级
+EMPLOYMENT = "employment"  # 专职/兼职/志愿者
 PHASE = "phase"  # 前测/中测/后测/单次
 ID_NUMBER = "id_number"  # 身份证号: stored as a keyed hash and a masked form only
 POPULATION = "population"
@@ -162,9 +163,11 @@ KINDS: dict[str, KindDef] = {
             _RID,
             Col("staff_id", "工作人员编号", CODE, required=True),
             Col("name", "姓名"),
-            Col("role", "岗位"),
+            Col("role", "岗位", aliases=("职务", "角色")),
+            Col("employment", "用工性质", EMPLOYMENT, aliases=("用工形式", "聘用形式", "专兼职")),
             Col("works_with_children", "是否接触儿童", BOOL),
             Col("started_on", "入职日期", DATE),
+            Col("left_on", "离职日期", DATE),
         ), natural_key="staff_id", identity=("staff_id",)),
         KindDef("credential", "工作人员资质", (
             _RID,
@@ -205,6 +208,8 @@ LEVEL_MAP = {"区县": "区县", "区级": "区县", "县级": "区县", "县市
              "市级": "市级", "省级": "省级", "国家级": "国家级", "全国": "国家级"}
 PHASE_MAP = {"前测": "pre", "pre": "pre", "中测": "mid", "mid": "mid", "后测": "post", "post": "post",
              "单次": "single", "single": "single"}
+EMPLOYMENT_MAP = {"专职": "专职", "全职": "专职", "兼职": "兼职", "志愿者": "志愿者", "志愿": "志愿者",
+                  "志愿服务": "志愿者"}
 PHASE_LABELS = {"pre": "前测", "mid": "中测", "post": "后测", "single": "单次"}
 BOOL_MAP = {"是": True, "否": False, "y": True, "n": False, "yes": True, "no": False, "true": True,
             "false": False, "1": True, "0": False, "满意": True, "不满意": False, "合格": True,

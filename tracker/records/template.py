@@ -16,6 +16,7 @@ from tracker.records.columns import (
     BOOL,
     CODE,
     DATE,
+    EMPLOYMENT,
     ID_NUMBER,
     KINDS,
     LEVEL,
@@ -44,6 +45,8 @@ def _options(spec: Spec, col_type: str, vocab: str | None) -> list[str]:
         return ["是", "否"]
     if col_type == PHASE:
         return ["前测", "中测", "后测", "单次"]
+    if col_type == EMPLOYMENT:
+        return ["专职", "兼职", "志愿者"]
     return []
 
 

@@ -28,6 +28,7 @@ from tracker.records.columns import (
     CODE,
     COUNT,
     DATE,
+    EMPLOYMENT,
     ID_NUMBER,
     LEVEL,
     MONEY,
@@ -408,9 +409,9 @@ def scrub_column(header: str, codes: np.ndarray, cells: list[str]) -> tuple[np.n
     return codes, scrub_cells(cells, phones=not is_phone_header(header))  # type: ignore[arg-type,return-value]
 
 
-_CLEANED = {DATE, CODE, COUNT, NUMBER, MONEY, BOOL, LEVEL, PHASE, VOCAB, POPULATION, ID_NUMBER}
+_CLEANED = {DATE, CODE, COUNT, NUMBER, MONEY, BOOL, LEVEL, EMPLOYMENT, PHASE, VOCAB, POPULATION, ID_NUMBER}
 _PARSERS = {COUNT: V.parse_count, NUMBER: V.parse_number, MONEY: V.parse_money, BOOL: V.parse_bool,
-            LEVEL: V.parse_level, PHASE: V.parse_phase}
+            LEVEL: V.parse_level, EMPLOYMENT: V.parse_employment, PHASE: V.parse_phase}
 
 
 def _pairs(a: _Col, b: _Col, rows: np.ndarray) -> tuple[np.ndarray, list[tuple[Any, Any]]]:

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from tracker.errors import TrackerError
-from tracker.records.columns import BOOL_MAP, LEVEL_MAP, PHASE_MAP
+from tracker.records.columns import BOOL_MAP, EMPLOYMENT_MAP, LEVEL_MAP, PHASE_MAP
 
 _SCI = re.compile(r"^[+-]?\d+(\.\d*)?[eE][+-]?\d+$")
 _INT_FLOAT = re.compile(r"^\d+\.0+$")
@@ -277,6 +277,10 @@ def parse_bool(cells: list[str], bad: Problems, label: str) -> list[Any]:
 
 def parse_level(cells: list[str], bad: Problems, label: str) -> list[Any]:
     return parse_map(cells, bad, LEVEL_MAP, label, "区县、市级、省级、国家级")
+
+
+def parse_employment(cells: list[str], bad: Problems, label: str) -> list[Any]:
+    return parse_map(cells, bad, EMPLOYMENT_MAP, label, "专职、兼职、志愿者（全职记为专职）")
 
 
 def parse_phase(cells: list[str], bad: Problems, label: str) -> list[Any]:

@@ -2,9 +2,11 @@
 gate; a missing credential is behind until the period ends, since it can still be handed in).
 ``count_with``: at least ``target`` staff members hold one (a running total).
 
-Scope: staff on the project by ``as_of``; on a clause about children, only those working with
-children (for ``all_have``); with ``where.types``, only the staff named (by staff number or name,
-in the activity's 工作人员 column) on an activity of those types dated by ``as_of``."""
+Scope: staff on the project by ``as_of`` (for ``count_with``, still in post then: no 离职日期 on or
+before it); of ``where.roles`` (岗位) and ``where.employment`` (专职/兼职/志愿者) when given; on a
+clause about children, only those working with children (for ``all_have``); with ``where.types``,
+only the staff named (by staff number or name, in the activity's 工作人员 column) on an activity of
+those types dated by ``as_of``."""
 
 from __future__ import annotations
 
@@ -50,6 +52,12 @@ def staff_scope(ctx: Ctx, clause: Clause, kpi: KPI, s: Any) -> list[ColumnElemen
     ``where.types``, only those named on activities of those types."""
     conds = [s.c.project_code == ctx.code, visible(s, ctx.known_on),
              or_(s.c.started_on.is_(None), s.c.started_on <= ctx.as_of)]
+    if kpi.where.roles:
+        conds.append(s.c.role.in_(kpi.where.roles))
+    if kpi.where.employment:
+        conds.append(s.c.employment.in_(kpi.where.employment))
+    if kpi.rule is StaffRule.count_with:  # holders in post on the as-of date (a leaver's certificate is gone)
+        conds.append(or_(s.c.left_on.is_(None), s.c.left_on > ctx.as_of))
     if kpi.rule is StaffRule.all_have and concerns_children(clause, kpi):
         conds.append(s.c.works_with_children == true())
     if kpi.where.types:

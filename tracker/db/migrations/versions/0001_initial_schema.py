@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-01 23:44:04.002946
+Create Date: 2026-12-02 00:01:42.941007
 """
 
 from collections.abc import Sequence
@@ -768,8 +768,10 @@ def upgrade() -> None:
         sa.Column("staff_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("role", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("works_with_children", sa.Boolean(), nullable=False),
+        sa.Column("employment", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("works_with_children", sa.Boolean(), nullable=True),
         sa.Column("started_on", sa.Date(), nullable=True),
+        sa.Column("left_on", sa.Date(), nullable=True),
         sa.ForeignKeyConstraint(
             ["batch_id"],
             ["importbatch.id"],
