@@ -9,6 +9,7 @@ import datetime as dt
 import re
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -82,6 +83,47 @@ def test_midterm_figures_are_the_engines_and_the_hand_worked_ones(ws, tmp_path: 
     # Charts: burn-ups for visits_total and trainings, monthly volume, per-person, satisfaction.
     assert len(re.findall(r'<img src="data:image/png;base64,', html)) == 5
     assert "生成时间：" not in html and "2025-01-02" not in html  # the generation time lives only in the PDF
+
+
+def test_fund_use_by_budget_line(ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Hand-worked from the fixture's budget (2099B001.yaml) and seed.py's three expenses of September:
+    人员费用 12 000 of 200 000 = 6.0 %; 活动费用 8 000.50 of 6 000 = 133.3 %, over by 2 000.50;
+    办公费用 0 of 94 000 = 0.0 %; 宣传费用 3 000 outside the budget; 23 000.50 of 300 000 = 7.7 %."""
+    r = build_project_report(ws, seed.CODE, "midterm", with_charts=False)
+    got = [(b.category, b.approved, b.spent, b.count, None if b.rate is None else round(b.rate, 1), b.over)
+           for b in r.funds.budget]
+    D = Decimal
+    assert got == [("人员费用", D("200000.00"), D("12000.00"), 1, 6.0, D("0.00")),
+                   ("活动费用", D("6000.00"), D("8000.50"), 1, 133.3, D("2000.50")),
+                   ("办公费用", D("94000.00"), D("0.00"), 0, 0.0, D("0.00")),
+                   ("宣传费用", None, D("3000.00"), 1, None, D("3000.00"))]
+    assert r.funds.approved == D("300000.00") and round(r.funds.budget_rate, 1) == 7.7
+    files = render_project_report(ws, seed.CODE, "midterm", None, tmp_path, generated_at=GEN)
+    text = subprocess.run(["pdftotext", "-layout", str(files.pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    assert "人员费用 200,000.00 12,000.00 1 6.0% 未超支" in lines
+    assert "活动费用 6,000.00 8,000.50 1 133.3% 超支 2,000.50 元" in lines
+    assert "办公费用 94,000.00 0.00 0 0.0% 未超支" in lines
+    assert any(x.startswith("宣传费用 — 3,000.00 1 — 预算外支出") for x in lines), text
+    assert "合计 300,000.00 23,000.50 3 7.7%" in lines
+    flat = "".join(text.split())
+    assert "核定预算合计300,000.00元，已支出23,000.50元，预算执行率7.7%；2个科目超支或在预算外" in flat
+
+
+def test_a_budget_over_the_funding_or_with_a_repeated_line_is_refused(tmp_path: Path) -> None:
+    import yaml
+    from pydantic import ValidationError
+
+    from tracker.kpispec.model import Spec
+
+    d = yaml.safe_load((SPECS / "2099B001.yaml").read_text("utf-8"))
+    d["budget"] = [{"科目": "人员费用", "金额": 250000}, {"科目": "活动费用", "金额": 60000}]
+    with pytest.raises(ValidationError, match=re.escape("预算合计 310,000.00 元超过资助金额 300,000.00 元")):
+        Spec.model_validate(d)
+    d["budget"] = [{"科目": "人员费用", "金额": 1000}, {"科目": "人员 费用", "金额": 1000}]
+    with pytest.raises(ValidationError, match="预算科目 “人员 费用” 重复"):
+        Spec.model_validate(d)
 
 
 def test_html_is_byte_identical_on_regeneration(ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

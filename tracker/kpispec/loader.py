@@ -130,7 +130,7 @@ def _all_field_names() -> set[str]:
 
     names: set[str] = set()
     for cls in (m.Spec, m.Project, m.Funding, m.Period, m.ActivityType, m.Population, m.Vocab, m.Bound,
-                m.Where, m.Milestone, m.Pacing, m.NotTarget, m.KPI, m.Clause):
+                m.Where, m.Milestone, m.Pacing, m.NotTarget, m.KPI, m.Clause, m.BudgetLine):
         names |= _fields_of(cls)
     return names
 

@@ -14,7 +14,7 @@ import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
 # Any programme's project code: letters, digits and - _ (a programme narrows it with its code_pattern).
@@ -234,6 +234,23 @@ class Vocab(Strict):
     label: str
 
 
+class BudgetLine(Strict):
+    """One line of the approved budget (预算科目): the expense records of the same 科目 are set
+    against it (科目 compared after NFKC and without spaces)."""
+
+    category: str = Field(min_length=1, validation_alias=AliasChoices("category", "科目"),
+                          description="预算科目，与经费支出记录的“科目”一致，如 人员经费")
+    amount: float = Field(gt=0, validation_alias=AliasChoices("amount", "金额"), description="核定金额（元）")
+    notes: str | None = Field(default=None, validation_alias=AliasChoices("notes", "说明"), description="说明")
+
+
+def budget_key(category: str) -> str:
+    """How a 科目 is compared: NFKC, no whitespace (全角括号 and 人员经费 / 人员 经费 match)."""
+    import unicodedata
+
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", category or ""))
+
+
 # ---------------------------------------------------------------- KPI building blocks
 
 
@@ -425,6 +442,22 @@ class Spec(Strict):
     incident_types: list[Vocab] = Field(default_factory=lambda: list(DEFAULT_INCIDENT_TYPES))
     credentials: list[Vocab] = Field(default_factory=list, description="工作人员资质，如 无犯罪记录证明")
     clauses: list[Clause] = Field(min_length=1)
+    budget: list[BudgetLine] = Field(default_factory=list,
+                                     description="核定预算：各科目及金额（元）；报告逐科目对照经费支出")
+
+    @model_validator(mode="after")
+    def _budget_fits(self) -> Spec:
+        seen: set[str] = set()
+        for line in self.budget:
+            k = budget_key(line.category)
+            if k in seen:
+                raise ValueError(f"预算科目 “{line.category}” 重复：每个科目只写一行")
+            seen.add(k)
+        wan = self.project.funding.amount_wan
+        total = round(sum(line.amount for line in self.budget), 2)
+        if self.budget and wan is not None and total > round(wan * 10000, 2) + 0.005:
+            raise ValueError(f"预算合计 {total:,.2f} 元超过资助金额 {wan * 10000:,.2f} 元：请核对 budget 各科目的金额")
+        return self
 
     # ------------------------------------------------------------------ convenience
 

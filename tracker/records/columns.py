@@ -189,7 +189,7 @@ KINDS: dict[str, KindDef] = {
             _RID, _DATE,
             Col("category", "科目", required=True),
             Col("amount", "金额（元）", MONEY, required=True, aliases=("金额",)),
-            _NOTES,
+            Col("notes", "备注", aliases=("摘要",)),
         ), identity=("date", "category", "amount"), repeats=True),
     )
 }

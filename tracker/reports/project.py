@@ -56,11 +56,66 @@ class Chart:
 
 
 @dataclass
+class BudgetRow:
+    """One budget line against the expenses of its 科目 (``approved`` None: spent outside the budget)."""
+
+    category: str
+    approved: Decimal | None
+    spent: Decimal
+    count: int
+
+    @property
+    def rate(self) -> float | None:
+        return float(self.spent / self.approved * 100) if self.approved else None
+
+    @property
+    def over(self) -> Decimal:
+        """How much more was spent than approved (0 when within; all of it outside the budget)."""
+        if self.approved is None:
+            return self.spent
+        return max(self.spent - self.approved, Decimal("0.00"))
+
+
+@dataclass
 class FundUse:
     funding: Decimal
     lines: list[query.ExpenseLine]
     spent: Decimal
     rate: float | None  # percent of the funding spent
+    budget: list[BudgetRow] = field(default_factory=list)  # empty: the spec declares no budget
+
+    @property
+    def approved(self) -> Decimal:
+        return sum((b.approved for b in self.budget if b.approved is not None), Decimal("0.00"))
+
+    @property
+    def budget_rate(self) -> float | None:
+        return float(self.spent / self.approved * 100) if self.budget and self.approved else None
+
+    @property
+    def flagged(self) -> list[BudgetRow]:
+        return [b for b in self.budget if b.over > 0]
+
+
+def budget_rows(spec: Spec, lines: list[query.ExpenseLine]) -> list[BudgetRow]:
+    """The spec's budget lines in their order, each with the expenses of its 科目; then the 科目 spent
+    outside the budget, largest first. Empty when the spec declares no budget."""
+    from tracker.kpispec.model import budget_key
+
+    if not spec.budget:
+        return []
+    spent: dict[str, list[query.ExpenseLine]] = {}
+    for x in lines:
+        spent.setdefault(budget_key(x.category), []).append(x)
+    rows = []
+    for b in spec.budget:
+        got = spent.pop(budget_key(b.category), [])
+        rows.append(BudgetRow(b.category, Decimal(str(b.amount)).quantize(Decimal("0.01")),
+                              sum((x.amount for x in got), Decimal("0.00")), sum(x.count for x in got)))
+    for got in spent.values():
+        rows.append(BudgetRow(got[0].category, None, sum((x.amount for x in got), Decimal("0.00")),
+                              sum(x.count for x in got)))
+    return rows
 
 
 @dataclass
@@ -146,7 +201,7 @@ def build_project_report(ws: Workspace, code: str, which: str, as_of: dt.date | 
     funding = (Decimal(str(spec.project.funding.amount_wan)) * 10000).quantize(Decimal("0.01"))
     spent = sum((x.amount for x in lines), Decimal("0.00"))
     rate = float(spent / funding * 100) if lines else None
-    funds = FundUse(funding, lines, spent, rate)
+    funds = FundUse(funding, lines, spent, rate, budget_rows(spec, lines))
     name, sch = load_scheme(name=scheme)
     score = apply_scheme(spec, progress, rate, sch, name)
 
