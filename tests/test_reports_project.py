@@ -216,3 +216,50 @@ def test_empty_project_renders_every_kpi(db_url: str, tmp_path: Path) -> None:
         assert "—（无支出记录）" in html
         assert files.pdf.stat().st_size > 10_000
     assert "<span class=\"grade\" id=\"grade\">不合格</span>" in html  # final: nothing delivered
+
+
+def test_evidence_files_are_listed_in_the_appendix(ws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """Evidence attached to a record, a judgement and the project: 附录四 lists each with its type,
+    size, what it belongs to (the KPI's label for a judgement), uploader and checksum; names are
+    escaped and ID numbers masked; a report as known before an upload leaves that file out."""
+    import hashlib
+    import io
+
+    from tracker import files
+    from tracker.db.accounts import EvidenceFile
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "records"))
+    from records_support import id_number
+
+    idn = id_number(birth="19450312", seq="011")
+    monkeypatch.setenv("TRACKER_DATA", str(tmp_path / "data"))
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 2048
+    pdf = b"%PDF-1.4\n" + b"0" * 1000 + b"\n%%EOF\n"
+    files.store_evidence(ws, seed.CODE, "<script>x</script>签到表.png", io.BytesIO(png), "ngo1",
+                         attached_to="record", attached_id="V1", description=f"7月1日探访签到 {idn}")
+    files.store_evidence(ws, seed.CODE, "经验总结.pdf", io.BytesIO(pdf), "审核员甲",
+                         attached_to="judgement", attached_id=f"{seed.CODE}.6.experience")
+    with ws.session() as s:  # one file uploaded long ago, before the mid-term
+        s.add(EvidenceFile(project_code=seed.CODE, sha256="ab" * 32, file_name="开班照片.jpg", content_type="image/jpeg",
+                           size=5120, uploaded_by="ngo1", uploaded_at=dt.datetime(2024, 10, 1, 2, 0, tzinfo=dt.UTC)))
+        s.commit()
+    html = build_and_render(ws, tmp_path / "now", None)
+    part = html[html.index("附录四 佐证材料"):]
+    rows = re.findall(r"<tr><td class=\"nowrap\">(\d+)</td>(.*?)</tr>", part)
+    assert len(rows) == 3
+    text = [re.sub(r"<[^>]+>", "|", r[1]) for r in rows]
+    assert "开班照片.jpg" in text[0] and "|照片|" in text[0] and "|5.0|" in text[0] and "abababababab" in text[0]
+    assert "签到表.png" in text[1] and "|记录 V1|" in text[1] and "|2.0|" in text[1]
+    assert idn not in html and idn[:17] not in html and "7月1日探访签到" in text[1]
+    assert hashlib.sha256(png).hexdigest()[:12] in text[1]
+    assert "|PDF|" in text[2] and "评定 第6条 形成可复制的经验" in text[2] and "审核员甲" in text[2]
+    assert "<script>" not in html
+    # as known at the end of the mid-term day: only the file uploaded before it
+    html = build_and_render(ws, tmp_path / "mid", KNOWN_MID)
+    part = html[html.index("附录四 佐证材料"):]
+    assert "开班照片.jpg" in part and "签到表.png" not in part and "经验总结" not in part and "共 1 份" in part
+
+
+def build_and_render(ws, out: Path, known_on: dt.datetime | None) -> str:  # type: ignore[no-untyped-def]
+    files = render_project_report(ws, seed.CODE, "midterm", MID, out, known_on, pdf=False)
+    return files.html.read_text("utf-8")

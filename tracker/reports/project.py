@@ -143,6 +143,7 @@ class ProjectReport:
     violations: list[dict[str, Any]] = field(default_factory=list)
     violations_total: int = 0
     violation_columns: list[tuple[str, str]] = field(default_factory=lambda: list(VIOLATION_COLUMNS))
+    evidence: list[dict[str, Any]] = field(default_factory=list)  # the evidence appendix
     evaluation: Any = None  # tracker.reports.evaluation.EvaluationView
     evaluated: Any = None  # tracker.evaluation.scores.EvaluatedScore: the evaluators' scores
 
@@ -198,6 +199,10 @@ def build_project_report(ws: Workspace, code: str, which: str, as_of: dt.date | 
         appr = query.approvals(conn, code, as_of, known_on)
         expl = query.explanations(conn, code, known_on)
         fp = query.fingerprint(conn, code, as_of, known_on)
+        evidence = query.evidence_files(conn, code, known_on)
+    for e in evidence:
+        if e["attached_to"] == "judgement" and e["attached_id"] in kpi_labels:
+            e["attached_id"] = kpi_labels[e["attached_id"]]
     funding = (Decimal(str(spec.project.funding.amount_wan)) * 10000).quantize(Decimal("0.01"))
     spent = sum((x.amount for x in lines), Decimal("0.00"))
     rate = float(spent / funding * 100) if lines else None
@@ -237,7 +242,7 @@ def build_project_report(ws: Workspace, code: str, which: str, as_of: dt.date | 
         not_on_track=[k for k in progress.kpis if k.status in ("behind", "missed")],
         missing_deliverables=[d for d in delivs if not d["file"]],
         missing_activity_evidence=[(labels.get(t, t), n) for t, n in no_evidence],
-        approvals=appr, deliverables=delivs, violations=vrows, violations_total=len(violations),
+        approvals=appr, deliverables=delivs, violations=vrows, violations_total=len(violations), evidence=evidence,
         evaluation=evaluation.evaluation_view(ws, code, which, known_on, kpi_labels),
     )
     report.evaluated = evaluation.evaluated_score(ws, report.evaluation, sch, score, known_on)

@@ -116,6 +116,33 @@ def explanations(conn: Connection, code: str, known_on: dt.datetime | None) -> l
     return [dict(r._mapping) for r in conn.execute(q.order_by(t.recorded_at, t.id))]
 
 
+ATTACHED_LABELS = {"project": "项目", "record": "记录", "deliverable": "成果", "judgement": "评定"}
+CONTENT_LABELS = {"image/jpeg": "照片", "image/png": "照片", "application/pdf": "PDF"}
+
+
+def evidence_files(conn: Connection, code: str, known_on: dt.datetime | None) -> list[dict[str, Any]]:
+    """The evidence files uploaded for the project (by ``known_on``), oldest first: file name, type,
+    size, what it is attached to, description, uploader, time, SHA-256. ID numbers and phone numbers
+    in names and descriptions are masked."""
+    from tracker.db.accounts import EvidenceFile
+    from tracker.records.scrub import scrub_text
+
+    t = EvidenceFile.__table__.c  # type: ignore[attr-defined]
+    q = select(t.id, t.file_name, t.content_type, t.size, t.attached_to, t.attached_id, t.description,
+               t.uploaded_by, t.uploaded_at, t.sha256).where(t.project_code == code)
+    if known_on is not None:
+        q = q.where(t.uploaded_at <= known_on)
+    out = []
+    for r in conn.execute(q.order_by(t.uploaded_at, t.id)):
+        e = dict(r._mapping)
+        e["file_name"] = scrub_text(e["file_name"])
+        e["description"] = scrub_text(e["description"]) if e["description"] else None
+        e["type_label"] = CONTENT_LABELS.get(e["content_type"], e["content_type"])
+        e["attached_label"] = ATTACHED_LABELS.get(e["attached_to"], e["attached_to"])
+        out.append(e)
+    return out
+
+
 def _ts(v: dt.datetime) -> str:
     return clock.utc(v).strftime("%Y-%m-%dT%H:%M:%S.%f")
 
