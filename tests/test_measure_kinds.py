@@ -182,8 +182,13 @@ def test_approval_gate_dated_before_or_after(db_url: str) -> None:
     add(ws, "activity", activity_type="lecture", participants=9, date=d("2024-08-01"))  # 2nd approval later
     add(ws, "activity", activity_type="lecture", participants=9, date=d("2024-08-21"))  # covered by the 2nd
     add(ws, "activity", activity_type="visit", person_id="P1", date=d("2025-01-05"))  # 1st expired; 2nd covers
-    g = kp(compute_progress(ws, CODE, END), "approval")
-    assert (g.actual, g.violations, g.evidence, g.target, g.status) == (2, 2, 5, None, "missed")
+    g = kp(compute_progress(ws, CODE, END), "approval")  # 3 of the 5 activities covered: 60 %
+    assert (g.actual, g.violations, g.evidence, g.target, g.status) == (60, 2, 5, None, "missed")
+    assert (g.measure, g.detail) == ("covered_pct", {"records": 5, "covered": 3, "uncovered": 2})
+    from tracker.reports.scoring import describe_gap
+
+    assert describe_gap(g) == "第5条 事前审批：5 项中 3 项事先经审批（60%），未经事先审批 2 项"
+    assert g.to_json()["actual"] == 60 and g.actual_unit == "%"
     viol = list_violations(ws, CODE, f"{CODE}.5.approval", END)
     assert [r["date"] for r in viol] == [d("2024-06-05"), d("2024-08-01")]
 
@@ -216,7 +221,7 @@ def test_approval_gate_over_deliverables(db_url: str) -> None:
     add(ws, "deliverable", deliverable_type="publicity", title="二", date=d("2024-09-01"))  # same day: fine
     add(ws, "activity", activity_type="visit", person_id="P1", date=d("2024-06-05"))  # unapproved activity
     g = kp(compute_progress(ws, CODE, AS_OF), "publication_approval")
-    assert (g.actual, g.violations, g.evidence, g.status) == (1, 1, 2, "missed")
+    assert (g.actual, g.violations, g.evidence, g.status) == (50, 1, 2, "missed")  # 1 of 2 covered
     assert kp(compute_progress(ws, CODE, AS_OF), "approval").violations == 1  # the activity gate's own
     viol = list_violations(ws, CODE, f"{CODE}.5.publication_approval", AS_OF)
     assert [(r["table"], r["date"], r["what"]) for r in viol] == [("deliverable", d("2024-08-15"), "publicity")]
@@ -236,7 +241,8 @@ def test_zero_incident_staff_and_manual(db_url: str) -> None:
     assert kp(p, "crc").status == "pending" and kp(p, "rules").status == "pending"
     add(ws, "incident", incident_type="negative_publicity", date=d("2024-08-02"))
     z = kp(compute_progress(ws, CODE, AS_OF), "no_incident")
-    assert (z.actual, z.violations, z.status) == (1, 1, "missed")
+    assert (z.actual, z.violations, z.status, z.measure) == (1, 1, "missed", "incident_count")
+    assert z.detail == {"incidents": 1, "incident_types": ["negative_publicity"]}
 
     add(ws, "staff", staff_id="S1", name="王五", works_with_children=True)
     add(ws, "staff", staff_id="S2", name="赵六", works_with_children=True)

@@ -81,7 +81,7 @@ def progress_table(p: ProjectProgress) -> str:
     rows = []
     for k in p.kpis:
         target = "—" if k.target is None else f"{k.comparator}{fmt(k.target)}"
-        actual = fmt(k.actual) + ("%" if k.measure == "compliance_pct" and k.actual is not None else "")
+        actual = fmt(k.actual) + ("%" if k.actual_unit == "%" and k.unit != "%" and k.actual is not None else "")
         rows.append([f"{k.clause}", k.label, target, actual, fmt(k.expected), fmt(k.forecast),
                      k.unit, STATUS_LABELS[k.status], str(k.violations) if k.violations else ""])
     c = p.counts()

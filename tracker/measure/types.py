@@ -10,6 +10,9 @@ Status = Literal["met", "on_track", "behind", "missed", "pending"]
 STATUS_LABELS: dict[str, str] = {
     "met": "达标", "on_track": "进度正常", "behind": "进度滞后", "missed": "未达标", "pending": "待评定",
 }
+# What ``actual`` measures, where it is not the target's unit (``KpiProgress.measure``), in Chinese.
+MEASURE_LABELS: dict[str, str] = {"compliance_pct": "达到要求的对象·期比例", "covered_pct": "事先审批覆盖比例",
+                                  "incident_count": "发生起数"}
 # A project that reports nothing: none at all, or nothing dated in the last elapsed month.
 SILENCE_LABELS: dict[str, str] = {"no_records": "尚无任何记录", "quiet_last_month": "上个完整月份没有任何记录"}
 
@@ -40,12 +43,12 @@ class KpiProgress:
     evidence: int = 0  # how many records the figure rests on
     excerpt: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)  # e.g. uncovered members, denominators
-    measure: str | None = None  # what actual measures when not the target's unit ("compliance_pct")
+    measure: str | None = None  # what actual measures: "compliance_pct", "covered_pct", "incident_count" …
 
     @property
     def actual_unit(self) -> str:
         """The unit of ``actual``: the target's, or % for a compliance share."""
-        return "%" if self.measure == "compliance_pct" else self.unit
+        return "%" if (self.measure or "").endswith("_pct") else self.unit
 
     @property
     def completion(self) -> float | None:

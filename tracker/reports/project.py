@@ -23,7 +23,7 @@ from tracker.db.models import utcnow
 from tracker.kpispec.model import PER_LABELS, Kind, Spec
 from tracker.measure import progress as measure_progress
 from tracker.measure.kinds import kind_of
-from tracker.measure.types import STATUS_LABELS, KpiProgress, ProjectProgress
+from tracker.measure.types import MEASURE_LABELS, STATUS_LABELS, KpiProgress, ProjectProgress
 from tracker.reports import charts, evaluation, query
 from tracker.reports.common import (
     WHICH_CN,
@@ -310,7 +310,7 @@ def _month_end(m: Any) -> dt.date:
 def html_for(report: ProjectReport, directory: Path | None = None) -> str:
     p = report.spec.project
     ctx = {
-        "r": report, "p": p, "which_cn": WHICH_CN[report.which], "status_labels": STATUS_LABELS,
+        "r": report, "p": p, "which_cn": WHICH_CN[report.which], "status_labels": STATUS_LABELS, "measure_labels": MEASURE_LABELS,
         "known_on_text": (f"按 {local(report.known_on, '%Y-%m-%d')} 已录入的记录计算"
                           f"（截至北京时间 {local(report.known_on, '%H:%M:%S')}）") if report.known_on else None,
         "latest_entry": local(report.fingerprint.latest),

@@ -163,6 +163,12 @@ def describe_gap(k: KpiProgress) -> str:
     head = f"第{k.clause}条 {k.label}"
     if k.status == "pending":
         return f"{head}：待评定（尚无可判定的记录或审核意见）"
+    if k.measure == "covered_pct":
+        d = k.detail
+        return (f"{head}：{d.get('records', 0)} 项中 {d.get('covered', 0)} 项事先经审批（{fmt_num(k.actual)}%），"
+                f"未经事先审批 {d.get('uncovered', 0)} 项")
+    if k.measure == "incident_count" and k.violations:
+        return f"{head}：发生 {k.violations} 起（要求不发生）"
     if k.target is None:
         if k.violations:
             return f"{head}：违规 {k.violations} 条"

@@ -1,6 +1,7 @@
 """``approval_gate``: every activity (or deliverable) approved on or before its date by an
-approval covering its type (or every type). The count of unapproved records and their listing come
-from one predicate (``unapproved``)."""
+approval covering its type (or every type). ``actual`` is the percent of the records under the gate
+so covered (``measure: covered_pct``); the count of unapproved records (the violations) and their
+listing come from one predicate (``unapproved``)."""
 
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ class ApprovalGate(KpiKind):
     def compile(self, ctx: Ctx, clause: Clause, kpi: KPI, shared: dict[Any, Base] | None) -> Compiled:
         def aggs(b: Base, conds: list[Any]) -> dict[str, ColumnElement[Any]]:
             bad = unapproved(ctx, b, conds)
-            return {"actual": sum_if(bad), "evidence": sum_if(and_(true(), *conds)), "violations": sum_if(bad)}
+            return {"evidence": sum_if(and_(true(), *conds)), "violations": sum_if(bad)}
         return shared_aggs(ctx, clause, kpi, kpi.source, shared, aggs)
 
     def violations(self, conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI) -> list[dict[str, Any]]:
@@ -63,12 +64,19 @@ class ApprovalGate(KpiKind):
         return [dict(kpi_id=kid, table="deliverable" if deliverable else "activity", **r, reason=reason)
                 for r in conn.execute(q).mappings()]
 
+    def measure(self, kpi: KPI) -> str | None:
+        return "covered_pct"
+
     def shape(self, kpi: KPI, values: dict[str, Any]) -> tuple[float | None, dict[str, Any]]:
-        actual, detail = super().shape(kpi, values)
-        if not values.get("evidence"):
+        """actual: the percent of the records under the gate covered by a prior approval
+        (``covered_pct``); the uncovered ones are the violations."""
+        records, uncovered = int(values.get("evidence") or 0), int(values.get("violations") or 0)
+        detail: dict[str, Any] = {"records": records, "covered": records - uncovered, "uncovered": uncovered}
+        if not records:
             detail["reason"] = ("尚无成果记录：请先登记成果" if kpi.source is Source.deliverable
                                 else "尚无活动记录：请先登记活动")
-        return actual, detail
+            return None, detail
+        return 100.0 * (records - uncovered) / records, detail
 
     def status(self, facts: Facts) -> Status:
         return gate_status(facts)

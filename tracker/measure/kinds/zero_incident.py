@@ -45,6 +45,14 @@ class ZeroIncident(KpiKind):
         return [dict(kpi_id=kid, table="incident", person=None, **r, reason="发生了不得发生的事件")
                 for r in conn.execute(q).mappings()]
 
+    def measure(self, kpi: KPI) -> str | None:
+        return "incident_count"
+
+    def shape(self, kpi: KPI, values: dict[str, Any]) -> tuple[float | None, dict[str, Any]]:
+        """actual: how many incidents of the KPI's types happened (``incident_count``; the rule is 0)."""
+        n = int(values.get("actual") or 0)
+        return float(n), {"incidents": n, "incident_types": list(kpi.incident_types or [])}
+
     def status(self, facts: Facts) -> Status:
         return gate_status(facts, judged_without_evidence=True)  # elapsed time without one is progress
 
