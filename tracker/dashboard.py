@@ -215,8 +215,12 @@ def project_notes(ws: Any, code: str, limit: int = 50) -> list[Any]:
 # ------------------------------------------------------------------ the records behind a figure
 
 FIGURE_ROWS = 500  # rows a page lists (the count is always complete)
-# kinds whose figure is not made of the source's rows: the records of their own table
-OWN_TABLE = {Kind.staff: "staff", Kind.zero_incident: "incident", Kind.approval_gate: "approval"}
+# kinds whose figure is made of rows of the KPI's source (counted_rows gives exactly those)
+COUNTS_SOURCE = {Kind.count, Kind.sum, Kind.average, Kind.distinct, Kind.per_person, Kind.rate, Kind.coverage,
+                 Kind.duration}
+# the others: the records of their own table
+OWN_TABLE = {Kind.staff: "staff", Kind.headcount: "staff", Kind.zero_incident: "incident",
+             Kind.approval_gate: "approval"}
 
 
 @dataclass
@@ -247,8 +251,8 @@ def figure_records(ws: Any, code: str, kpi_id: str, as_of: dt.date, *, limit: in
     if kpi.kind is Kind.manual:
         return FigureRecords(kpi_id, label, "activity", Table([]), 0,
                              "该指标由审核员人工评定，没有计入的记录：请查看评定和佐证材料")
-    if kpi.kind in OWN_TABLE:
-        kind = OWN_TABLE[kpi.kind]
+    if kpi.kind not in COUNTS_SOURCE:
+        kind = OWN_TABLE.get(kpi.kind, kpi.source.value)
         table = list_records(ws, code, kind, limit=limit + 1)
         total = len(table.rows)
         table.rows = table.rows[:limit]
