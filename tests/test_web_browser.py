@@ -1,6 +1,7 @@
 """The web application in a real browser: Debian's chromium driven by selenium through the matching
 chromium-driver, headless, against a real uvicorn on loopback (SQLite; the HTTP security tests cover
-PostgreSQL). Screenshots of every page at 1366×768 and at a phone's 390 px go to
+PostgreSQL): upload with errors, fix, confirm, the records behind a figure, a record's history, undo a
+batch; judge with a photo, the report. Screenshots of every page at 1366×768 and at a phone's 390 px go to
 ``$TRACKER_SCREENSHOTS`` when set (docs/examples/ holds a few)."""
 
 from __future__ import annotations
@@ -190,6 +191,32 @@ def test_operator_and_auditor_in_a_browser(srv: Server, browser: object, tmp_pat
     shots.take("dashboard")
     d.get(f"{srv.url}/projects/{A}/records/new")  # type: ignore[attr-defined]
     shots.take("record-form")
+
+    # the records behind the figure: click it on the dashboard
+    d.get(f"{srv.url}/projects/{A}?as_of=2024-12-31")  # type: ignore[attr-defined]
+    d.find_element(By.ID, f"kpi-{A}.2.visits_total").find_elements(By.TAG_NAME, "td")[3].find_element(  # type: ignore[attr-defined]
+        By.TAG_NAME, "a").click()
+    wait_text(d, "记录列表")
+    assert "共 5 条" in d.page_source  # type: ignore[attr-defined]
+    rows = d.find_elements(By.CSS_SELECTOR, "table.records tbody tr")  # type: ignore[attr-defined]
+    assert sorted(r.find_elements(By.TAG_NAME, "td")[1].text for r in rows) == ["V1", "V2", "V3", "V4", "V5"]
+    assert "七月活动（改）.xlsx" in rows[0].text
+    shots.take("records")
+    rows[0].find_element(By.LINK_TEXT, "历史").click()
+    wait_text(d, "的历史")
+    assert "导入" in d.find_element(By.CSS_SELECTOR, "table tbody").text  # type: ignore[attr-defined]
+    shots.take("history")
+    # undo the July batch: the figure goes back to 0
+    d.get(f"{srv.url}/projects/{A}/batches")  # type: ignore[attr-defined]
+    newest = d.find_elements(By.CSS_SELECTOR, "table.batches tbody tr")[0]  # type: ignore[attr-defined]
+    assert "七月活动（改）.xlsx" in newest.text
+    newest.find_element(By.NAME, "reason").send_keys("上传了错误的月份")
+    shots.take("batches")
+    newest.find_element(By.CSS_SELECTOR, "button.danger").click()
+    wait_text(d, "已撤销导入批次")
+    assert "5 条记录退回" in d.page_source  # type: ignore[attr-defined]
+    d.get(f"{srv.url}/projects/{A}?as_of=2024-12-31")  # type: ignore[attr-defined]
+    assert visits_cell(d) == "0"
     logout(d)
 
     login(d, srv, "auditor")

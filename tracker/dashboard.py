@@ -276,12 +276,21 @@ def listed_records(ws: Any, code: str, as_of: dt.date, *, kpi: str | None = None
     from tracker.records.listing import list_records
 
     if kpi:
-        return figure_records(ws, code, kpi, as_of, limit=limit)
+        return _shown(figure_records(ws, code, kpi, as_of, limit=limit))
     kind = resolve_kind(kind)
     table = list_records(ws, code, kind, month=month, person=person, batch=batch, limit=limit + 1)
     total = len(table.rows)
     table.rows = table.rows[:limit]
     what = [f"{month} 月" if month else "", f"服务对象 {person}" if person else "", f"导入批次 {batch}" if batch else ""]
     note = "、".join(w for w in what if w)
-    return FigureRecords("", KINDS[kind].label, kind, table, total,
-                         f"现行的{KINDS[kind].label}" + (f"（{note}）" if note else ""))
+    return _shown(FigureRecords("", KINDS[kind].label, kind, table, total,
+                                f"现行的{KINDS[kind].label}" + (f"（{note}）" if note else "")))
+
+
+def _shown(got: FigureRecords) -> FigureRecords:
+    """Only the columns with a value in some listed row (a kind has many optional columns)."""
+    t = got.table
+    if t.rows:
+        t.columns = [(k, label) for k, label in t.columns
+                     if k == "id" or any(r.get(k) not in (None, "") for r in t.rows)]
+    return got

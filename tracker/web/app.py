@@ -57,6 +57,7 @@ def _env() -> Environment:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, trim_blocks=True,
                       lstrip_blocks=True)
     env.filters["num"] = _num
+    env.filters["localtime"] = clock.local_text  # stored UTC → Beijing time
     return env
 
 
