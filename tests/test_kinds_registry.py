@@ -102,3 +102,40 @@ def test_sql_snapshot(kind: str, dialect: str) -> None:
     assert sql == path.read_text(encoding="utf-8"), (
         f"{kpi_id} compiles to different SQL on {dialect}; if the change is meant, regenerate with "
         "TRACKER_UPDATE_SNAPSHOTS=1 and review the diff")
+
+
+def test_charts_and_monthly_series_are_the_kinds_own() -> None:
+    """A kind that is by_month or draws a burn-up has its own monthly statement; a distribution chart
+    has its own distribution statement; the others have none."""
+    from tracker.measure.kinds.base import KpiKind
+
+    for kind, impl in registry().items():
+        has_monthly = type(impl).monthly is not KpiKind.monthly
+        has_distribution = type(impl).distribution is not KpiKind.distribution
+        assert has_monthly == (impl.by_month or impl.chart == "burnup"), kind
+        assert has_distribution == (impl.chart == "distribution"), kind
+        assert impl.own_records is None or impl.own_records in {"staff", "incident", "approval"}, kind
+
+
+KIND_NAMES = "|".join(k.value for k in Kind)
+BRANCH = re.compile(rf"\bKind\.(?:{KIND_NAMES})\b|\.kind\s*(?:==|!=|not in|in|is not|is)\s*[(\[{{]?\s*"
+                    rf"[\"'](?:{KIND_NAMES})[\"']")
+
+
+def test_no_kind_branches_outside_the_kind_modules() -> None:
+    """Adding a kind is one module: nothing outside tracker/measure/kinds/ and the spec model names
+    a KPI kind to decide something."""
+    offenders = []
+    for path in sorted((ROOT / "tracker").rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel.startswith("tracker/measure/kinds/") or rel == "tracker/kpispec/model.py":
+            continue
+        for no, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+            if BRANCH.search(line):
+                offenders.append(f"{rel}:{no}: {line.strip()}")
+    assert offenders == []
+
+
+def test_the_branch_pattern_sees_a_branch() -> None:
+    assert BRANCH.search("if kpi.kind is Kind.manual:") and BRANCH.search('k.kind in ("count", "sum")')
+    assert BRANCH.search("k.kind != 'rate'") and not BRANCH.search("kd.kind == 'activity'")

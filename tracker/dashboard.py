@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from tracker.kpispec.model import Kind
+from tracker.measure.kinds import kind_of
 from tracker.measure.types import STATUS_LABELS, KpiProgress, ProjectProgress
 
 
@@ -60,15 +60,14 @@ def _build_dashboard(ws: Any, code: str, as_of: dt.date, violations_limit: int) 
     left = months_between(as_of, spec.project.period.end)
     rows = []
     for k in p.kpis:
-        kd = kinds[k.id]
+        impl = kind_of(kinds[k.id].kind)
         remaining = per_month = None
-        if k.comparator == ">=" and k.target is not None and k.actual is not None and kd.kind in (
-                Kind.count, Kind.sum, Kind.distinct):
+        if k.comparator == ">=" and k.target is not None and k.actual is not None and impl.by_month:
             remaining = max(float(k.target) - float(k.actual), 0.0)
             per_month = round(remaining / left, 1) if left else None
-        chart = (kd.kind in (Kind.count, Kind.sum) and k.target is not None and float(k.target) > 1) or (
-            kd.kind is Kind.per_person and k.target is not None)
-        rows.append(DashboardRow(k, STATUS_LABELS[k.status], kd.kind is Kind.manual, chart, remaining, per_month))
+        chart = (impl.chart == "burnup" and k.target is not None and float(k.target) > 1) or (
+            impl.chart == "distribution" and k.target is not None)
+        rows.append(DashboardRow(k, STATUS_LABELS[k.status], impl.reads_judgements, chart, remaining, per_month))
     mid, end = spec.project.midterm_date, spec.project.period.end
     milestone = ("中期评估", mid, (mid - as_of).days) if as_of <= mid else ("终期评估", end, (end - as_of).days)
     # the rule queries run again only for the KPIs whose figure counted violations
@@ -101,14 +100,15 @@ def kpi_chart(ws: Any, code: str, kpi_id: str, as_of: dt.date) -> bytes | None:
     spec = ws.spec(code)
     clause, k = find_kpi(spec, kpi_id)
     p = spec.project
-    if k.kind in (Kind.count, Kind.sum) and k.target is not None:
+    chart = kind_of(k.kind).chart
+    if chart == "burnup" and k.target is not None:
         df = eng.monthly_series(ws, code, kpi_id, as_of)
         months = [_month_end(m) for m in df["month"]] if len(df) else []
         cum = [float(v) for v in df["cumulative"]] if len(df) else []
         title = f"第{clause.clause}条 {k.label}：累计完成"
         return charts.burnup(title, k.unit, months, cum, float(k.target), (p.period.start, p.period.end),
                              p.midterm_date, as_of, pacing_points(spec, k))
-    if k.kind is Kind.per_person and k.target is not None:
+    if chart == "distribution" and k.target is not None:
         df = eng.per_person_distribution(ws, code, kpi_id, as_of)
         if not len(df):
             return None
@@ -215,12 +215,6 @@ def project_notes(ws: Any, code: str, limit: int = 50) -> list[Any]:
 # ------------------------------------------------------------------ the records behind a figure
 
 FIGURE_ROWS = 500  # rows a page lists (the count is always complete)
-# kinds whose figure is made of rows of the KPI's source (counted_rows gives exactly those)
-COUNTS_SOURCE = {Kind.count, Kind.sum, Kind.average, Kind.distinct, Kind.per_person, Kind.rate, Kind.coverage,
-                 Kind.duration}
-# the others: the records of their own table
-OWN_TABLE = {Kind.staff: "staff", Kind.headcount: "staff", Kind.zero_incident: "incident",
-             Kind.approval_gate: "approval"}
 
 
 @dataclass
@@ -248,11 +242,12 @@ def figure_records(ws: Any, code: str, kpi_id: str, as_of: dt.date, *, limit: in
     spec = ws.spec(code)
     clause, kpi = find_kpi(spec, kpi_id)
     label = f"第{clause.clause}条 {kpi.label}"
-    if kpi.kind is Kind.manual:
+    impl = kind_of(kpi.kind)
+    if impl.reads_judgements:
         return FigureRecords(kpi_id, label, "activity", Table([]), 0,
                              "该指标由审核员人工评定，没有计入的记录：请查看评定和佐证材料")
-    if kpi.kind not in COUNTS_SOURCE:
-        kind = OWN_TABLE.get(kpi.kind, kpi.source.value)
+    if not impl.figure_counts_source:
+        kind = impl.own_records or kpi.source.value
         table = list_records(ws, code, kind, limit=limit + 1)
         total = len(table.rows)
         table.rows = table.rows[:limit]

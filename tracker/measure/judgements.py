@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from tracker import audit
 from tracker.db.models import Judgement, utcnow
 from tracker.errors import TrackerError
-from tracker.kpispec.model import Kind
 from tracker.measure.compile import code_of, find_kpi
+from tracker.measure.kinds import kind_of
 from tracker.records.scrub import scrub_text
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ def record_judgement(ws: Workspace, kpi_id: str, verdict: str, evidence: str, au
     code = code_of(kpi_id)
     spec = ws.spec(code)
     _clause, kpi = find_kpi(spec, kpi_id)
-    if kpi.kind is not Kind.manual:
+    if not kind_of(kpi.kind).reads_judgements:
         raise TrackerError(f"指标 {kpi_id} 是 {kpi.kind.value} 类，由记录自动计算，不能人工评定")
     j = Judgement(project_code=code, kpi_id=kpi_id, verdict=verdict, value=value,
                   evidence=scrub_text(evidence.strip()), author=author.strip(), recorded_at=utcnow())

@@ -11,18 +11,16 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from sqlalchemy import Float, cast, func, literal, select
+from sqlalchemy import literal, select
 from sqlalchemy.engine import Connection
 
 from tracker import clock
 from tracker.db.models import Judgement, Person
-from tracker.kpispec.model import KPI, Clause, Kind, Spec
+from tracker.kpispec.model import KPI, Clause, Spec
 from tracker.measure import pacing
 from tracker.measure.compile import Base, Compiled, Ctx, compile_kpi, find_kpi, shared_statements, visible
 from tracker.measure.kinds import kind_of
-from tracker.measure.kinds._records import counted_rows
-from tracker.measure.kinds.per_person import member_grid
-from tracker.measure.sqlfuncs import month_index, month_start
+from tracker.measure.sqlfuncs import month_start
 from tracker.measure.status import Facts
 from tracker.measure.types import KpiProgress, ProjectProgress
 from tracker.records.privacy import mask_name
@@ -253,25 +251,16 @@ def _violations_of(conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI) -> list
 
 def monthly_series(ws: Workspace, code: str, kpi_id: str, as_of: dt.date,
                    known_on: dt.datetime | None = None) -> pd.DataFrame:
-    """Month by month (first day of the month), the value added and the cumulative value, for
-    count/sum/distinct KPIs (distinct: values counted in the month they first appear)."""
+    """Month by month (first day of the month), the value added and the cumulative value, for a KPI
+    whose kind is ``by_month`` (its module's ``monthly``); no rows for the others."""
     import pandas as pd
 
     spec = ws.spec(code)
     _clause, kpi = find_kpi(spec, kpi_id)
-    if kpi.kind not in {Kind.count, Kind.sum, Kind.distinct}:
+    impl = kind_of(kpi.kind)
+    q = impl.monthly(Ctx(spec, as_of, clock.known_on(known_on)), kpi) if impl.by_month else None
+    if q is None:
         return pd.DataFrame(columns=["month", "value", "cumulative"])
-    ctx = Ctx(spec, as_of, clock.known_on(known_on))
-    inner, counted, _ = counted_rows(ctx, kpi)
-    m = month_index(inner.c.date)
-    if kpi.kind is Kind.distinct:
-        first = (select(inner.c.v, func.min(m).label("m")).where(counted, inner.c.v.is_not(None))
-                 .group_by(inner.c.v).subquery("first_seen"))
-        q = select(first.c.m, func.count()).group_by(first.c.m).order_by(first.c.m)
-    elif kpi.kind is Kind.sum:
-        q = select(m.label("m"), func.sum(cast(inner.c.v, Float))).where(counted).group_by(m).order_by(m)
-    else:
-        q = select(m.label("m"), func.count()).where(counted).group_by(m).order_by(m)
     with ws.engine.connect() as conn:
         got = {int(mi): float(v or 0) for mi, v in conn.execute(q)}
     from tracker.measure.sqlfuncs import py_month_index
@@ -292,11 +281,9 @@ def per_person_distribution(ws: Workspace, code: str, kpi_id: str, as_of: dt.dat
 
     spec = ws.spec(code)
     _clause, kpi = find_kpi(spec, kpi_id)
-    if kpi.kind is not Kind.per_person:
+    q = kind_of(kpi.kind).distribution(Ctx(spec, as_of, clock.known_on(known_on)), kpi)
+    if q is None:
         return pd.DataFrame(columns=["count", "people"])
-    g = member_grid(Ctx(spec, as_of, clock.known_on(known_on)), kpi)
-    cells = select(g.n.label("n")).select_from(g.grid).subquery("cells")
-    q = select(cells.c.n, func.count()).group_by(cells.c.n).order_by(cells.c.n)
     with ws.engine.connect() as conn:
         df = pd.DataFrame(conn.execute(q).all(), columns=["count", "people"])
     if not kpi.field:  # record counts are whole numbers; sums of hours or days may not be

@@ -20,7 +20,7 @@ from typing import Any
 
 from tracker import clock
 from tracker.db.models import utcnow
-from tracker.kpispec.model import PER_LABELS, Kind, Spec
+from tracker.kpispec.model import PER_LABELS, Spec
 from tracker.measure import progress as measure_progress
 from tracker.measure.kinds import kind_of
 from tracker.measure.types import MEASURE_LABELS, STATUS_LABELS, KpiProgress, ProjectProgress
@@ -291,8 +291,7 @@ def _charts(ws: Workspace, spec: Spec, progress: ProjectProgress, as_of: dt.date
                                                       who=who, every=every)))
     if sat:
         target = next((kp.target for kp in progress.kpis
-                       if (k := kpis.get(kp.id)) is not None and k.kind is Kind.rate
-                       and k.measure is not None and k.measure.value == "satisfaction"), None)
+                       if (k := kpis.get(kp.id)) is not None and kind_of(k.kind).measures_satisfaction(k)), None)
         out.append(Chart("各类调查对象满意率", charts.satisfaction(
             [labels.get(t, t) for t, _, _ in sat], [100.0 * s / n for _, n, s in sat],
             [n for _, n, _ in sat], target)))

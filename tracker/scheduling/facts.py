@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from tracker.db.models import RECORD_TABLES
+from tracker.measure.kinds import kind_of
 from tracker.measure.types import ProjectProgress
 
 DUE_WITHIN_DAYS = 60
@@ -68,13 +69,14 @@ def month_facts(ws: Any, p: ProjectProgress, previous: ProjectProgress | None, m
     for k in p.kpis:
         unit = k.unit if k.unit and k.unit != "%" else ""
         before = prev.get(k.id)
-        if k.actual is not None and k.kind in ("count", "sum", "distinct") and before is not None:
+        impl = kind_of(k.kind)
+        if k.actual is not None and impl.by_month and before is not None:
             delta = float(k.actual) - float(before.actual or 0)
             if delta:
                 facts.changes.append(f"第{k.clause}条 {k.label}：本月 {'+' if delta > 0 else ''}{_num(delta)} {unit}"
                                      f"（累计 {_num(k.actual)}）".replace("  ", " "))
         if k.status in ("behind", "missed") and k.target is not None and k.actual is not None \
-                and k.comparator == ">=" and k.kind != "rate" and not k.measure:
+                and k.comparator == ">=" and impl.shortfall_per_month and not k.measure:
             gap = float(k.target) - float(k.actual)
             if gap > 0 and left:
                 whole = float(k.target).is_integer() and float(k.actual).is_integer()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from tracker.kpispec.model import KPI, Field_, Kind, PacingMode, Per, RateMeasure, Source, Spec
+from tracker.kpispec.model import KPI, Field_, PacingMode, RateMeasure, Source, Spec
 
 
 @dataclass
@@ -94,155 +94,103 @@ class ProjectNeeds:
     all_types_district_rules: list[tuple[Field_, int, tuple[str, ...] | None]]
 
 
-def _due(kpi: KPI) -> str | None:
+def due_of(kpi: KPI) -> str | None:
+    """The date a one-off KPI is due by (its pacing ``due``), if any."""
     p = kpi.pacing
     if p is not None and p.mode is PacingMode.due and p.due is not None:
         return str(p.due)
     return None
 
 
-def analyse(spec: Spec) -> ProjectNeeds:
-    """Fold every KPI of ``spec`` into per-type needs."""
-    act = {t.key: TypeNeeds() for t in spec.activity_types}
-    dlv = {d.key: TypeNeeds() for d in spec.deliverable_types}
-    instr = {i.key: InstrumentNeeds() for i in spec.instruments}
-    surveys = SurveyNeeds()
-    roster_need: dict[str, float] = {}
-    gate = False
-    dgate: list[str] = []
-    incidents: list[str] = []
-    creds: dict[str, int | None] = {}
-    global_rules: list[tuple[Field_, int, tuple[str, ...] | None]] = []
-    pop_of = {t.key: (t.population or "") for t in spec.activity_types if t.serves == "person"}
+class Needs:
+    """The needs of one spec while its KPIs are folded in. Each kind says what its KPIs need
+    (``KpiKind.simulation_needs``, in its module); the rules every kind shares are here."""
 
-    for _clause, k in spec.iter_kpis():
+    def __init__(self, spec: Spec) -> None:
+        self.activity = {t.key: TypeNeeds() for t in spec.activity_types}
+        self.deliverable = {d.key: TypeNeeds() for d in spec.deliverable_types}
+        self.instruments = {i.key: InstrumentNeeds() for i in spec.instruments}
+        self.surveys = SurveyNeeds()
+        self.roster_need: dict[str, float] = {}
+        self.approval_gate = False
+        self.deliverable_gate: list[str] = []
+        self.incident_types: list[str] = []
+        self.credentials: dict[str, int | None] = {}
+        self.global_rules: list[tuple[Field_, int, tuple[str, ...] | None]] = []
+
+    def per_type(self, k: KPI, *, sizes_roster: bool = False, assessment: str = "count",
+                 everywhere: bool = False) -> list[tuple[TypeNeeds, float]]:
+        """Fold in what every kind's KPI of a record source needs, and return the per-type needs left
+        for the kind itself to fill, each with its share of the target (empty when the KPI is about
+        the roster, a survey or an assessment, or names no type).
+
+        ``sizes_roster``: a roster KPI of people sets the population's size; ``assessment``: what an
+        assessment KPI needs of its instrument (``count``, ``pass``, ``improvement``, ``per_person``);
+        ``everywhere``: a KPI over districts, towns or villages with no type is met by every group type.
+        """
         target = k.target or 0.0
-        if k.kind is Kind.manual:
-            continue
-        if k.kind is Kind.approval_gate:
-            if k.source is Source.deliverable:
-                dgate.extend(k.where.types or list(dlv))
-            else:
-                gate = True
-            continue
-        if k.kind is Kind.zero_incident:
-            incidents.extend(t for t in (k.incident_types or []) if t not in incidents)
-            continue
-        if k.kind is Kind.staff:
-            if k.credential:
-                creds[k.credential] = int(target) if k.target is not None else None
-            continue
         if k.source is Source.roster:
-            pop = k.where.population or ""
-            if k.kind in (Kind.count, Kind.distinct) and (k.field in (None, Field_.person)):
-                roster_need[pop] = max(roster_need.get(pop, 0), target)
-            continue
+            if sizes_roster and k.field in (None, Field_.person):
+                pop = k.where.population or ""
+                self.roster_need[pop] = max(self.roster_need.get(pop, 0), target)
+            return []
         if k.source is Source.survey or k.measure is RateMeasure.satisfaction:
             rts = k.where.respondent_types or ["client"]
             if k.measure is RateMeasure.participation and k.where.population:
                 for rt in rts:
-                    surveys.participation[rt] = (k.where.population, target)
+                    self.surveys.participation[rt] = (k.where.population, target)
             elif k.measure is RateMeasure.satisfaction:
                 for rt in rts:
-                    surveys.satisfaction[rt] = max(surveys.satisfaction.get(rt, 0), target)
-            continue
+                    self.surveys.satisfaction[rt] = max(self.surveys.satisfaction.get(rt, 0), target)
+            return []
         if k.source is Source.assessment:
             name = k.where.instrument
             if name is None:
-                continue
-            need = instr.setdefault(name, InstrumentNeeds())
+                return []
+            need = self.instruments.setdefault(name, InstrumentNeeds())
             if k.where.population:
                 need.populations.add(k.where.population)
-            if k.kind is Kind.rate and k.measure is RateMeasure.passed:
+            if assessment == "pass":
                 need.pass_target = max(need.pass_target or 0, target)
-            elif k.kind is Kind.rate and k.measure is RateMeasure.improvement:
+            elif assessment == "improvement":
                 need.improvement = True
-            elif k.kind is Kind.per_person:
+            elif assessment == "per_person":
                 need.per_person = True
             else:
                 need.count = max(need.count, target)
             if k.field is Field_.household:
                 need.count = max(need.count, target)
-            need.due = need.due or _due(k)
-            continue
-
-        table = dlv if k.source is Source.deliverable else act
+            need.due = need.due or due_of(k)
+            return []
+        table = self.deliverable if k.source is Source.deliverable else self.activity
         types = k.where.types or []
         if not types:
-            # a rule over every activity (districts served, villages covered): every group type helps
-            if k.kind in (Kind.distinct, Kind.coverage) and k.field in (Field_.district, Field_.town,
-                                                                         Field_.village):
+            if everywhere and k.field in (Field_.district, Field_.town, Field_.village):
                 subset = tuple(k.where.districts) if k.where.districts else None
-                global_rules.append((k.field, int(target), subset))
-            continue
-        share = 1.0 / len(types)
+                self.global_rules.append((k.field, int(target), subset))
+            return []
+        out = []
         for tk in types:
             n = table.setdefault(tk, TypeNeeds())
             for b in k.each:
                 n.bound(b.field, b.min, b.max)
             if k.cap_per_person:
                 n.cap = k.cap_per_person if n.cap is None else min(n.cap, k.cap_per_person)
-            due = _due(k)
-            if due and k.kind is Kind.count:
-                n.due = due
             if k.where.level_at_least:
                 n.levels[k.where.level_at_least] = max(n.levels.get(k.where.level_at_least, 0), int(target))
-            if k.kind is Kind.count:
-                n.bump("count", math.ceil(target * share))
-            elif k.kind is Kind.sum:
-                if k.field is Field_.participants:
-                    n.participants_sum = max(n.participants_sum, target * share)
-                elif k.field is Field_.copies:
-                    n.copies_sum = max(n.copies_sum, target * share)
-                elif k.field is Field_.hours:
-                    n.bump("count", math.ceil(target * share / 2))
-            elif k.kind is Kind.average and k.field is Field_.participants:
-                n.participants_avg = max(n.participants_avg or 0, target)
-            elif k.kind is Kind.distinct:
-                f = k.field
-                if f is Field_.person:
-                    n.people = max(n.people, math.ceil(target * share))
-                elif f is Field_.group:
-                    n.groups = max(n.groups, math.ceil(target * share))
-                elif f is Field_.town:
-                    n.bump("towns", int(target))
-                elif f is Field_.district:
-                    if k.where.districts:
-                        n.district_subsets.append((tuple(k.where.districts), int(target)))
-                    n.bump("districts", int(target))
-                elif f is Field_.village:
-                    n.bump("villages", int(target))
-                elif f is Field_.location:
-                    n.bump("locations", int(target))
-                elif f is Field_.household:
-                    n.bump("households", int(target))
-            elif k.kind is Kind.per_person:
-                if k.where.districts:
-                    n.in_districts = tuple(k.where.districts)
-                if k.field is Field_.hours:
-                    n.hours_per_person = max(n.hours_per_person, target)
-                    n.whole_roster = n.whole_roster or bool(k.where.population)
-                    continue
-                if k.field is Field_.days:
-                    n.days_per_person = max(n.days_per_person, target)
-                    n.whole_roster = n.whole_roster or bool(k.where.population)
-                    continue
-                if k.by is Field_.group:
-                    n.bump("per_group", int(target))
-                elif k.per is Per.month:
-                    n.bump("per_month", int(target))
-                elif k.per is Per.week:
-                    n.bump("per_week", int(target))
-                else:
-                    n.bump("per_period", int(target))
-                if k.by is Field_.person and k.where.population:
-                    n.whole_roster = True
-            elif k.kind is Kind.coverage and k.members and k.field:
-                for m in k.members:
-                    old = n.cover.get(m)
-                    n.cover[m] = (k.field, max(k.min_each, old[1] if old else 0))
-            elif k.kind is Kind.duration:
-                n.duration_months = max(n.duration_months or 0, target)
+            out.append((n, 1.0 / len(types)))
+        return out
+
+
+def analyse(spec: Spec) -> ProjectNeeds:
+    """Fold every KPI of ``spec`` into per-type needs."""
+    from tracker.measure.kinds import kind_of
+
+    needs = Needs(spec)
+    act, instr, surveys, roster_need = needs.activity, needs.instruments, needs.surveys, needs.roster_need
+    pop_of = {t.key: (t.population or "") for t in spec.activity_types if t.serves == "person"}
+    for _clause, k in spec.iter_kpis():
+        kind_of(k.kind).simulation_needs(k, needs)
 
     # roster sizes: stated, or implied by the activities that serve each population
     sizes: dict[str, int] = {}
@@ -268,4 +216,5 @@ def analyse(spec: Spec) -> ProjectNeeds:
     loose = [tk for tk, pk in pop_of.items() if pk == ""]
     if loose:
         sizes[""] = int(max([act[tk].people for tk in loose] + [60]))
-    return ProjectNeeds(act, dlv, instr, surveys, sizes, gate, dgate, incidents, creds, global_rules)
+    return ProjectNeeds(act, needs.deliverable, instr, surveys, sizes, needs.approval_gate, needs.deliverable_gate,
+                        needs.incident_types, needs.credentials, needs.global_rules)

@@ -17,6 +17,14 @@ from tracker.measure.status import Facts, cumulative_status, state_status
 from tracker.measure.types import Status
 
 
+def monthly_rows(ctx: Ctx, kpi: KPI) -> tuple[Any, ColumnElement[bool], ColumnElement[int]]:
+    """(the counted-rows subquery, its ``counted`` flag, each row's month index) for a monthly series."""
+    from tracker.measure.sqlfuncs import month_index
+
+    inner, counted, _ = counted_rows(ctx, kpi)
+    return inner, counted, month_index(inner.c.date)
+
+
 def counted_rows(ctx: Ctx, kpi: KPI) -> tuple[Any, ColumnElement[bool], str]:
     """(subquery, counted, table name): the records the KPI looks at with columns id, date, v (the
     value), ok (1 inside the bounds), person and rn (order within the person, for the cap); and
@@ -74,6 +82,8 @@ def out_of_bounds(conn: Connection, ctx: Ctx, kid: str, b: Base, conds: list[Any
 
 class RecordKind(KpiKind):
     """A figure over records: each kind gives its aggregate of the counted rows' values."""
+
+    figure_counts_source = True
 
     needs_field: ClassVar[bool] = True  # sum, average, distinct name the field they read
     accumulates: ClassVar[bool] = True  # average does not

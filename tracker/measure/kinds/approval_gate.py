@@ -5,7 +5,7 @@ listing come from one predicate (``unapproved``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, and_, exists, literal, not_, or_, select, true
 from sqlalchemy.engine import Connection
@@ -15,6 +15,9 @@ from tracker.measure.compile import Base, Compiled, Ctx, _alias, shared_aggs, su
 from tracker.measure.kinds.base import KpiKind
 from tracker.measure.status import Facts, gate_status
 from tracker.measure.types import Status
+
+if TYPE_CHECKING:
+    from tracker.simulate.needs import Needs
 
 
 def approval_compliant(ctx: Ctx, a: Any) -> ColumnElement[bool]:
@@ -38,6 +41,7 @@ def unapproved(ctx: Ctx, b: Base, conds: list[Any]) -> ColumnElement[bool]:
 class ApprovalGate(KpiKind):
     kind = Kind.approval_gate
     label = "事前审核"
+    own_records = "approval"
     needs_target = False
     no_target = True
 
@@ -80,6 +84,12 @@ class ApprovalGate(KpiKind):
 
     def status(self, facts: Facts) -> Status:
         return gate_status(facts)
+
+    def simulation_needs(self, kpi: KPI, needs: Needs) -> None:
+        if kpi.source is Source.deliverable:
+            needs.deliverable_gate.extend(kpi.where.types or list(needs.deliverable))
+        else:
+            needs.approval_gate = True
 
 
 KIND = ApprovalGate()

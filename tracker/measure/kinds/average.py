@@ -3,13 +3,16 @@ running total, so it has no pacing and is judged on where it stands."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Float, case, cast, func, null
 
-from tracker.kpispec.model import KPI, Kind
+from tracker.kpispec.model import KPI, Field_, Kind
 from tracker.measure.kinds._records import RecordKind
 from tracker.measure.kinds.base import NUMERIC_FIELDS
+
+if TYPE_CHECKING:
+    from tracker.simulate.needs import Needs
 
 
 class Average(RecordKind):
@@ -24,6 +27,11 @@ class Average(RecordKind):
         if kpi.field is None or kpi.field.value not in NUMERIC_FIELDS:
             return [("field", f"{self.kind.value} 只能用于数值字段：{', '.join(NUMERIC_FIELDS)}")]
         return []
+
+    def simulation_needs(self, kpi: KPI, needs: Needs) -> None:
+        for n, _share in needs.per_type(kpi):
+            if kpi.field is Field_.participants:
+                n.participants_avg = max(n.participants_avg or 0, kpi.target or 0.0)
 
 
 KIND = Average()

@@ -2,9 +2,11 @@
 
 A kind owns, in its own module: its Chinese label, its parameter checks, its default pacing,
 whether its value accumulates, the SQL of its aggregate and — from the same predicate — the listing
-of the rows that break it, how ``actual`` and ``detail`` are shaped from the row the database
-returns, and its status rule. ``tracker.measure.compile``, ``progress``, ``status`` and ``pacing``
-only loop over the registry (``tracker.measure.kinds``).
+of the rows that break it, its monthly series or distribution for the charts, how ``actual`` and
+``detail`` are shaped from the row the database returns, its status rule, and what the demo
+simulator must generate for it. The rest of tracker (``compile``, ``progress``, ``status``,
+``pacing``, the reports, the dashboard, the monthly email, the simulator) asks the registry
+(``tracker.measure.kinds``) and never branches on a kind.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from tracker.kpispec.model import KPI, Kind, PacingMode
 
 if TYPE_CHECKING:
+    from sqlalchemy import Select
     from sqlalchemy.engine import Connection
 
     from tracker.kpispec.model import Clause
     from tracker.measure.compile import Base, Compiled, Ctx
     from tracker.measure.status import Facts
     from tracker.measure.types import Status
+    from tracker.simulate.needs import Needs
 
 NUMERIC_FIELDS = ("participants", "hours", "days", "words", "minutes", "copies")
 
@@ -34,6 +38,13 @@ class KpiKind:
     reads_judgements: ClassVar[bool] = False  # measured from auditors' judgements, not records
     chart: ClassVar[str | None] = None  # the report's chart: "burnup" (cumulative by month) or
     #                                     "distribution" (members by count)
+    by_month: ClassVar[bool] = False  # the value is what the months add up to (``monthly``): a
+    #   month's change is news, what remains can be spread over the months left
+    shortfall_per_month: ClassVar[bool] = True  # a shortfall can be told as so much per month left
+    figure_counts_source: ClassVar[bool] = False  # the figure is made of the source's counted rows
+    #   (``_records.counted_rows``), which the record list behind it shows
+    own_records: ClassVar[str | None] = None  # otherwise: the record kind the figure is judged from
+    #   (every current record of it); None: every current record of the KPI's source
 
     # -- the spec side
     def check(self, kpi: KPI) -> str | None:
@@ -60,6 +71,16 @@ class KpiKind:
         counts. Each row: kpi_id, table, id, record_id, date, what, person, reason (and name)."""
         return []
 
+    def monthly(self, ctx: Ctx, kpi: KPI) -> Select[Any] | None:
+        """The value added month by month, as a statement of (month index, value) rows, for a kind
+        that is ``by_month``; None for the others."""
+        return None
+
+    def distribution(self, ctx: Ctx, kpi: KPI) -> Select[Any] | None:
+        """How many members have each count, as a statement of (count, members) rows, for a kind
+        whose chart is a ``distribution``; None for the others."""
+        return None
+
     def universe(self, kpi: KPI, values: dict[str, Any]) -> float | None:
         """All there is to count (a forecast never goes beyond it), where the kind knows it."""
         return None
@@ -75,6 +96,17 @@ class KpiKind:
 
     def status(self, facts: Facts) -> Status:
         raise NotImplementedError
+
+    def measures_satisfaction(self, kpi: KPI) -> bool:
+        """Whether the KPI is a satisfaction rate (the report's satisfaction chart shows its target)."""
+        return False
+
+    # -- the simulator side
+    def simulation_needs(self, kpi: KPI, needs: Needs) -> None:
+        """Fold what the KPI asks of the records into the demo simulator's needs
+        (``tracker.simulate.needs``). By default: the records of its source and types, with its
+        bounds, cap and levels."""
+        needs.per_type(kpi)
 
 
 def _num(v: Any) -> float | None:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, cast, func, literal, not_, select
 from sqlalchemy.engine import Connection
@@ -15,8 +15,12 @@ from tracker.measure.kinds.base import KpiKind, _num
 from tracker.measure.status import Facts, cumulative_status
 from tracker.measure.types import Status
 
+if TYPE_CHECKING:
+    from tracker.simulate.needs import Needs
+
 
 class Coverage(KpiKind):
+    figure_counts_source = True
     kind = Kind.coverage
     label = "覆盖"
 
@@ -67,6 +71,13 @@ class Coverage(KpiKind):
 
     def status(self, facts: Facts) -> Status:
         return cumulative_status(facts)
+
+    def simulation_needs(self, kpi: KPI, needs: Needs) -> None:
+        for n, _share in needs.per_type(kpi, everywhere=True):
+            if kpi.members and kpi.field:
+                for m in kpi.members:
+                    old = n.cover.get(m)
+                    n.cover[m] = (kpi.field, max(kpi.min_each, old[1] if old else 0))
 
 
 KIND = Coverage()

@@ -3,18 +3,23 @@ groups …) over the counted records."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, case, func, null, select
+from sqlalchemy import ColumnElement, Select, case, func, null, select
 
 from tracker.kpispec.model import KPI, Field_, Kind
 from tracker.measure.compile import Ctx, roster_members
-from tracker.measure.kinds._records import RecordKind
+from tracker.measure.kinds._records import RecordKind, monthly_rows
+
+if TYPE_CHECKING:
+    from tracker.simulate.needs import Needs
+import math
 
 
 class Distinct(RecordKind):
     kind = Kind.distinct
     label = "去重计数"
+    by_month = True
 
     def aggregate(self, counted: ColumnElement[bool], value: Any) -> ColumnElement[Any]:
         return func.count(func.distinct(case((counted, value), else_=null())))
@@ -29,6 +34,30 @@ class Distinct(RecordKind):
     def universe(self, kpi: KPI, values: dict[str, Any]) -> float | None:
         u = values.get("universe")
         return None if u is None else float(u)
+
+    def monthly(self, ctx: Ctx, kpi: KPI) -> Select[Any]:
+        """Each value counts in the month it first appears."""
+        inner, counted, m = monthly_rows(ctx, kpi)
+        first = (select(inner.c.v, func.min(m).label("m")).where(counted, inner.c.v.is_not(None))
+                 .group_by(inner.c.v).subquery("first_seen"))
+        return select(first.c.m, func.count()).group_by(first.c.m).order_by(first.c.m)
+
+    def simulation_needs(self, kpi: KPI, needs: Needs) -> None:
+        t = kpi.target or 0.0
+        simple = {Field_.town: "towns", Field_.village: "villages", Field_.location: "locations",
+                  Field_.household: "households"}
+        for n, share in needs.per_type(kpi, sizes_roster=True, everywhere=True):
+            f = kpi.field
+            if f is Field_.person:
+                n.people = max(n.people, math.ceil(t * share))
+            elif f is Field_.group:
+                n.groups = max(n.groups, math.ceil(t * share))
+            elif f is Field_.district:
+                if kpi.where.districts:
+                    n.district_subsets.append((tuple(kpi.where.districts), int(t)))
+                n.bump("districts", int(t))
+            elif f in simple:
+                n.bump(simple[f], int(t))
 
 
 KIND = Distinct()

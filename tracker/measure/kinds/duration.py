@@ -5,7 +5,7 @@ case is on track while it can still reach the target by the period end (``potent
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, func, literal, select
 from sqlalchemy.engine import Connection
@@ -16,6 +16,9 @@ from tracker.measure.kinds.base import KpiKind, _num
 from tracker.measure.sqlfuncs import months_between
 from tracker.measure.status import Facts, state_status
 from tracker.measure.types import Status
+
+if TYPE_CHECKING:
+    from tracker.simulate.needs import Needs
 
 
 def _cases(ctx: Ctx, kpi: KPI) -> tuple[Any, Any, Any, ColumnElement[Any]]:
@@ -43,6 +46,7 @@ def _short(ctx: Ctx, kpi: KPI, months: ColumnElement[Any]) -> ColumnElement[bool
 
 
 class Duration(KpiKind):
+    figure_counts_source = True
     kind = Kind.duration
     label = "持续时间"
 
@@ -77,6 +81,10 @@ class Duration(KpiKind):
                 and facts.potential >= facts.target:
             return "on_track"
         return s
+
+    def simulation_needs(self, kpi: KPI, needs: Needs) -> None:
+        for n, _share in needs.per_type(kpi):
+            n.duration_months = max(n.duration_months or 0, kpi.target or 0.0)
 
 
 KIND = Duration()

@@ -67,6 +67,7 @@ def _breaks(kpi: KPI, n: Any) -> Any:
 class Headcount(KpiKind):
     kind = Kind.headcount
     label = "人员配备"
+    own_records = "staff"
 
     def check(self, kpi: KPI) -> str | None:
         if kpi.per not in (Per.period, Per.day):

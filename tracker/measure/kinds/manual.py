@@ -3,7 +3,7 @@ as known on decides; none yet → pending."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -13,6 +13,9 @@ from tracker.measure.compile import Base, Compiled, Ctx, own_statement
 from tracker.measure.kinds.base import KpiKind, _num
 from tracker.measure.status import Facts, verdict_status
 from tracker.measure.types import Status
+
+if TYPE_CHECKING:
+    from tracker.simulate.needs import Needs
 
 
 class Manual(KpiKind):
@@ -41,6 +44,9 @@ class Manual(KpiKind):
 
     def status(self, facts: Facts) -> Status:
         return verdict_status(facts)
+
+    def simulation_needs(self, kpi: KPI, needs: Needs) -> None:
+        """Judged by auditors: the simulator generates nothing for it."""
 
 
 KIND = Manual()

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     ColumnElement,
     Date,
     Float,
     Integer,
+    Select,
     and_,
     case,
     cast,
@@ -39,6 +40,9 @@ from tracker.measure.kinds.base import NUMERIC_FIELDS, KpiKind, _num
 from tracker.measure.sqlfuncs import days_between, month_start, period_slot, py_month_index
 from tracker.measure.status import Facts
 from tracker.measure.types import Status
+
+if TYPE_CHECKING:
+    from tracker.simulate.needs import Needs
 
 
 def elapsed_slots(ctx: Ctx, per: Per) -> list[int]:
@@ -217,6 +221,7 @@ def complies(ctx: Ctx, kpi: KPI, g: MemberGrid) -> ColumnElement[bool]:
 
 
 class PerPerson(KpiKind):
+    figure_counts_source = True
     kind = Kind.per_person
     label = "每人频次"
     chart = "distribution"
@@ -325,6 +330,34 @@ class PerPerson(KpiKind):
         if facts.compliance_target is None and facts.broken > 0:
             return "missed"
         return "behind"
+
+    def distribution(self, ctx: Ctx, kpi: KPI) -> Select[Any]:
+        g = member_grid(ctx, kpi)
+        cells = select(g.n.label("n")).select_from(g.grid).subquery("cells")
+        return select(cells.c.n, func.count()).group_by(cells.c.n).order_by(cells.c.n)
+
+    def simulation_needs(self, kpi: KPI, needs: Needs) -> None:
+        t = kpi.target or 0.0
+        for n, _share in needs.per_type(kpi, assessment="per_person"):
+            if kpi.where.districts:
+                n.in_districts = tuple(kpi.where.districts)
+            if kpi.field in (Field_.hours, Field_.days):
+                if kpi.field is Field_.hours:
+                    n.hours_per_person = max(n.hours_per_person, t)
+                else:
+                    n.days_per_person = max(n.days_per_person, t)
+                n.whole_roster = n.whole_roster or bool(kpi.where.population)
+                continue
+            if kpi.by is Field_.group:
+                n.bump("per_group", int(t))
+            elif kpi.per is Per.month:
+                n.bump("per_month", int(t))
+            elif kpi.per is Per.week:
+                n.bump("per_week", int(t))
+            else:
+                n.bump("per_period", int(t))
+            if kpi.by is Field_.person and kpi.where.population:
+                n.whole_roster = True
 
 
 KIND = PerPerson()

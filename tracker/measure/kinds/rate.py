@@ -5,7 +5,7 @@ no value (pending), never 0% or 100%."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Float, and_, case, cast, func, literal, null, select, true
 
@@ -14,6 +14,9 @@ from tracker.measure.compile import Base, Compiled, Ctx, own_statement, roster_m
 from tracker.measure.kinds.base import KpiKind, _num
 from tracker.measure.status import Facts, state_status
 from tracker.measure.types import Status
+
+if TYPE_CHECKING:
+    from tracker.simulate.needs import Needs
 
 
 def _percent(num: Any, den: Any) -> ColumnElement[Any]:
@@ -63,7 +66,9 @@ def _improvement(ctx: Ctx, kpi: KPI) -> Any:
 
 
 class Rate(KpiKind):
+    figure_counts_source = True
     kind = Kind.rate
+    shortfall_per_month = False  # a percentage is not made up by doing so much more a month
     label = "比率"
 
     def check(self, kpi: KPI) -> str | None:
@@ -91,6 +96,13 @@ class Rate(KpiKind):
 
     def status(self, facts: Facts) -> Status:
         return state_status(facts)
+
+    def measures_satisfaction(self, kpi: KPI) -> bool:
+        return kpi.measure is RateMeasure.satisfaction
+
+    def simulation_needs(self, kpi: KPI, needs: Needs) -> None:
+        needs.per_type(kpi, assessment={RateMeasure.passed: "pass", RateMeasure.improvement: "improvement"}
+                       .get(kpi.measure, "count"))  # type: ignore[arg-type]
 
 
 KIND = Rate()

@@ -10,7 +10,7 @@ those types dated by ``as_of``."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, exists, func, literal, not_, or_, select, true
 from sqlalchemy.engine import Connection
@@ -21,6 +21,9 @@ from tracker.measure.kinds.base import KpiKind
 from tracker.measure.status import Facts, cumulative_status, gate_status
 from tracker.measure.types import Status
 from tracker.records.privacy import mask_name
+
+if TYPE_CHECKING:
+    from tracker.simulate.needs import Needs
 
 CHILD_WORDS = ("儿童", "未成年", "少年", "孩子", "青少年", "学生")
 
@@ -68,6 +71,7 @@ def staff_scope(ctx: Ctx, clause: Clause, kpi: KPI, s: Any) -> list[ColumnElemen
 class StaffKind(KpiKind):
     kind = Kind.staff
     label = "人员资质"
+    own_records = "staff"
     needs_target = False
 
     def check(self, kpi: KPI) -> str | None:
@@ -124,6 +128,10 @@ class StaffKind(KpiKind):
         if facts.rule == "all_have":
             return gate_status(facts, behind_until_end=True)
         return cumulative_status(facts)
+
+    def simulation_needs(self, kpi: KPI, needs: Needs) -> None:
+        if kpi.credential:
+            needs.credentials[kpi.credential] = int(kpi.target) if kpi.target is not None else None
 
 
 KIND = StaffKind()

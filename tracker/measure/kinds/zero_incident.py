@@ -3,7 +3,7 @@ the listing read the same rows (``incidents``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
@@ -13,6 +13,9 @@ from tracker.measure.compile import Base, Compiled, Ctx, _alias, own_statement, 
 from tracker.measure.kinds.base import KpiKind
 from tracker.measure.status import Facts, gate_status
 from tracker.measure.types import Status
+
+if TYPE_CHECKING:
+    from tracker.simulate.needs import Needs
 
 
 def incidents(ctx: Ctx, kpi: KPI) -> tuple[Any, list[Any]]:
@@ -25,6 +28,7 @@ def incidents(ctx: Ctx, kpi: KPI) -> tuple[Any, list[Any]]:
 class ZeroIncident(KpiKind):
     kind = Kind.zero_incident
     label = "零事件"
+    own_records = "incident"
     needs_target = False
     no_target = True
 
@@ -55,6 +59,9 @@ class ZeroIncident(KpiKind):
 
     def status(self, facts: Facts) -> Status:
         return gate_status(facts, judged_without_evidence=True)  # elapsed time without one is progress
+
+    def simulation_needs(self, kpi: KPI, needs: Needs) -> None:
+        needs.incident_types.extend(t for t in (kpi.incident_types or []) if t not in needs.incident_types)
 
 
 KIND = ZeroIncident()
