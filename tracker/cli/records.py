@@ -38,6 +38,8 @@ def _report(result: Any) -> None:
         typer.echo(f"……共 {result.invalid_rows} 行无效，其余问题详见错误文件", err=True)
     if result.error_file:
         typer.echo(f"错误文件（含“错误说明”列）：{result.error_file}", err=True)
+    for line in getattr(result, "sheet_lines", list)():
+        typer.echo(line)
     typer.echo(result.summary())
     if result.invalid_rows and not result.committed:
         if result.dry_run:
@@ -56,6 +58,8 @@ def import_cmd(
     by: Annotated[str | None, typer.Option("--by", help="录入人（缺省为当前用户）")] = None,
     ledger: Annotated[str | None, typer.Option("--ledger", help="台账名称：与该台账上次导入的内容比较（缺省按内容识别）")] = None,
     sync: Annotated[bool, typer.Option("--sync", help="台账中已删除的行：由本次导入退回（不再计入指标）")] = False,
+    sheet: Annotated[list[str] | None, typer.Option(
+        "--sheet", help="只导入这些工作表（可重复，或用逗号分隔）；缺省导入表头相符的全部工作表")] = None,
 ) -> None:
     """导入一个记录文件（全部有效才写入；每个无效行报告行号、列名和原因）。
 
@@ -69,7 +73,8 @@ def import_cmd(
     progress = _progress_bar()
     try:
         result = import_file(ws, file, project, kind, dry_run=dry_run, skip_invalid=skip_invalid,
-                             entered_by=_who(by), error_file=error_file, progress=progress, ledger=ledger, sync=sync)
+                             entered_by=_who(by), error_file=error_file, progress=progress, ledger=ledger, sync=sync,
+                             sheet=sheet or None)
     finally:
         if progress is not None:
             progress.close()

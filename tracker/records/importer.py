@@ -40,6 +40,7 @@ from tracker.records.columns import (
     PROJECT_HEADERS,
     KindDef,
     detect_kind,
+    known_header,
     match_headers,
     norm_header,
     resolve_kind,
@@ -49,7 +50,7 @@ from tracker.records.insert import KeySet, Packer, Writer, lookup
 from tracker.records.ledger import LedgerDiff, Sync
 from tracker.records.pipeline import Chunk, Job, prepare_chunk, worker_chunks
 from tracker.records.privacy import id_key
-from tracker.records.reader import Source, cell_text, open_source
+from tracker.records.reader import ROW_SPAN, Sheet, Source, cell_text, mark_rows, open_source
 from tracker.records.validate import PROJECT_COL, Context, duplicate_message
 from tracker.records.visibility import visible
 
@@ -66,9 +67,50 @@ class RowError:
     row: int
     column: str
     message: str
+    sheet: str | None = None  # the worksheet, when the import read several
 
     def __str__(self) -> str:
-        return f"第{self.row}行 [{self.column}] {self.message}"
+        where = f"工作表“{self.sheet}”第{self.row}行" if self.sheet else f"第{self.row}行"
+        return f"{where} [{self.column}] {self.message}"
+
+
+@dataclass
+class SheetReport:
+    """One worksheet of the workbook: read (with its counts) or skipped (with the reason)."""
+
+    name: str
+    header_row: int | None = None
+    rows: int = 0  # data rows read (footer rows not counted)
+    new: int = 0
+    unchanged: int = 0
+    changed: int = 0
+    invalid: int = 0
+    footers: list[int] = field(default_factory=list)  # rows skipped as the table's footer (合计, 制表人 …)
+    hidden: list[int] = field(default_factory=list)  # rows hidden in Excel (imported)
+    struck: list[int] = field(default_factory=list)  # rows with struck-through cells (imported)
+    skipped: str | None = None  # why the sheet was not read
+
+    def line(self) -> str:
+        if self.skipped:
+            return f"工作表“{self.name}”未导入：{self.skipped}"
+        s = (f"工作表“{self.name}”（表头在第{self.header_row}行）：{self.rows} 行，新增 {self.new} 条，"
+             f"未变化 {self.unchanged} 条")
+        if self.changed:
+            s += f"，更改 {self.changed} 条"
+        if self.invalid:
+            s += f"，无效 {self.invalid} 行"
+        if self.footers:
+            s += f"；跳过表尾的合计、签字等行 {len(self.footers)} 行（第{_rows_text(self.footers)}行）"
+        if self.hidden:
+            s += f"；其中隐藏的行 {len(self.hidden)} 行已导入（第{_rows_text(self.hidden)}行），如不应计入请删除后重新导入"
+        if self.struck:
+            s += (f"；其中有删除线的行 {len(self.struck)} 行已导入（第{_rows_text(self.struck)}行），"
+                  "删除线不代表作废：如不应计入请删除该行后重新导入")
+        return s
+
+
+def _rows_text(rows: list[int], most: int = 8) -> str:
+    return "、".join(str(r) for r in rows[:most]) + ("……" if len(rows) > most else "")
 
 
 @dataclass
@@ -89,6 +131,9 @@ class ImportResult:
     corrected_earlier: int = 0  # rows whose record a person voided or amended before: left corrected
     diff: LedgerDiff = field(default_factory=LedgerDiff)
     ledger: str | None = None
+    sheets: list[SheetReport] = field(default_factory=list)  # XLSX: every sheet, read or skipped
+    per_sheet: dict[int, SheetReport] = field(default_factory=dict, repr=False)  # counts by sheet index
+    footer_rows: int = 0  # rows skipped as a table's footer (合计, 小计, 制表人 …), all sheets
 
     @property
     def disappeared(self) -> int:
@@ -98,8 +143,18 @@ class ImportResult:
     def retired(self) -> int:
         return self.diff.retired
 
+    def sheet_lines(self) -> list[str]:
+        """One Chinese line per worksheet (read, with its counts, or skipped, with the reason); none
+        for a CSV file or a workbook of one sheet without footer, hidden or struck rows."""
+        read = [r for r in self.sheets if not r.skipped]
+        if len(self.sheets) <= 1 and not any(r.footers or r.hidden or r.struck for r in read):
+            return []
+        return [r.line() for r in self.sheets]
+
     def summary(self) -> str:
         s = f"新增 {self.imported} 条，未变化 {self.unchanged} 条，无效 {self.invalid_rows} 条"
+        if self.footer_rows:
+            s += f"，跳过表尾的合计、签字等行 {self.footer_rows} 行"
         if self.changed:
             s += f"，更改 {self.changed} 条（原记录保留在历史中，更正原因为本次导入）"
         if self.corrected_earlier:
@@ -175,14 +230,100 @@ def _layout(headers: list[str], kind: str | None, project: str, what: str) -> La
     return Layout(kd, positions, attr_cols, ignored, error_col)
 
 
+# ------------------------------------------------------------------ which sheets
+
+
+def sheet_names(sheet: str | list[str] | tuple[str, ...] | None) -> list[str]:
+    """``--sheet`` values: repeated, or a comma list (，、 too)."""
+    if sheet is None:
+        return []
+    items = [sheet] if isinstance(sheet, str) else list(sheet)
+    out: list[str] = []
+    for it in items:
+        for part in str(it).replace("，", ",").replace("、", ",").split(","):
+            if part.strip() and part.strip() not in out:
+                out.append(part.strip())
+    return out
+
+
+def _pick_sheets(src: Source, kind: str | None, wanted: list[str], path: Path) -> tuple[str | None, list[SheetReport]]:
+    """Choose the sheets of a workbook to read: every visible sheet whose header has all required
+    columns of the record kind (``kind``, else the kind the first recognisable sheet has), or the
+    sheets named in ``wanted``. Returns (kind, a report per sheet: skipped ones with the reason)."""
+    from tracker.text import did_you_mean
+
+    if src.fmt != "xlsx":
+        if wanted:
+            raise TrackerError(f"{path.name} 是 CSV 文件，没有工作表：请去掉 --sheet")
+        return kind, []
+    cands = src.candidates
+    by_name = {sh.name: sh for sh in cands}
+    if wanted:
+        for w in wanted:
+            if w not in by_name:
+                hint = did_you_mean(w, [*by_name, *src.hidden_sheets])
+                if w in src.hidden_sheets:
+                    raise TrackerError(f"工作表“{w}”在 {path.name} 中是隐藏的：请在 Excel 中取消隐藏后再导入")
+                raise TrackerError(f"{path.name} 中没有工作表“{w}”{hint}；工作表有：{'、'.join(by_name) or '（无）'}")
+        pool = [by_name[w] for w in wanted]
+    else:
+        pool = list(cands)
+    guesses = {sh.name: detect_kind(sh.headers) for sh in pool}
+    if kind is None:
+        for sh in pool:
+            g, _ = guesses[sh.name]
+            if g is not None:
+                kind = g
+                break
+    reports: list[SheetReport] = []
+    chosen: list[Sheet] = []
+    if kind is None:  # nothing recognisable: _layout says why, about the first sheet
+        src.use(pool[:1])
+        return None, [SheetReport(sh.name, sh.header_row) for sh in pool[:1]]
+    kd = KINDS[resolve_kind(kind)]
+    for sh in pool:
+        matched = match_headers(kd, sh.headers)
+        missing = [c.label for c in kd.required if c.key not in matched.values()]
+        g, _ = guesses[sh.name]
+        rep = SheetReport(sh.name, sh.header_row)
+        if not missing:
+            chosen.append(sh)
+        elif wanted:
+            hint = f"；该工作表看起来是“{KINDS[g].label}”，请使用 --kind {g}" if g and g != kd.kind else ""
+            raise TrackerError(f"工作表“{sh.name}”不是“{kd.label}”：缺少必填列 {'、'.join(missing)}{hint}")
+        elif not any(c and known_header(c) for c in sh.headers):
+            rep.skipped = "表头中没有可识别的列（不是记录表，如统计表或说明）"
+        elif g and g != kd.kind:
+            rep.skipped = (f"看起来是“{KINDS[g].label}”，不是本次导入的“{kd.label}”："
+                           f"请单独导入（--kind {g} --sheet {sh.name}）")
+        else:
+            rep.skipped = f"缺少“{kd.label}”的必填列 {'、'.join(missing)}"
+        reports.append(rep)
+    for name in src.hidden_sheets:
+        reports.append(SheetReport(name, skipped="隐藏的工作表（如需导入，请在 Excel 中取消隐藏）"))
+    if not chosen:  # _layout names the missing columns of the first sheet
+        src.use(pool[:1])
+        return kind, []
+    src.use(chosen)
+    if src.engine == "calamine":
+        mark_rows(src)
+    return kind, reports
+
+
 # ------------------------------------------------------------------ public functions
 
 
 def import_file(ws: Workspace, path: Path | str, project: str, kind: str | None = None, *, dry_run: bool = False,
                 skip_invalid: bool = False, entered_by: str = "operator", error_file: Path | None = None,
                 progress: Progress | None = None, chunk_size: int = 50_000,
-                parallel: bool | None = None, ledger: str | None = None, sync: bool = False) -> ImportResult:
+                parallel: bool | None = None, ledger: str | None = None, sync: bool = False,
+                sheet: str | list[str] | None = None) -> ImportResult:
     """Import one CSV or XLSX file of one kind of record into ``project``.
+
+    A workbook: every visible sheet whose header has the kind's required columns is read (a ledger
+    kept one sheet per month), or only the sheets named in ``sheet``; the others are reported with
+    the reason (``ImportResult.sheets``). Footer rows (合计, 小计, 制表人, 审核人 …) are skipped and
+    counted; hidden and struck-through rows are imported and listed.
 
     A file imported before (the same ledger: named by ``ledger``, else recognised by its rows) is
     compared with what is stored (``ImportResult.diff``): new rows are added, changed rows amend
@@ -194,7 +335,10 @@ def import_file(ws: Workspace, path: Path | str, project: str, kind: str | None 
     path = Path(path)
     ws.spec(project)  # an unknown project fails before the file is read
     src: Source = open_source(path)
-    lay = _layout(src.headers, kind, project, f"文件 {path.name}")
+    kind, reports = _pick_sheets(src, kind, sheet_names(sheet), path)
+    many = src.fmt == "xlsx" and len(src.candidates) > 1
+    lay = _layout(src.headers, kind, project, f"文件 {path.name}" if not many
+                  else f"文件 {path.name}（工作表 {'、'.join(sh.name for sh in src.sheets)}）")
     if parallel is None:
         parallel = (os.cpu_count() or 1) > 1 and (src.total_rows or 0) > chunk_size
 
@@ -208,19 +352,34 @@ def import_file(ws: Workspace, path: Path | str, project: str, kind: str | None 
 
     result = _run(ws, project, lay, chunks, source_file=path.name, sha=src.sha256, dry_run=dry_run,
                   skip_invalid=skip_invalid, entered_by=entered_by, progress=progress, total=src.total_rows,
-                  ledger=ledger, sync=sync, sheet=src.sheet)
+                  ledger=ledger, sync=sync, sheet=src.sheet, source=src)
+    result.sheets = _sheet_reports(src, result, reports)
     if result.invalid_rows:
         # a second pass over the file: the input rows as written, with 原行号 and 错误说明 added
         writer = _writer(error_file or default_error_path(path, src.fmt), src.headers, lay)
+        many = len(src.sheets) > 1
         try:
             for raw, rows in src.chunks(chunk_size):
                 writer.write(raw.to_numpy(dtype=object).tolist(), [result.messages.get(int(r), "") for r in rows],
-                             rows.tolist())
+                             [src.row_label(int(r)) for r in rows] if many else rows.tolist())
         except BaseException:
             writer.close(keep=False)
             raise
         result.error_file = writer.close(keep=True)
     return result
+
+
+def _sheet_reports(src: Source, result: ImportResult, skipped: list[SheetReport]) -> list[SheetReport]:
+    """The sheets read, with their counts and marked rows, then the sheets skipped."""
+    if src.fmt != "xlsx":
+        return []
+    out = []
+    for k, sh in enumerate(src.sheets or []):
+        rep = result.per_sheet.get(k) or SheetReport(sh.name, sh.header_row)
+        rep.name, rep.header_row = sh.name, sh.header_row
+        rep.hidden, rep.struck = list(sh.hidden), list(sh.struck)
+        out.append(rep)
+    return out + [r for r in skipped if r.skipped]
 
 
 def _writer(path: Path, headers: list[str], lay: Layout) -> ErrorWriter:
@@ -297,8 +456,10 @@ class _Store:
     keys into memory first was tried: it cost more than the lookups it saved.)"""
 
     def __init__(self, conn: Any, project: str, writer: Writer, result: ImportResult, bid: int, sync: Sync,
-                 kd: KindDef, now: Any, reason: str, author: str):
+                 kd: KindDef, now: Any, reason: str, author: str, sheet_names: list[str] | None = None):
         self.conn, self.project, self.writer, self.result, self.bid = conn, project, writer, result, bid
+        self.sheet_names = list(sheet_names or [])
+        self.multi = len(self.sheet_names) > 1
         self.sync, self.kd, self.now, self.reason, self.author = sync, kd, now, reason, author
         self.table = writer.table
         t = self.table
@@ -322,6 +483,8 @@ class _Store:
         seen = self._hits("dedupe_key", ch.dedupe, dk_ints, self.keys)
         unchanged = corrected = 0
         changed: list[tuple[int, tuple[Any, ...], int]] = []  # (index, stored hit, file row)
+        unchanged_js: list[int] = []
+        corrected_js: list[int] = []
         if not seen and not sync.has_corrections:  # the usual case for new rows: nothing to sort out row by row
             fresh = list(range(len(ch.dedupe)))  # indexes into the chunk's valid rows
         else:
@@ -335,6 +498,7 @@ class _Store:
                         self.kd, ch.record_id[j], hit[3] == ch.content[j], int(hit[2]), ch.rid_label))
                 elif hit[3] == ch.content[j]:
                     unchanged += 1
+                    unchanged_js.append(j)
                     sync.remember(hit)
                 else:
                     changed.append((j, hit, int(ch.rows[ch.valid[j]])))
@@ -345,6 +509,7 @@ class _Store:
                     for j in fresh:
                         if ch.dedupe[j] in voided or (ch.dedupe[j], ch.content[j]) in pairs:
                             corrected += 1
+                            corrected_js.append(j)
                         else:
                             keep.append(j)
                     fresh = keep
@@ -353,6 +518,7 @@ class _Store:
                         j, hit, _ = c
                         if (ch.dedupe[j], ch.content[j]) in pairs:
                             corrected += 1
+                            corrected_js.append(j)
                             sync.remember(hit)
                         else:
                             still.append(c)
@@ -377,9 +543,45 @@ class _Store:
         for i in sorted(errors):
             for col, msg in errors[i]:
                 if len(result.invalid) < MAX_KEPT_ERRORS:
-                    result.invalid.append(RowError(int(ch.rows[i]), col, msg))
+                    k, row = divmod(int(ch.rows[i]), ROW_SPAN)
+                    result.invalid.append(RowError(row, col, msg, self.sheet_names[k] if self.multi else None))
         for i, es in errors.items():
             result.messages[int(ch.rows[i])] = "；".join(f"[{c}] {m}" for c, m in es)
+        self._per_sheet(ch, fresh, changed, unchanged_js, corrected_js, errors)
+
+    def _per_sheet(self, ch: Chunk, fresh: list[int], changed: list[tuple[int, tuple[Any, ...], int]],
+                   unchanged: list[int], corrected: list[int], errors: dict[int, Any]) -> None:
+        """Counts per worksheet (one sheet: the chunk's totals)."""
+        per = self.result.per_sheet
+        self.result.footer_rows += len(ch.footers)
+        if not self.multi:
+            rep = per.setdefault(0, SheetReport(self.sheet_names[0] if self.sheet_names else ""))
+            rep.rows += ch.n
+            rep.new += len(fresh)
+            rep.changed += len(changed)
+            rep.unchanged += len(unchanged)
+            rep.invalid += len(errors)
+            rep.footers.extend(int(r) for r in ch.footers)
+            return
+        names = self.sheet_names
+
+        def rep(k: int) -> SheetReport:
+            return per.setdefault(k, SheetReport(names[k] if k < len(names) else ""))
+
+        for key in ch.footers:
+            k, row = divmod(int(key), ROW_SPAN)
+            rep(k).footers.append(row)
+        sheet_of = (np.asarray(ch.rows) // ROW_SPAN).tolist()
+        for k in sheet_of:
+            rep(k).rows += 1
+        for j in fresh:
+            rep(sheet_of[ch.valid[j]]).new += 1
+        for j, _, _ in changed:
+            rep(sheet_of[ch.valid[j]]).changed += 1
+        for j in unchanged:
+            rep(sheet_of[ch.valid[j]]).unchanged += 1
+        for i in errors:
+            rep(sheet_of[i]).invalid += 1
 
 
 DEFER_MIN_ROWS = 100_000
@@ -410,12 +612,14 @@ def _defer_indexes(conn: Any, table: Any, expected: int) -> list[str]:
 def _run(ws: Workspace, project: str, lay: Layout, chunks: Callable[[Context, Packer], Iterator[Chunk]], *,
          source_file: str, sha: str | None, dry_run: bool, skip_invalid: bool, entered_by: str,
          progress: Progress | None, total: int | None, sha_obj: Any = None, ledger: str | None = None,
-         sync: bool = False, track_ledger: bool = True, sheet: str | None = None) -> ImportResult:
+         sync: bool = False, track_ledger: bool = True, sheet: str | None = None,
+         source: Source | None = None) -> ImportResult:
     kd = lay.kd
     spec = ws.spec(project)
     table = kd.model.__table__
     result = ImportResult(kind=kd.kind, dry_run=dry_run)
     now = utcnow()
+    names = [sh.name for sh in source.sheets] if source is not None and source.sheets else [sheet] if sheet else []
     hash_key = id_key(ws.engine) if any(c.type == ID_NUMBER for c in kd.columns) else None  # before the write lock
     session = ws.session()
     stream: Any = None
@@ -425,19 +629,19 @@ def _run(ws: Workspace, project: str, lay: Layout, chunks: Callable[[Context, Pa
         if sqlite:
             conn.exec_driver_sql("PRAGMA cache_size=-131072")  # 128 MB page cache for the index pages
         batch = ImportBatch(project_code=project, kind=kd.kind, file_name=source_file, file_sha256=sha or "",
-                            entered_by=entered_by, started_at=now, sheets=[sheet] if sheet else [])
+                            entered_by=entered_by, started_at=now, sheets=names)
         session.add(batch)
         session.flush()
         bid = batch.id
         ctx = Context(project, spec, kd, attr_cols=lay.attr_cols, id_key=hash_key,
-                      id_attr_cols={h for h in lay.attr_cols if "身份证" in h or "证件号" in h})
+                      id_attr_cols={h for h in lay.attr_cols if "身份证" in h or "证件号" in h}, sheet_names=names)
         if kd.kind == "activity":
             ctx.roster = _roster(conn, project)
         writer = Writer(conn, kd.model, {"project_code": project, "entered_at": now, "entered_by": entered_by,
                                          "source_file": source_file, "batch_id": bid})
         reason = f"导入批次 {bid}（{source_file}）中的更改"
         syncer = Sync(conn, table, kd, project, bid, result.diff, spec)
-        store = _Store(conn, project, writer, result, bid, syncer, kd, now, reason, entered_by)
+        store = _Store(conn, project, writer, result, bid, syncer, kd, now, reason, entered_by, names)
         deferred = _defer_indexes(conn, table, total or 0) if sqlite and not dry_run else []
         done = 0
         pg = not sqlite
@@ -466,6 +670,11 @@ def _run(ws: Workspace, project: str, lay: Layout, chunks: Callable[[Context, Pa
             if result.invalid_rows == 0 or skip_invalid:
                 syncer.disappeared(result.ledger, sync=sync, now=now, author=entered_by, source_file=source_file)
         syncer.finish()
+        if len(names) > 1:  # rows of later sheets: their sheet and their own row number
+            for r in [*result.diff.new_rows, *result.diff.changed_rows]:
+                if r.row is not None:
+                    k, r.row = divmod(r.row, ROW_SPAN)
+                    r.sheet = names[k]
         d = result.diff
         d.ledger, d.new, d.changed, d.unchanged = result.ledger, result.imported, result.changed, result.unchanged
         d.corrected_earlier = result.corrected_earlier

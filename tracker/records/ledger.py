@@ -45,6 +45,11 @@ class DiffRow:
     changes: list[FieldChange] = field(default_factory=list)
     record: int | None = None  # 库内编号 of the stored record
     source: str | None = None  # where a disappeared record came from: 文件 第N行
+    sheet: str | None = None  # the worksheet of ``row``, when the import read several
+
+    @property
+    def where(self) -> str:
+        return f"工作表“{self.sheet}”第{self.row}行" if self.sheet else f"第{self.row}行"
 
 
 @dataclass
@@ -66,9 +71,9 @@ class LedgerDiff:
         """The diff as Chinese lines (at most ``limit`` rows per part)."""
         out: list[str] = []
         for r in self.new_rows:
-            out.append(f"+ 第{r.row}行 新增：" + "，".join(f"{k}={v}" for k, v in r.values.items()))
+            out.append(f"+ {r.where} 新增：" + "，".join(f"{k}={v}" for k, v in r.values.items()))
         for r in self.changed_rows:
-            out.append(f"~ 第{r.row}行 更改（库内编号 {r.record}）：" + "；".join(
+            out.append(f"~ {r.where} 更改（库内编号 {r.record}）：" + "；".join(
                 f"{c.label}：“{c.old}” → “{c.new}”" for c in r.changes))
         for r in self.disappeared_rows:
             what = "已退回" if self.retired else "台账中已没有"

@@ -26,12 +26,15 @@ import pandas as pd
 from tracker.errors import TrackerError
 from tracker.limits import limit
 from tracker.records.insert import Packer, dedupe_ints
-from tracker.records.reader import Source
+from tracker.records.reader import ROW_SPAN, Source
 from tracker.records.scrub import scrub_cells
 from tracker.records.validate import PROJECT_COL, Context, prepare
 from tracker.records.values import BadCell
 
 EXAMPLE_PREFIX = "示例"
+#: A table's footer below the data: totals and signature lines (skipped and counted, never an error).
+FOOTER_WORDS = ("合计", "小计", "总计", "共计", "累计", "制表人", "制表", "审核人", "审核", "填表人", "填表日期",
+                "负责人", "签字", "签名", "盖章", "备注：", "说明：", "注：")
 QUEUE_CHUNKS = 2  # chunks the worker may run ahead: bounds memory
 
 
@@ -50,6 +53,7 @@ class Chunk:
     rid_label: str
     dedupe_ints: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))  # per valid row
     content: list[str] = field(default_factory=list)  # per valid row: fingerprint of everything it says
+    footers: list[int] = field(default_factory=list)  # file rows skipped as the table's footer (合计 …)
 
 
 def prepare_chunk(raw: pd.DataFrame, rows: np.ndarray, positions: dict[int, str], ctx: Context,
@@ -62,11 +66,14 @@ def prepare_chunk(raw: pd.DataFrame, rows: np.ndarray, positions: dict[int, str]
     for key in {kd.natural_key or "record_id", "record_id"}:
         if key in chunk.columns:
             ex |= np.array([str(v).strip().startswith(EXAMPLE_PREFIX) for v in chunk[key].tolist()], dtype=bool)
+    foot = footer_rows(raw)
+    footers = rows[foot & ~ex].tolist() if foot.any() else []
+    ex |= foot
     if ex.any():
         chunk, rows = chunk[~ex].reset_index(drop=True), rows[~ex]
     n = len(chunk)
     if n == 0:
-        return Chunk(0, rows, {}, [], [], [], (), [], "记录编号")
+        return Chunk(0, rows, {}, [], [], [], (), [], "记录编号", footers=footers)
     try:
         prep = prepare(chunk, rows, ctx)
     except BadCell as e:
@@ -82,7 +89,9 @@ def prepare_chunk(raw: pd.DataFrame, rows: np.ndarray, positions: dict[int, str]
     data["dedupe_key"] = take(prep.dedupe)
     data["content_key"] = take(prep.content)
     data["record_id"] = take(prep.record_id)
-    data["source_row"] = rows.tolist() if every else [int(rows[i]) for i in valid]
+    # the row in its own sheet (rows of later sheets are numbered k * ROW_SPAN + row)
+    src_rows = rows % ROW_SPAN if len(rows) and rows.max() >= ROW_SPAN else rows
+    data["source_row"] = src_rows.tolist() if every else [int(src_rows[i]) for i in valid]
     if prep.attributes is not None:
         data["attributes"] = take(prep.attributes)
     bound, values = packer.pack(data, len(valid))
@@ -91,7 +100,29 @@ def prepare_chunk(raw: pd.DataFrame, rows: np.ndarray, positions: dict[int, str]
     rids = [data["record_id"][j] for j in order]
     content = [data["content_key"][j] for j in order]
     return Chunk(n, rows, prep.errors, [valid[j] for j in order], dedupe, rids, bound, [values[j] for j in order],
-                 prep.rid_label, dedupe_ints(dedupe), content)
+                 prep.rid_label, dedupe_ints(dedupe), content, footers)
+
+
+_FOOTER_FIRST = frozenset(w[0] for w in FOOTER_WORDS)
+
+
+def footer_rows(raw: pd.DataFrame) -> np.ndarray:
+    """Rows whose first filled cell (in the file's column order) begins with a footer word: 合计,
+    小计, 制表人：张三, 审核人 … (a data row begins with its 序号, date or name)."""
+    out = np.zeros(len(raw), dtype=bool)
+    if raw.shape[1] == 0 or len(raw) == 0:
+        return out
+    cols = [raw[c].to_numpy(dtype=object) for c in raw.columns]
+    first = cols[0]
+    # cheap pre-filter: the first cell empty or starting with one of the words' first characters
+    cand = [i for i, v in enumerate(first.tolist()) if not v or str(v).lstrip()[:1] in _FOOTER_FIRST]
+    for i in cand:
+        for col in cols:
+            t = str(col[i]).replace(" ", "").replace("\u3000", "").strip()
+            if t:
+                out[i] = t.startswith(FOOTER_WORDS)
+                break
+    return out
 
 
 def refuse_cell(e: BadCell, rows: np.ndarray, ctx: Context) -> TrackerError:
@@ -99,11 +130,11 @@ def refuse_cell(e: BadCell, rows: np.ndarray, ctx: Context) -> TrackerError:
     NUL character: either means a broken or hostile file, and neither may reach the database
     (PostgreSQL rejects NUL; SQLite would store it silently)."""
     label = _label(str(e.column or ""), e.column, ctx)
-    row = int(rows[e.position])
+    row = ctx.row_label(int(rows[e.position]))
     if e.nul:
-        return TrackerError(f"第{row}行 [{label}] 含有空字符（\\x00），无法导入：文件可能已损坏，"
+        return TrackerError(f"{row} [{label}] 含有空字符（\\x00），无法导入：文件可能已损坏，"
                             "请在 Excel 中打开后重新另存为 .xlsx 或“CSV UTF-8”")
-    return TrackerError(f"第{row}行 [{label}] 的单元格有 {e.length:,} 个字符，超过上限 {limit('TRACKER_MAX_CELL'):,}："
+    return TrackerError(f"{row} [{label}] 的单元格有 {e.length:,} 个字符，超过上限 {limit('TRACKER_MAX_CELL'):,}："
                         "请检查该单元格（可能误粘贴了大段内容），未导入任何记录")
 
 

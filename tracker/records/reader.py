@@ -17,7 +17,7 @@ import datetime as dt
 import hashlib
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,30 @@ HEADER_SCAN = 10  # the header may sit below a title row or two
 CALAMINE_MAX_XML = 64 << 20  # uncompressed worksheet XML; about 55 MB of memory per 100,000 rows
 
 
+#: Rows of the k-th sheet of an import are numbered ``k * ROW_SPAN + row`` inside the importer
+#: (``sheet_row`` splits them); the first sheet's rows keep their own numbers.
+ROW_SPAN = 1 << 21  # above Excel's 1,048,576 rows
+
+
+def sheet_row(key: int) -> tuple[int, int]:
+    """(sheet index, row number in that sheet) of an importer's row number."""
+    return divmod(int(key), ROW_SPAN)
+
+
+@dataclass
+class Sheet:
+    """One worksheet of a workbook: where its header is and what it says."""
+
+    name: str
+    header_row: int  # 1-based
+    headers: list[str]
+    total: int | None
+    title: str = ""  # the text above the header (a merged title row), if any
+    colmap: list[int] | None = None  # this sheet's column → the import's column (several sheets)
+    hidden: list[int] = field(default_factory=list)  # data rows hidden in Excel (imported, reported)
+    struck: list[int] = field(default_factory=list)  # data rows with struck-through cells (imported, reported)
+
+
 @dataclass
 class Source:
     path: Path
@@ -45,6 +69,41 @@ class Source:
     sep: str = ","
     sheet: str | None = None
     engine: str = "openpyxl"  # XLSX: calamine | openpyxl
+    candidates: list[Sheet] = field(default_factory=list)  # XLSX: every visible sheet with something in it
+    sheets: list[Sheet] = field(default_factory=list)  # XLSX: the sheets this import reads, in order
+    hidden_sheets: list[str] = field(default_factory=list)  # XLSX: sheets hidden in Excel (not read)
+
+    def use(self, sheets: list[Sheet]) -> None:
+        """Read these sheets (in this order): their headers become one list of columns, the first
+        sheet's order first; a column only some sheets have is empty in the others."""
+        union: list[str] = []
+        for sh in sheets:
+            seen: dict[str, int] = {}
+            cmap = []
+            for h in sh.headers:
+                key = h.strip()
+                nth = seen.get(key, 0)
+                seen[key] = nth + 1
+                # the n-th column of that name in this sheet is the n-th of that name overall
+                at = [i for i, u in enumerate(union) if u.strip() == key]
+                if key and nth < len(at):
+                    cmap.append(at[nth])
+                else:
+                    union.append(h)
+                    cmap.append(len(union) - 1)
+            sh.colmap = cmap
+        self.sheets = list(sheets)
+        self.headers = union
+        self.sheet = sheets[0].name
+        self.header_row = sheets[0].header_row
+        self.total_rows = None if any(sh.total is None for sh in sheets) else sum(sh.total or 0 for sh in sheets)
+
+    def row_label(self, key: int) -> str:
+        """第N行, with the sheet's name when the import reads several sheets."""
+        k, row = sheet_row(key)
+        if len(self.sheets) > 1 and k < len(self.sheets):
+            return f"工作表“{self.sheets[k].name}”第{row}行"
+        return f"第{row}行"
 
     def chunks(self, size: int = 50_000) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
         """(cells as text with columns 0..len(headers)-1, file row numbers), empty rows left out."""
@@ -78,37 +137,52 @@ class Source:
 
     # ------------------------------------------------------------------ XLSX
 
-    def _xlsx_rows(self) -> Iterator[tuple[int, tuple[Any, ...] | list[Any]]]:
-        """(row number, cells) of the data rows, below the header."""
+    def _xlsx_rows(self, name: str | None, header_row: int) -> Iterator[tuple[int, tuple[Any, ...] | list[Any]]]:
+        """(row number, cells) of the data rows of one sheet, below the header."""
         if self.engine == "calamine":
             wb = _open_calamine(self.path)
             try:
-                sheet = wb.get_sheet_by_name(self.sheet) if self.sheet else wb.get_sheet_by_index(0)
+                sheet = wb.get_sheet_by_name(name) if name else wb.get_sheet_by_index(0)
                 # iter_rows starts at row 1 but at the first used column: pad to column A, as openpyxl
                 pad = [""] * sheet.start[1] if sheet.start else []
                 for r, row in enumerate(sheet.iter_rows(), start=1):
-                    if r > self.header_row:
+                    if r > header_row:
                         yield r, (pad + row if pad else row)
             finally:
                 wb.close()
             return
         wb = _open_workbook(self.path)
         try:
-            ws = wb[self.sheet] if self.sheet else wb.worksheets[0]
-            for r, row in enumerate(ws.iter_rows(min_row=self.header_row + 1, values_only=True),
-                                    start=self.header_row + 1):
+            ws = wb[name] if name else wb.worksheets[0]
+            for r, row in enumerate(ws.iter_rows(min_row=header_row + 1, values_only=True), start=header_row + 1):
                 yield r, row
         finally:
             wb.close()
+
+    def _sheet_rows(self) -> Iterator[tuple[int, list[str]]]:
+        """(row key, cells in the import's columns) of every data row of every sheet read."""
+        ncol = len(self.headers)
+        parts = self.sheets or [Sheet(self.sheet or "", self.header_row, self.headers, self.total_rows)]
+        for k, sh in enumerate(parts):
+            cmap = sh.colmap
+            width = len(sh.headers)
+            base = k * ROW_SPAN
+            for r, row in self._xlsx_rows(sh.name or None, sh.header_row):
+                if cmap is None or (cmap == list(range(ncol))):
+                    cells = [cell_text(v) for v in row[:ncol]]
+                    if len(cells) < ncol:
+                        cells += [""] * (ncol - len(cells))
+                else:
+                    cells = [""] * ncol
+                    for j, v in enumerate(row[:width]):
+                        cells[cmap[j]] = cell_text(v)
+                yield base + r, cells
 
     def _xlsx_chunks(self, size: int) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
         ncol = len(self.headers)
         buf: list[list[str]] = []
         nums: list[int] = []
-        for r, row in self._xlsx_rows():
-            cells = [cell_text(v) for v in row[:ncol]]
-            if len(cells) < ncol:
-                cells += [""] * (ncol - len(cells))
+        for r, cells in self._sheet_rows():
             if not any(cells):
                 continue
             buf.append(cells)
@@ -196,6 +270,12 @@ def _scan(path: Path) -> tuple[str, str, str | None, int]:
             for block in iter(lambda: f.read(BLOCK), b""):
                 h.update(block)
             return "xlsx", h.hexdigest(), None, 0
+        if (path.suffix.lower() in (".xlsx", ".xlsm") and not head.startswith(b"PK\x03\x04")
+                and _binary_share(head) <= 0.01):
+            what = ("网页或 XML 文件" if head[:2048].lstrip().lower().startswith((b"<html", b"<!doctype", b"<?xml", b"<table"))
+                    else "文本文件（可能是改了扩展名的 CSV）")
+            raise TrackerError(f"{path.name} 不是 Excel 文件：扩展名是 {path.suffix}，内容却是{what}。"
+                               "请在 Excel 或 WPS 中打开它，另存为“Excel 工作簿（.xlsx）”后再导入")
         if head.startswith(b"\xd0\xcf\x11\xe0"):
             raise TrackerError(f"{path.name} 是旧版 Excel（.xls）文件：请在 Excel 中另存为 .xlsx 或“CSV UTF-8”后再导入")
         if head.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -339,42 +419,79 @@ def _open_calamine(path: Path) -> Any:
         raise TrackerError(f"无法读取 Excel 文件 {path.name}：文件已损坏或不是 .xlsx 工作簿（{type(e).__name__}）") from None
 
 
-def _choose_sheet(sheets: Iterator[tuple[str, list[list[str]]]], path: Path) -> tuple[str, int, list[str]]:
-    """(sheet name, header index, headers): the first visible sheet whose header row has a known
-    column name, else the first visible sheet with anything in it."""
-    chosen = None
-    for name, rows in sheets:
-        if not rows:
-            continue
-        hi = _pick_header(rows)
-        if any(c and known_header(c) for c in rows[hi]):
-            return name, hi, rows[hi]
-        if chosen is None and any(any(r) for r in rows):
-            chosen = (name, hi, rows[hi])
-    if chosen is None:
+def _sheet_of(name: str, rows: list[list[str]], height: int | None) -> Sheet | None:
+    """A sheet's header (the row among the first with the most known column names) and the text
+    above it; None for an empty sheet."""
+    if not rows or not any(any(r) for r in rows):
+        return None
+    hi = _pick_header(rows)
+    headers = list(rows[hi])
+    two = _two_row_header(headers, rows[hi + 1]) if hi + 1 < len(rows) else None
+    if two is not None:
+        headers = two
+    while headers and not headers[-1]:
+        headers.pop()
+    title = next((c for r in rows[:hi] for c in r if c), "")
+    last = hi + (2 if two is not None else 1)  # the data start below the (last) header row
+    return Sheet(name, last, headers, None if height is None else max(height - last, 0), title)
+
+
+def _two_row_header(top: list[str], sub: list[str]) -> list[str] | None:
+    """A two-row header as LibreOffice and Excel keep merged cells: 服务对象 merged over 编号 | 姓名
+    (the merged cell's text in its first column only) and 序号 merged down over both rows. The
+    combined names (服务对象编号, 服务对象姓名) when they are more recognisable than the top row's."""
+    if not any(sub):
+        return None
+    width = max(len(top), len(sub))
+    top = top + [""] * (width - len(top))
+    sub = sub + [""] * (width - len(sub))
+    out: list[str] = []
+    parent = ""
+    for t, c in zip(top, sub, strict=True):
+        if t:
+            parent = t
+        if c and (t or parent):
+            head = t or parent
+            out.append(head + c if not known_header(c) or known_header(head + c) else c)
+        else:
+            out.append(t)
+            if not t:
+                parent = ""
+    score = sum(1 for h in out if h and known_header(h))
+    return out if score > sum(1 for h in top if h and known_header(h)) else None
+
+
+def _choose_sheet(sheets: list[Sheet], path: Path) -> Sheet:
+    """The first sheet whose header row has a known column name, else the first with anything in it."""
+    for sh in sheets:
+        if any(c and known_header(c) for c in sh.headers):
+            return sh
+    if not sheets:
         raise TrackerError(f"文件 {path.name} 为空：工作簿中没有表头和数据行")
-    return chosen
+    return sheets[0]
 
 
 def _open_xlsx(path: Path, sha: str) -> Source:
+    hidden: list[str] = []
+    cands: list[Sheet] = []
     if _sheet_xml_size(path) <= CALAMINE_MAX_XML:
         engine = "calamine"
         wb = _open_calamine(path)
         try:
             from python_calamine import SheetTypeEnum, SheetVisibleEnum
 
-            visible = [m.name for m in wb.sheets_metadata
-                       if m.visible == SheetVisibleEnum.Visible and m.typ == SheetTypeEnum.WorkSheet]
-
-            def heads() -> Iterator[tuple[str, list[list[str]]]]:
-                for name in visible:
-                    sheet = wb.get_sheet_by_name(name)
-                    pad = [""] * sheet.start[1] if sheet.start else []  # from column A, as openpyxl
-                    top = zip(range(HEADER_SCAN), sheet.iter_rows(), strict=False)
-                    yield name, [[cell_text(v).strip() for v in pad + r] for _, r in top]
-
-            name, hi, headers = _choose_sheet(heads(), path)
-            total: int | None = max(wb.get_sheet_by_name(name).total_height - hi - 1, 0)
+            for m in wb.sheets_metadata:
+                if m.typ != SheetTypeEnum.WorkSheet:
+                    continue
+                if m.visible != SheetVisibleEnum.Visible:
+                    hidden.append(m.name)
+                    continue
+                sheet = wb.get_sheet_by_name(m.name)
+                pad = [""] * sheet.start[1] if sheet.start else []  # from column A, as openpyxl
+                top = zip(range(HEADER_SCAN), sheet.iter_rows(), strict=False)
+                sh = _sheet_of(m.name, [[cell_text(v).strip() for v in pad + r] for _, r in top], sheet.total_height)
+                if sh is not None:
+                    cands.append(sh)
         except TrackerError:
             raise
         except Exception as e:
@@ -385,19 +502,77 @@ def _open_xlsx(path: Path, sha: str) -> Source:
         engine = "openpyxl"
         wb = _open_workbook(path)
         try:
-            def heads() -> Iterator[tuple[str, list[list[str]]]]:
-                for ws in wb.worksheets:
-                    if getattr(ws, "sheet_state", "visible") != "visible":
-                        continue
-                    yield ws.title, [[cell_text(v).strip() for v in r]
-                                     for r in ws.iter_rows(min_row=1, max_row=HEADER_SCAN, values_only=True)]
-
-            name, hi, headers = _choose_sheet(heads(), path)
-            ws = wb[name]
-            total = ws.max_row - hi - 1 if ws.max_row else None
+            for ws in wb.worksheets:
+                if getattr(ws, "sheet_state", "visible") != "visible":
+                    hidden.append(ws.title)
+                    continue
+                rows = [[cell_text(v).strip() for v in r]
+                        for r in ws.iter_rows(min_row=1, max_row=HEADER_SCAN, values_only=True)]
+                sh = _sheet_of(ws.title, rows, ws.max_row or None)
+                if sh is not None:
+                    cands.append(sh)
         finally:
             wb.close()
-    headers = list(headers)
-    while headers and not headers[-1]:
-        headers.pop()
-    return Source(path, "xlsx", sha, None, headers, hi + 1, total, sheet=name, engine=engine)
+    first = _choose_sheet(cands, path)
+    src = Source(path, "xlsx", sha, None, list(first.headers), first.header_row, first.total, sheet=first.name,
+                 engine=engine, candidates=cands, hidden_sheets=hidden)
+    return src
+
+
+# ------------------------------------------------------------------ hidden and struck-through rows
+
+_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+def mark_rows(src: Source) -> None:
+    """Note, for each sheet read, its data rows that are hidden or have a struck-through cell (both
+    are imported; the summary lists them). Read from the sheet XML (calamine does not say)."""
+    if src.fmt != "xlsx" or not src.sheets:
+        return
+    import posixpath
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(src.path) as z:
+            names = set(z.namelist())
+            wbx = ET.fromstring(z.read("xl/workbook.xml"))
+            rels = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+            target = {r.get("Id"): r.get("Target", "") for r in rels}
+            where: dict[str, str] = {}
+            for sh in wbx.iter(f"{_NS}sheet"):
+                t = target.get(sh.get(_REL) or "", "")
+                where[sh.get("name", "")] = t.lstrip("/") if t.startswith("/") else posixpath.normpath(
+                    posixpath.join("xl", t))
+            struck_xf: set[int] = set()
+            if "xl/styles.xml" in names:
+                st = ET.fromstring(z.read("xl/styles.xml"))
+                fonts = st.find(f"{_NS}fonts")
+                strike = [f.find(f"{_NS}strike") is not None and f.find(f"{_NS}strike").get("val", "1") not in ("0", "false")
+                          for f in (fonts if fonts is not None else [])]
+                xfs = st.find(f"{_NS}cellXfs")
+                for i, xf in enumerate(xfs if xfs is not None else []):
+                    fid = int(xf.get("fontId", "0") or 0)
+                    if fid < len(strike) and strike[fid]:
+                        struck_xf.add(i)
+            for sh in src.sheets:
+                part = where.get(sh.name)
+                if not part or part not in names:
+                    continue
+                hidden: list[int] = []
+                struck: list[int] = []
+                with z.open(part) as f:
+                    for _, el in ET.iterparse(f):
+                        if el.tag == f"{_NS}row":
+                            r = int(el.get("r", "0") or 0)
+                            if r > sh.header_row:
+                                filled = [c for c in el if len(c)]
+                                if filled and el.get("hidden") in ("1", "true"):
+                                    hidden.append(r)
+                                if struck_xf and any(int(c.get("s", "0") or 0) in struck_xf for c in filled):
+                                    struck.append(r)
+                            el.clear()
+                sh.hidden, sh.struck = hidden, struck
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, ET.ParseError):
+        return  # the marks are a courtesy: the rows themselves were read

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +63,14 @@ class Context:
     id_attr_cols: set[str] = field(default_factory=set)  # unknown headers that hold ID numbers
     occurrences: dict[str, int] = field(default_factory=dict)  # repeats kinds: identity → rows so far
     id_key: bytes | None = None  # the ID-hash key of the database written to (default: privacy.id_key())
+    sheet_names: list[str] = field(default_factory=list)  # the worksheets read, when several
+
+    def row_label(self, key: int) -> str:
+        """第N行 of a row number, with its worksheet when the import reads several."""
+        k, row = divmod(int(key), 1 << 21)  # tracker.records.reader.ROW_SPAN
+        if len(self.sheet_names) > 1 and k < len(self.sheet_names):
+            return f"工作表“{self.sheet_names[k]}”第{row}行"
+        return f"第{row}行"
 
     def vocab_items(self, name: str) -> list[Any]:
         """A vocabulary of the spec; ``approval_scopes``: what an approval may cover, activity types
@@ -269,7 +278,10 @@ def prepare(chunk: pd.DataFrame, rows: np.ndarray, ctx: Context,
         codes, cells = (V.trim if col.type not in _CLEANED else V.clean)(chunk[col.key])
         vals: list[Any]
         if col.type == DATE:
+            cells, no_year = with_year(cells, start, end) if col.period else (cells, {})
             days = V.parse_date(cells, bad, col.label)
+            for i, why in no_year.items():
+                bad.put(i, why)
             ok = ~np.isnat(days)
             if not col.future_ok:
                 for i in np.flatnonzero(ok & (days > np.datetime64(ctx.today))).tolist():
@@ -384,7 +396,7 @@ def prepare(chunk: pd.DataFrame, rows: np.ndarray, ctx: Context,
     out = {k: c.rows() for k, c in cols.items()}
     rid_label = kd.col(kd.natural_key).label if kd.natural_key else "记录编号"
     prep = Prepared(n, out, dedupe, out["record_id"], attributes, errs.d, rid_label, content)
-    _within_chunk_duplicates(prep, rows, errs, kd)
+    _within_chunk_duplicates(prep, rows, errs, kd, ctx)
     return prep
 
 
@@ -517,7 +529,7 @@ def _identities(kd: KindDef, cols: dict[str, _Col], rid: _Col, n: int, ctx: Cont
     return [natural[i] if none else by_rid[i] for i, none in enumerate(no_rid.tolist())]
 
 
-def _within_chunk_duplicates(prep: Prepared, rows: np.ndarray, errs: _Errors, kd: KindDef) -> None:
+def _within_chunk_duplicates(prep: Prepared, rows: np.ndarray, errs: _Errors, kd: KindDef, ctx: Context) -> None:
     """Among the rows without problems: a repeated identity (record id or natural key) is a
     duplicate of its first row, or, with other content, a second row for the same record."""
     valid = np.flatnonzero(~errs.invalid())
@@ -530,21 +542,58 @@ def _within_chunk_duplicates(prep: Prepared, rows: np.ndarray, errs: _Errors, kd
     first = _first_seen(kcodes)
     dup = valid[~first]
     dup_of = valid[first][kcodes[~first]]
-    found = [(i, *duplicate_message(kd, prep.record_id[i], prep.content[i] == prep.content[j], int(rows[j]),
+    found = [(i, *duplicate_message(kd, prep.record_id[i], prep.content[i] == prep.content[j],
+                                    ctx.row_label(int(rows[j])),
                                     prep.rid_label))
              for i, j in zip(dup.tolist(), dup_of.tolist(), strict=True)]
     errs.add(np.array([f[0] for f in found], dtype=np.intp), [f[1] for f in found], [f[2] for f in found])
 
 
-def duplicate_message(kd: KindDef, record_id: str | None, same_content: bool, first_row: int,
+_NO_YEAR = re.compile(r"^(\d{1,2})\s*(?:月\s*(\d{1,2})\s*[日号]?|[/.](\d{1,2}))$")
+
+
+def with_year(cells: list[str], start: dt.date, end: dt.date) -> tuple[list[str], dict[int, str]]:
+    """Dates written without a year (7月3日, 7/3) take the year of the project period in which they
+    fall, when exactly one year fits; the others get a precise reason (index → reason)."""
+    bad: dict[int, str] = {}
+    if not any(c and len(c) <= 7 and ("月" in c or "/" in c or "." in c) for c in cells):
+        return cells, bad
+    out = list(cells)
+    for i, c in enumerate(cells):
+        m = _NO_YEAR.match(c) if c and len(c) <= 7 else None
+        if not m:
+            continue
+        mo, d = int(m[1]), int(m[2] or m[3])
+        years = []
+        for y in range(start.year, end.year + 1):
+            try:
+                x = dt.date(y, mo, d)
+            except ValueError:
+                continue
+            if start <= x <= end:
+                years.append(y)
+        if len(years) == 1:
+            out[i] = f"{years[0]}-{mo:02d}-{d:02d}"
+        elif years:
+            bad[i] = (f"“{c}”没有写年份，项目周期（{start} 至 {end}）内有 {len(years)} 个{mo}月{d}日"
+                      f"（{'、'.join(str(y) for y in years)}年）：请写明年份，如 {years[0]}-{mo:02d}-{d:02d}")
+        elif 1 <= mo <= 12:
+            bad[i] = f"“{c}”没有写年份，且项目周期（{start} 至 {end}）内没有{mo}月{d}日：请写明完整日期（年-月-日）"
+    return out, bad
+
+
+def duplicate_message(kd: KindDef, record_id: str | None, same_content: bool, first_row: int | str,
                       rid_label: str = "记录编号") -> tuple[str, str]:
-    """(column label, reason) for a row whose identity an earlier row of the same file has."""
+    """(column label, reason) for a row whose identity an earlier row of the same file has
+    (``first_row``: its number, or where it is: 工作表“2月”第5行)."""
+    if not isinstance(first_row, str):
+        first_row = f"第{first_row}行"
     if same_content:
-        return WHOLE_ROW, f"与第{first_row}行重复"
+        return WHOLE_ROW, f"与{first_row}重复"
     if record_id is not None:
-        return rid_label, f"{rid_label}“{record_id}”与第{first_row}行相同，但内容不同（一个编号只能对应一条记录）"
+        return rid_label, f"{rid_label}“{record_id}”与{first_row}相同，但内容不同（一个编号只能对应一条记录）"
     what = "、".join(kd.col(k).label for k in kd.identity[:4])
     hint = ("；同一天对同一对象的两次服务，请填写“时间”或“场次”列，或填写记录编号" if kd.kind == "activity"
             else "；确为两条记录时请填写记录编号")
-    return WHOLE_ROW, f"与第{first_row}行是同一条记录（{what}相同）{hint}"
+    return WHOLE_ROW, f"与{first_row}是同一条记录（{what}相同）{hint}"
 
