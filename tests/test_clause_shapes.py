@@ -95,3 +95,65 @@ def test_headcount_rules() -> None:
         _kpi(kind="count", where={"roles": ["社工"]}, target=3, unit="名")
     with pytest.raises(ValidationError):
         _kpi(kind="headcount", where={"employment": ["临时工"]}, target=3, unit="名")
+
+
+def _spec_with(clauses: str) -> tuple[object, list[object]]:
+    from tracker.kpispec.loader import parse_spec_text
+
+    head = ("spec_version: 1\nproject: {code: 2099A009, name: 更正测试, category: 为老服务类, funding: {amount_wan: 5},"
+            " area: [西湖区], period: {start: 2024-06-01, end: 2025-03-31}}\n"
+            "activity_types: [{key: meal, label: 助餐, serves: group}]\nclauses:\n")
+    return parse_spec_text(head + clauses)
+
+
+_K = "    kpis: [{key: meals, kind: count, label: 助餐, where: {types: [meal]}, target: %d, unit: 人次}]\n"
+
+
+@pytest.mark.parametrize(("clauses", "message"), [
+    ("  - {clause: 9, text: 助餐不少于500人次, superseded_by: 9b,\n" + _K % 500
+     + "  - {clause: 9a, text: 助餐不少于300人次, correction: 更正公告,\n" + _K % 300, "没有第9b条"),
+    ("  - {clause: 9a, text: 助餐不少于300人次,\n" + _K % 300, "带字母，只用于更正条款"),
+    ("  - {clause: 9, text: 助餐不少于500人次, superseded_by: 9a,\n" + _K % 500
+     + "  - {clause: 9a, text: 助餐不少于300人次, correction: 更正公告, superseded_by: 9,\n" + _K % 300,
+     "本身也已被更正"),
+    ("  - clause: 9\n    text: 助餐不少于500人次\n    kpis:\n"
+     "      - {key: meals, kind: count, label: 助餐, target: 500, unit: 人次, superseded_by: meals_new}\n",
+     "须是现行的另一指标"),
+])
+def test_a_correction_names_what_replaces_it(clauses: str, message: str) -> None:
+    text = clauses.replace(",\n    kpis:", ", kpis:").replace("}]\n", "}]}\n") if "{clause" in clauses else clauses
+    spec, problems = _spec_with(text)
+    assert spec is None and any(message in str(p) for p in problems), [str(p) for p in problems]
+
+
+def test_a_correction_clause_is_not_checked_against_the_release_table(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """2024B004E's clause 1 replaced by a corrected 1a (4 towns instead of 5): the spec still validates
+    against the 2024 table; a corrected text without `correction` would not."""
+    import shutil
+    from pathlib import Path
+
+    import yaml
+
+    from tracker.kpispec.loader import load_specs
+
+    root = Path(__file__).resolve().parent.parent / "kpi_specs" / "2024"
+    shutil.copy(root / "programme.yaml", tmp_path / "programme.yaml")
+    data = yaml.safe_load((root / "B004E.yaml").read_text("utf-8"))
+    first = data["clauses"][0]
+    fixed = {**first, "clause": "1a", "text": first["text"].replace("不少于5个", "不少于4个"),
+             "correction": "2024年9月更正公告", "kpis": [{**first["kpis"][0], "target": 4,
+                                                          "excerpt": "覆盖不少于4个乡镇"}]}
+    first["superseded_by"] = "1a"
+    data["clauses"].insert(1, fixed)
+    (tmp_path / "B004E.yaml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+    [ls] = load_specs(tmp_path)  # raises on any problem, the release-table comparison included
+    spec = ls.spec
+    assert [k.target for c, k in spec.iter_kpis() if k.key == "towns_covered"] == [4]
+    del fixed["correction"]
+    fixed["clause"] = 1
+    data["clauses"] = [fixed, *data["clauses"][2:]]
+    (tmp_path / "B004E.yaml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+    from tracker.errors import TrackerError
+
+    with pytest.raises(TrackerError, match="与发布表第1条原文不一致"):
+        load_specs(tmp_path)

@@ -519,3 +519,36 @@ def test_staff_count_with_by_employment_and_in_post(db_url: str) -> None:
     k = kp(compute_progress(ws, CODE, AS_OF), "certified_fulltime")  # S1 has left; S4 is part-time
     assert (k.actual, k.status) == (0, "behind")
     assert kp(compute_progress(ws, CODE, AS_OF), "social_workers").actual == 1  # unfiltered: S4 still counts
+
+
+def test_superseded_clauses_and_kpis_are_kept_but_not_counted(db_url: str) -> None:
+    """Clause 9 (500人次) is replaced by clause 9a (300人次, 更正公告); KPI 7.timely_old (2 days, 95%) by
+    7.timely_visits. Two meals: 9a counts them against 300; 9 and timely_old are not computed."""
+    from tracker.kpispec.history import orphans
+    from tracker.reports.scoring import clause_results, superseded_rows
+
+    ws = workspace(db_url)
+    for day in ("2024-06-03", "2024-06-04"):
+        add(ws, "activity", activity_type="meal", person_id="P1", date=d(day))
+    p = compute_progress(ws, CODE, AS_OF)
+    ids = {k.id for k in p.kpis}
+    assert f"{CODE}.9a.meals_total" in ids and f"{CODE}.7.timely_visits" in ids
+    assert f"{CODE}.9.meals_total" not in ids and f"{CODE}.7.timely_old" not in ids
+    m = next(k for k in p.kpis if k.id == f"{CODE}.9a.meals_total")
+    assert (m.actual, m.target, m.clause) == (2, 300, 9)  # the contract's integer clause number
+    spec = ws.spec(CODE)
+    assert [c.clause for c in clause_results(spec, p)][-2:] == [8, "9a"]  # clause 9 is not judged
+    assert superseded_rows(spec) == [
+        {"clause": "7", "what": "第7条 探访及时率（原）（目标 95%）", "by": "第7条 探访及时率（目标 90%）",
+         "correction": "2024年7月更正公告"},
+        {"clause": "9", "what": "第9条：开展助餐服务不少于500人次", "by": "第9a条：开展助餐服务不少于300人次",
+         "correction": "2024年9月5日更正公告"}]
+    from tracker.reports.project import build_project_report, html_for
+
+    html = html_for(build_project_report(ws, CODE, "midterm", AS_OF))
+    assert "已被更正的条款和指标" in html and "2024年9月5日更正公告" in html
+    assert 'data-clause="9a"' in html and '<tbody class="clause-group" data-clause="9">' not in html
+    assert f'data-kpi="{CODE}.7.timely_old"' not in html  # never in the verdict table
+    judgement(ws, f"{CODE}.9.meals_total", "met", dt.datetime(2024, 9, 1, tzinfo=dt.UTC))  # history of the old one
+    with ws.session() as s:
+        assert orphans(s, [spec]) == []  # kept in history: not an orphan

@@ -24,7 +24,7 @@ TABLES = ((Judgement, "评定"), (Explanation, "说明"))
 def renames(spec: Spec) -> dict[str, str]:
     """old KPI id → new KPI id, from every ``renamed_from``."""
     out: dict[str, str] = {}
-    for clause, kpi in spec.iter_kpis():
+    for clause, kpi in spec.all_kpis():
         new = spec.kpi_id(clause, kpi)
         for old in kpi.renamed_from:
             parts = old.split(".")
@@ -44,7 +44,7 @@ def orphans(session: Any, specs: Iterable[Spec]) -> list[str]:
     as a ``renamed_from``."""
     lines: list[str] = []
     for spec in specs:
-        ids = {spec.kpi_id(c, k) for c, k in spec.iter_kpis()}
+        ids = {spec.kpi_id(c, k) for c, k in spec.all_kpis()}  # a superseded KPI keeps its history
         moved = renames(spec)
         for model, what in TABLES:
             t = model.__table__

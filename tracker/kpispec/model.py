@@ -19,8 +19,9 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
 # Any programme's project code: letters, digits and - _ (a programme narrows it with its code_pattern).
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{1,15}$"
-# A clause label that is not a plain integer: 5.1, 5.1.2 (numbering styles (1), ①, 一、 give integers).
-CLAUSE_LABEL_PATTERN = r"^\d+(\.\d+)+$"
+# A clause label that is not a plain integer: 5.1, 5.1.2 (numbering styles (1), ①, 一、 give integers);
+# a correction of clause 3 or 5.1 (from a correction notice) is 3a, 5.1a.
+CLAUSE_LABEL_PATTERN = r"^\d+(?:(?:\.\d+)+[a-z]?|[a-z])$"
 Key = Annotated[str, Field(pattern=KEY_PATTERN, max_length=48)]
 
 # Ordered publication / activity levels: 区县 < 市级 < 省级 < 国家级.
@@ -365,6 +366,9 @@ class KPI(Strict):
     draft_reason: str | None = Field(default=None, description="起草器的说明：为何需要复核")
     renamed_from: list[str] = Field(default_factory=list, description=(
         "改名前的 key（或 条款号.key、完整指标编号）：已有的评定、说明随指标迁移"))
+    superseded_by: str | None = Field(default=None, description=(
+        "被更正：取代本指标的指标 key（同一条款）或 条款号.key；本指标留在规格和历史中，不再计算、不计分"))
+    correction: str | None = Field(default=None, description="更正依据，如 2024年9月5日更正公告")
 
     @field_validator("renamed_from", mode="before")
     @classmethod
@@ -403,6 +407,10 @@ class Clause(Strict):
     text: str = Field(min_length=2, description="发布表原文（去掉条款号和末尾标点）")
     kpis: list[KPI] = Field(min_length=1)
     not_targets: list[NotTarget] = Field(default_factory=list)
+    superseded_by: int | Annotated[str, Field(pattern=CLAUSE_LABEL_PATTERN)] | None = Field(
+        default=None, description="被更正：取代本条的条款号（如 3a）；本条留在规格和历史中，其指标不再计算、不计分")
+    correction: str | None = Field(default=None, description=(
+        "更正条款：更正依据（如 2024年9月5日更正公告）；这样的条款不在发布表中，不与发布表原文核对"))
 
     @model_validator(mode="before")
     @classmethod
@@ -415,8 +423,9 @@ class Clause(Strict):
 
     @property
     def number(self) -> int:
-        """The integer the contract's ``clause`` field carries: the clause itself or its top level (5.1 → 5)."""
-        return self.clause if isinstance(self.clause, int) else int(self.clause.split(".")[0])
+        """The integer the contract's ``clause`` field carries: the clause itself or its top level (5.1 → 5,
+        3a → 3)."""
+        return self.clause if isinstance(self.clause, int) else int(re.match(r"\d+", self.clause).group())  # type: ignore[union-attr]
 
     @property
     def label(self) -> str:
@@ -469,7 +478,50 @@ class Spec(Strict):
         return f"{self.project.code}.{clause.clause}.{kpi.key}"
 
     def iter_kpis(self) -> list[tuple[Clause, KPI]]:
+        """The KPIs in force: every KPI not superseded (itself or by its clause) by a correction."""
+        return [(c, k) for c in self.clauses if c.superseded_by is None for k in c.kpis if k.superseded_by is None]
+
+    def all_kpis(self) -> list[tuple[Clause, KPI]]:
+        """Every KPI of the spec, superseded ones included (their history is kept)."""
         return [(c, k) for c in self.clauses for k in c.kpis]
+
+    def superseded(self) -> list[tuple[Clause, KPI | None, str]]:
+        """What a correction replaced: (clause, None, the correcting clause's label) for a whole clause,
+        (clause, KPI, the correcting KPI's id) for one KPI."""
+        out: list[tuple[Clause, KPI | None, str]] = []
+        for c in self.clauses:
+            if c.superseded_by is not None:
+                out.append((c, None, str(c.superseded_by)))
+                continue
+            out += [(c, k, self._kpi_ref(c, k.superseded_by)) for k in c.kpis if k.superseded_by is not None]
+        return out
+
+    def _kpi_ref(self, clause: Clause, ref: str) -> str:
+        return f"{self.code}.{ref}" if "." in ref else self.kpi_id(clause, next(k for k in clause.kpis if k.key == ref))
+
+    @model_validator(mode="after")
+    def _corrections(self) -> Spec:
+        """A superseded clause or KPI names what replaces it, and that is in force."""
+        labels = {str(c.clause): c for c in self.clauses}
+        live = {self.kpi_id(c, k) for c, k in self.iter_kpis()}
+        for c in self.clauses:
+            if isinstance(c.clause, str) and c.clause[-1].isalpha() and not c.correction:
+                raise ValueError(f"条款号 {c.clause} 带字母，只用于更正条款：请写 correction（更正依据）")
+            if c.superseded_by is not None:
+                by = labels.get(str(c.superseded_by))
+                if by is None or by is c:
+                    raise ValueError(f"第{c.label}条的 superseded_by 须是规格中另一条款的条款号（没有第{c.superseded_by}条）")
+                if by.superseded_by is not None:
+                    raise ValueError(f"第{c.label}条被第{by.label}条更正，但第{by.label}条本身也已被更正：请直接指向现行条款")
+            for k in c.kpis:
+                if k.superseded_by is None:
+                    continue
+                ref = k.superseded_by
+                target = f"{self.code}.{ref}" if "." in ref else f"{self.code}.{c.clause}.{ref}"
+                if target not in live or ref == k.key:
+                    raise ValueError(f"指标 {self.kpi_id(c, k)} 的 superseded_by “{ref}” 须是现行的另一指标"
+                                     "（同条款的 key，或 条款号.key）")
+        return self
 
     def activity_type(self, key_or_label: str) -> ActivityType | None:
         for t in self.activity_types:

@@ -67,6 +67,8 @@ def release_problems(spec: Spec, path: Path, *, raw: Any = None, text: str | Non
 
     numbers = {c.number for c in table.clauses}
     for i, clause in enumerate(spec.clauses):
+        if clause.correction:  # from a correction notice, not the table
+            continue
         rc = table.clause(clause.clause)
         if rc is None:
             add(["clauses", i, "clause"],

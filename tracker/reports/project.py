@@ -39,7 +39,14 @@ from tracker.reports.common import (
     write_pdf,
 )
 from tracker.reports.notes import TOPICS
-from tracker.reports.scoring import ScoreResult, apply_scheme, clause_results, describe_gap, load_scheme
+from tracker.reports.scoring import (
+    ScoreResult,
+    apply_scheme,
+    clause_results,
+    describe_gap,
+    load_scheme,
+    superseded_rows,
+)
 from tracker.workspace import Workspace
 
 VIOLATION_COLUMNS: list[tuple[str, str]] = [
@@ -132,6 +139,7 @@ class ProjectReport:
     clauses: list[Any]
     funds: FundUse
     fingerprint: query.Fingerprint
+    superseded: list[dict[str, str]] = field(default_factory=list)  # replaced by corrections, not counted
     charts: list[Chart] = field(default_factory=list)
     explanations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     plans: list[dict[str, Any]] = field(default_factory=list)
@@ -238,6 +246,7 @@ def build_project_report(ws: Workspace, code: str, which: str, as_of: dt.date | 
     report = ProjectReport(
         spec=spec, which=which, as_of=as_of, known_on=known_on, progress=progress, spec_sha=ls.sha256,
         score=score, clauses=clause_results(spec, progress), funds=funds, fingerprint=fp,
+        superseded=superseded_rows(spec),
         explanations=explanations, plans=plans,
         not_on_track=[k for k in progress.kpis if k.status in ("behind", "missed")],
         missing_deliverables=[d for d in delivs if not d["file"]],

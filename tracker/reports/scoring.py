@@ -136,13 +136,37 @@ class ClauseResult:
 
 
 def clause_results(spec: Spec, progress: ProjectProgress) -> list[ClauseResult]:
+    """The clauses in force, each with its KPIs' progress (a clause superseded by a correction is left
+    out: ``superseded_rows`` lists it)."""
     by_id = {k.id: k for k in progress.kpis}
     out = []
     for c in spec.clauses:
+        if c.superseded_by is not None:
+            continue
         kpis = [by_id[spec.kpi_id(c, k)] for k in c.kpis if spec.kpi_id(c, k) in by_id]
         status = max((k.status for k in kpis), key=lambda s: _SEVERITY[s]) if kpis else "pending"
         out.append(ClauseResult(c.clause, c.text, kpis, status))
     return out
+
+
+def superseded_rows(spec: Spec) -> list[dict[str, str]]:
+    """What corrections replaced, for the report: the clause or KPI, its text, what replaces it and
+    the correction's basis. None of it is counted or scored."""
+    by_label = {str(c.clause): c for c in spec.clauses}
+    rows = []
+    for c, k, by in spec.superseded():
+        if k is None:
+            new = by_label[by]
+            rows.append({"clause": c.label, "what": f"第{c.label}条：{c.text}", "by": f"第{new.label}条：{new.text}",
+                         "correction": new.correction or c.correction or ""})
+        else:
+            kpis = {spec.kpi_id(cc, kk): (cc, kk) for cc, kk in spec.all_kpis()}
+            nc, nk = kpis[by]
+            target = "" if k.target is None else f"（目标 {fmt_num(k.target)}{k.unit}）"
+            new_target = "" if nk.target is None else f"（目标 {fmt_num(nk.target)}{nk.unit}）"
+            rows.append({"clause": c.label, "what": f"第{c.label}条 {k.label}{target}",
+                         "by": f"第{nc.label}条 {nk.label}{new_target}", "correction": k.correction or nk.correction or ""})
+    return rows
 
 
 def compliance_text(k: KpiProgress) -> str:
