@@ -153,3 +153,20 @@ def test_log_record_enters_one_row_as_the_current_user(db_url: str, monkeypatch:
     with ws.session() as s:
         rows = s.exec(select(Activity).where(Activity.project_code == seed.CODE)).all()
     assert len(rows) == 1 and rows[0].entered_by == "张三"
+
+
+def test_log_record_refuses_a_field_the_kind_does_not_have(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tracker.api import FieldError, check_fields
+
+    monkeypatch.setenv("TRACKER_ID_KEY", "test-key-not-secret")
+    check_fields("activity", {"staff": "王芳", "日期": "2024-07-01"})  # a key and a Chinese label
+    with pytest.raises(FieldError) as e:
+        check_fields("activity", {"stafff": "王芳"})
+    assert (e.value.name, e.value.suggestion) == ("stafff", "staff") and "是否想写 “staff”" in str(e.value)
+    with pytest.raises(FieldError) as e:
+        check_fields("activity", {})
+    assert e.value.name is None and "请给出要登记的字段" in str(e.value)
+    ws = tracker.open_workspace(db_url, SPECS)
+    with pytest.raises(FieldError, match="活动记录没有字段 “参与人"):
+        tracker.log_record(ws, seed.CODE, "activity", {"日期": "2024-07-01", "活动类型": "志愿者培训", "参与人": "3"})
+    assert tracker.progress(ws, seed.CODE, dt.date(2024, 9, 30)).kpis  # nothing written, nothing broken

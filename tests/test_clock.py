@@ -6,7 +6,10 @@ import datetime as dt
 import re
 from pathlib import Path
 
+import pytest
+
 from tracker import clock
+from tracker.errors import TrackerError
 
 UTC = dt.UTC
 
@@ -60,3 +63,18 @@ def test_aware_keeps_the_wall_clock() -> None:
     assert clock.aware(dt.datetime(2024, 11, 15, 18, 0)).isoformat() == "2024-11-15T18:00:00+08:00"
     m = dt.datetime(2024, 11, 15, 10, 0, tzinfo=UTC)
     assert clock.aware(m) is m
+
+
+def test_dates_people_type_in_every_written_form() -> None:
+    for text in ("2024-06-01", "2024/6/1", "2024.6.1", "2024年6月1日", " 2024 - 06 - 01 "):
+        assert clock.parse_date(text) == dt.date(2024, 6, 1), text
+    for bad in ("2024-13-01", "2024-02-30", "6/1/2024", "", "明天"):
+        with pytest.raises(TrackerError, match=f"as_of 的值 “{re.escape(bad)}” 不是日期"):
+            clock.parse_date(bad, "as_of")
+    # a bare date as a moment: the end of that day in Hangzhou = 15:59:59.999999 UTC
+    end = clock.parse_known_on("2024年11月15日")
+    assert end.astimezone(dt.UTC).replace(microsecond=0) == dt.datetime(2024, 11, 15, 15, 59, 59, tzinfo=dt.UTC)
+    assert clock.parse_known_on("2024-11-15T18:00") == dt.datetime(2024, 11, 15, 18, 0, tzinfo=clock.TZ)
+    assert clock.parse_known_on("2024-11-15T10:00Z") == dt.datetime(2024, 11, 15, 18, 0, tzinfo=clock.TZ)
+    with pytest.raises(TrackerError, match="不是日期或时间"):
+        clock.parse_known_on("下午六点")

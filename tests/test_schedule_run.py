@@ -185,3 +185,18 @@ def test_tick_command_sends_and_reports(cli_env: str, tmp_path: Path, monkeypatc
         assert r.exit_code != 0 and "“2024-13-01” 不是日期" in str(r.exception)
     finally:
         smtp.stop()
+
+
+def test_tick_report_counts_this_run_and_the_outbox(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Planned but not sent: nothing sent or failed this run, the one email owed, and no SMTP
+    configured is said only when something was to be sent."""
+    from tracker.scheduling.contacts import add_contact
+    from tracker.scheduling.tick import tick_report
+
+    monkeypatch.delenv("TRACKER_SMTP_HOST", raising=False)
+    ws = open_workspace(db_url, SPECS)
+    add_contact(ws, P2, "ngo", "陈明", "p2@example.org", d("2024-09-01"))
+    plan = tick_report(ws, d("2024-10-01"), send=False)
+    assert (plan.sent, plan.failed, plan.owed, plan.sent_total, plan.smtp_missing) == ([], [], 1, 0, False)
+    owed = tick_report(ws, d("2024-10-01"))  # no SMTP server configured: it stays owed
+    assert (owed.sent, owed.owed, owed.sent_total, owed.smtp_missing) == ([], 1, 0, True)

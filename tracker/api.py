@@ -12,6 +12,8 @@ import getpass
 import os
 from typing import TYPE_CHECKING, Any
 
+from tracker.errors import TrackerError
+
 if TYPE_CHECKING:
     from tracker.measure.types import ProjectProgress
     from tracker.records.importer import ImportResult
@@ -72,10 +74,40 @@ def current_user() -> str:
         return "operator"
 
 
+class FieldError(TrackerError):
+    """A record typed by hand names no field, or a field its kind does not have (``name``, with the
+    column it most likely meant in ``suggestion``)."""
+
+    def __init__(self, message: str, name: str | None = None, suggestion: str | None = None) -> None:
+        super().__init__(message)
+        self.name = name
+        self.suggestion = suggestion
+
+
+def check_fields(kind: str, fields: dict[str, Any]) -> None:
+    """Every name in ``fields`` is a column of the record kind (its key, Chinese label or an alias),
+    and there is at least one: else ``FieldError``."""
+    from tracker.records.columns import KINDS, header_index, norm_header, suggest
+
+    kd = KINDS[kind]
+    cols = "、".join(f"{c.key}（{c.label}）" for c in kd.columns)
+    if not fields:
+        raise FieldError(f"请给出要登记的字段；可用字段：{cols}")
+    known = header_index(kd)
+    for name in fields:
+        if norm_header(name) not in known:
+            s = suggest(kd, name)
+            raise FieldError(f"{kd.label}没有字段 “{name}”" + (f"（是否想写 “{s}”？）" if s else "") + f"；可用字段：{cols}",
+                             name, s)
+
+
 def log_record(ws: Workspace, project: str, kind: str, fields: dict[str, Any], *,
                entered_by: str | None = None, dry_run: bool = False) -> ImportResult:
-    """Enter one record typed by hand (keys or Chinese column labels), through the import's checks."""
+    """Enter one record typed by hand (keys or Chinese column labels), through the import's checks;
+    a field the kind does not have is refused first (``check_fields``)."""
     from tracker.records import import_rows
+
+    check_fields(kind, fields)
 
     return import_rows(ws, project, kind, [fields], source_name=f"tracker log {kind}",
                        entered_by=entered_by or current_user(), dry_run=dry_run)

@@ -7,11 +7,15 @@
 - A moment a person gives (``known_on``, ``--as-known-on``, a note's time) without an offset is a
   wall-clock time in Hangzhou: :func:`known_on` turns it into aware UTC. A bare date given as a
   moment means the end of that day in Hangzhou (:func:`end_of_day`).
+- A date typed by a person (command line, web form, query string) may be written as in the import
+  files: ``2024-06-01``, ``2024/6/1``, ``2024.6.1`` or ``2024年6月1日`` (:func:`parse_date`); a
+  moment as a date (known by the end of that day) or ``2024-11-15T18:00`` (:func:`parse_known_on`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 TZ_NAME = "Asia/Shanghai"
@@ -76,3 +80,34 @@ def month_end(day: dt.date) -> dt.date:
     """The last day of ``day``'s month."""
     nxt = dt.date(day.year + (day.month == 12), day.month % 12 + 1, 1)
     return nxt - dt.timedelta(days=1)
+
+
+_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+
+
+def parse_date(text: str, option: str = "--as-of") -> dt.date:
+    """A date a person typed; a bad one raises ``TrackerError`` naming ``option`` (the option or field)."""
+    from tracker.errors import TrackerError
+
+    m = _DATE.match(text.strip())
+    try:
+        if not m:
+            raise ValueError(text)
+        return dt.date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        raise TrackerError(f"{option} 的值 “{text}” 不是日期：请写成 YYYY-MM-DD，如 2024-11-15（也可写 2024/11/15、2024年11月15日）") from None
+
+
+def parse_known_on(text: str, option: str = "--as-known-on") -> dt.datetime:
+    """A moment a person typed: a bare date is the end of that day in Hangzhou; a moment without an
+    offset is Hangzhou wall-clock time (``aware``)."""
+    from tracker.errors import TrackerError
+
+    s = text.strip()
+    if _DATE.match(s):
+        return end_of_day(parse_date(s, option))
+    try:
+        v = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except ValueError:
+        raise TrackerError(f"{option} 的值 “{text}” 不是日期或时间：请写成 2024-11-15 或 2024-11-15T18:00") from None
+    return aware(v)

@@ -103,3 +103,26 @@ def violations_table(rows: list[dict[str, Any]]) -> str:
               str(r["date"] or ""), str(r.get("what") or ""), r.get("person") or "", r.get("name") or "",
               r["reason"]] for r in rows]
     return render_table(["指标", "记录", "日期", "类型/月份", "对象编号", "姓名", "原因"], table)
+
+
+def summary_table(progress: list[ProjectProgress]) -> str:
+    """The mid-term summary ``tracker demo`` prints: per project the KPIs of each status, and the totals."""
+    head = ["项目编号", "项目名称", *STATUS_LABELS.values()]
+    rows = []
+    totals = dict.fromkeys(STATUS_LABELS, 0)
+    for p in progress:
+        c = p.counts()
+        for k in totals:
+            totals[k] += c[k]
+        name = p.name if len(p.name) <= 18 else p.name[:17] + "…"
+        rows.append([p.project, name, *(str(c[k]) for k in STATUS_LABELS)])
+    rows.append(["合计", f"{len(progress)} 个项目", *(str(totals[k]) for k in STATUS_LABELS)])
+
+    widths = [max(display_width(r[i]) for r in [head, *rows]) for i in range(len(head))]
+
+    def line(r: list[str]) -> str:
+        return "  ".join(pad(cell, widths[i], right=i >= 2) for i, cell in enumerate(r))
+
+    sep = "  ".join("-" * w for w in widths)
+    return "\n".join([f"中期评估汇总（截至 {progress[0].as_of if progress else ''}）", line(head), sep,
+                      *(line(r) for r in rows[:-1]), sep, line(rows[-1])])

@@ -14,10 +14,9 @@ import typer
 from tracker import config
 from tracker.cli import app
 from tracker.cli.options import parse_date
-from tracker.text import display_width, pad
+from tracker.text import pad
 
 if TYPE_CHECKING:
-    from tracker.measure.types import ProjectProgress
     from tracker.simulate import SimulationSummary
     from tracker.workspace import Workspace
 
@@ -117,7 +116,9 @@ def demo_cmd(
 
     codes = _codes(projects)
     r = run_demo(output_dir(out), day, db_url, seed=seed, projects=codes, pdf=pdf, step=_bar, on_workspace=opened)
-    typer.echo(_summary_table(r.progress))
+    from tracker.outputs import summary_table
+
+    typer.echo(summary_table(r.progress))
     typer.echo("")
     typer.echo(_counts_table(r.simulation))
     typer.echo("")
@@ -144,27 +145,3 @@ def _web_hint(ws: Workspace, db: str, chosen: list[str]) -> None:
     typer.echo(f"网页版：运行 TRACKER_DB_URL={db} .venv/bin/tracker serve ，然后在浏览器打开 http://127.0.0.1:8000/")
     for login, role, org in made:
         typer.echo(f"  演示账号 {login}（{ROLE_LABELS[role]}{'，' + org + '，项目 ' + code if org else ''}），密码 {DEMO_PASSWORD}")
-
-
-def _summary_table(progress: list[ProjectProgress]) -> str:
-    from tracker.measure.types import STATUS_LABELS
-
-    head = ["项目编号", "项目名称", *STATUS_LABELS.values()]
-    rows = []
-    totals = dict.fromkeys(STATUS_LABELS, 0)
-    for p in progress:
-        c = p.counts()
-        for k in totals:
-            totals[k] += c[k]
-        name = p.name if len(p.name) <= 18 else p.name[:17] + "…"
-        rows.append([p.project, name, *(str(c[k]) for k in STATUS_LABELS)])
-    rows.append(["合计", f"{len(progress)} 个项目", *(str(totals[k]) for k in STATUS_LABELS)])
-
-    widths = [max(display_width(r[i]) for r in [head, *rows]) for i in range(len(head))]
-
-    def line(r: list[str]) -> str:
-        return "  ".join(pad(cell, widths[i], right=i >= 2) for i, cell in enumerate(r))
-
-    sep = "  ".join("-" * w for w in widths)
-    return "\n".join([f"中期评估汇总（截至 {progress[0].as_of if progress else ''}）", line(head), sep,
-                      *(line(r) for r in rows[:-1]), sep, line(rows[-1])])

@@ -1,25 +1,23 @@
-"""What every command group shares: the workspace, and dates and times typed on the command line.
-
-Dates may be written as in the import files: ``2024-06-01``, ``2024/6/1``, ``2024.6.1`` or
-``2024年6月1日``. ``--as-known-on`` takes a date (known by the end of that day, Beijing time) or a
-moment (``2024-11-15T18:00``, Beijing time unless an offset such as ``+08:00`` or ``Z`` is given).
+"""What every command group shares: the workspace, output paths, and dates and times typed on the
+command line (read by ``tracker.clock.parse_date`` and ``parse_known_on``, as the web reads them).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tracker import clock
+from tracker.clock import parse_date, parse_known_on
 from tracker.errors import TrackerError
+
+__all__ = ["optional_date", "optional_known_on", "output_dir", "output_file", "parse_date", "parse_known_on",
+           "workspace"]
 
 if TYPE_CHECKING:
     from tracker.workspace import Workspace
 
-_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 
 
 def workspace() -> Workspace:
@@ -29,31 +27,8 @@ def workspace() -> Workspace:
     return open_workspace()
 
 
-def parse_date(text: str, option: str = "--as-of") -> dt.date:
-    m = _DATE.match(text.strip())
-    try:
-        if not m:
-            raise ValueError(text)
-        return dt.date(int(m[1]), int(m[2]), int(m[3]))
-    except ValueError:
-        raise TrackerError(f"{option} 的值 “{text}” 不是日期：请写成 YYYY-MM-DD，如 2024-11-15（也可写 2024/11/15、2024年11月15日）") from None
-
-
 def optional_date(text: str | None, option: str = "--as-of") -> dt.date | None:
     return None if text is None else parse_date(text, option)
-
-
-def parse_known_on(text: str, option: str = "--as-known-on") -> dt.datetime:
-    """A bare date → the end of that day, Beijing time; a moment → that moment."""
-    s = text.strip()
-    if _DATE.match(s):
-        d = parse_date(s, option)
-        return clock.end_of_day(d)
-    try:
-        v = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
-    except ValueError:
-        raise TrackerError(f"{option} 的值 “{text}” 不是日期或时间：请写成 2024-11-15 或 2024-11-15T18:00") from None
-    return clock.aware(v)
 
 
 def optional_known_on(text: str | None, option: str = "--as-known-on") -> dt.datetime | None:

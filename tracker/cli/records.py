@@ -195,18 +195,16 @@ def _make_log(group: typer.Typer, kind: str) -> None:
         by: Annotated[str | None, typer.Option("--by", help="录入人")] = None,
         dry_run: Annotated[bool, typer.Option("--dry-run", help="只检查，不写入")] = False,
     ) -> None:
-        from tracker.api import log_record
-        from tracker.records.columns import header_index, norm_header, suggest
+        from tracker.api import FieldError, check_fields, log_record
 
         fields = _pairs(list(ctx.args))
-        if not fields:
-            raise TrackerError(f"请给出要登记的字段，如 --{kd.columns[1].key} …；可用字段：{cols}")
-        known = header_index(kd)
-        for name in fields:
-            if norm_header(name) not in known:
-                s = suggest(kd, name)
-                hint = f"（是否想写 --{s.replace('_', '-')}？）" if s else ""
-                raise TrackerError(f"没有选项 --{name.replace('_', '-')}{hint}；可用字段：{cols}")
+        try:
+            check_fields(kind, fields)
+        except FieldError as e:  # the same refusal, in the command line's words
+            if e.name is None:
+                raise TrackerError(f"请给出要登记的字段，如 --{kd.columns[1].key} …；可用字段：{cols}") from None
+            hint = f"（是否想写 --{e.suggestion.replace('_', '-')}？）" if e.suggestion else ""
+            raise TrackerError(f"没有选项 --{e.name.replace('_', '-')}{hint}；可用字段：{cols}") from None
         result = log_record(_ws(), project, kind, fields, entered_by=_who(by), dry_run=dry_run)
         if result.invalid:
             for e in result.invalid:

@@ -59,25 +59,20 @@ def tick_cmd(
     plan_only: Annotated[bool, typer.Option("--plan-only", help="只登记到发件箱，不发送")] = False,
 ) -> None:
     """把截至某日应发的邮件全部登记到发件箱并发送（可重复运行，不会重发）；适合 cron。"""
-    from tracker.scheduling.settings import smtp_settings
-    from tracker.scheduling.status import outbox_counts
-    from tracker.scheduling.tick import tick
+    from tracker.scheduling.tick import tick_report
 
     ws = _ws()
     if project:
         ws.loaded(project)
-    rows = tick(ws, _date(as_of), codes={project} if project else None, send=not plan_only)
-    sent = [r for r in rows if r.state == "sent"]
-    failed = [r for r in rows if r.state != "sent"]
+    t = tick_report(ws, _date(as_of), codes={project} if project else None, send=not plan_only)
+    sent, failed = t.sent, t.failed
     for r in sent:
         typer.echo(f"已发送  {r.recipient}  {r.subject}")
     for r in failed:
         typer.echo(f"发送失败（第 {r.attempts} 次，{'将重试' if r.state == 'retry' else '已停止重试'}）  "
                    f"{r.kind} {r.project_code} {r.period} → {r.recipient}：{r.last_error}", err=True)
-    c = outbox_counts(ws)
-    owed = c["pending"] + c["retry"] + c["sending"]
-    typer.echo(f"本次发送 {len(sent)} 封，失败 {len(failed)} 封；发件箱待发送 {owed} 封，已发送 {c['sent']} 封。")
-    if not plan_only and smtp_settings() is None and owed:
+    typer.echo(f"本次发送 {len(sent)} 封，失败 {len(failed)} 封；发件箱待发送 {t.owed} 封，已发送 {t.sent_total} 封。")
+    if t.smtp_missing:
         typer.echo("提示：未配置 TRACKER_SMTP_HOST，邮件留在发件箱，配置后再运行 tick 即发送。", err=True)
     if failed:
         raise typer.Exit(3)

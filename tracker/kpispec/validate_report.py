@@ -45,8 +45,19 @@ class ValidationReport:
         return out
 
 
-def validation_report(directory: Path) -> ValidationReport:
+def validation_report(directory: Path, db_url: str | None = None) -> ValidationReport:
+    """Load and check every spec under ``directory``: the coverage gaps against the release tables,
+    the drafted KPIs, and (with ``db_url``) that no judgement or note in that database names a KPI
+    the specs no longer have, which raises ``TrackerError`` listing each."""
     loaded = load_specs(directory)
+    if db_url:
+        from tracker.errors import TrackerError
+        from tracker.kpispec.history import orphans_in
+
+        lost = orphans_in(db_url, [ls.spec for ls in loaded])
+        if lost:
+            raise TrackerError(f"规格与数据库中的历史记录不一致（{len(lost)} 处），未通过校验：\n"
+                               + "\n".join(f"  - {x}" for x in lost))
     report = ValidationReport(loaded, checks_run(loaded, directory))
     for ls in loaded:
         _prog, rp = release_project(ls.spec, ls.path, directory)

@@ -299,3 +299,28 @@ def _compose(ws: Workspace, content: ContentBuilder, r: Outbox, sender: str,
 
 
 __all__ = ["ALL_PROJECTS", "OutboxRow", "plan", "tick"]
+
+
+@dataclass
+class TickReport:
+    """One tick as the person running it sees it: this run's sent and failed emails, what the outbox
+    still owes (pending, retry, sending) and has sent in all, and whether SMTP is not configured."""
+
+    sent: list[OutboxRow]
+    failed: list[OutboxRow]
+    owed: int
+    sent_total: int
+    smtp_missing: bool
+
+
+def tick_report(ws: Workspace, as_of: dt.date | None = None, *, codes: set[str] | None = None,
+                send: bool = True) -> TickReport:
+    """Run one tick (``tick``) and count its outcome against the outbox."""
+    from tracker.scheduling.settings import smtp_settings
+    from tracker.scheduling.status import outbox_counts
+
+    rows = tick(ws, as_of, codes=codes, send=send)
+    c = outbox_counts(ws)
+    owed = c["pending"] + c["retry"] + c["sending"]
+    return TickReport([r for r in rows if r.state == "sent"], [r for r in rows if r.state != "sent"], owed,
+                      c["sent"], send and owed > 0 and smtp_settings() is None)

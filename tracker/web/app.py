@@ -185,7 +185,7 @@ def create_app(ws: Any = None, *, worker: bool = True) -> FastAPI:
         raw = request.query_params.get("as_of")
         if not raw:
             return None
-        from tracker.cli.options import parse_date
+        from tracker.clock import parse_date
 
         return parse_date(raw, "as_of")
 
