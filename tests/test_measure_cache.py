@@ -121,3 +121,13 @@ def test_the_cache_can_be_switched_off(ws, computed: list[str], monkeypatch: pyt
     cache.progress(ws, A, AS_OF)
     cache.progress(ws, A, AS_OF)
     assert computed == [A, A]
+
+
+def test_warm_up_remembers_todays_portfolio(ws, computed: list[str], monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from tracker import clock
+
+    monkeypatch.setattr(clock, "today", lambda: AS_OF)
+    dashboard.warm_up(ws)
+    assert sorted(computed) == [A, B]
+    dashboard.portfolio_lines(ws, AS_OF)
+    assert sorted(computed) == [A, B]  # the first page view computed nothing

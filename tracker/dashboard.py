@@ -176,6 +176,22 @@ def portfolio_lines(ws: Any, as_of: dt.date, sort: str = "worst") -> list[Portfo
     return sorted(lines, key=keys.get(sort, keys["worst"]))
 
 
+def warm_up(ws: Any) -> None:
+    """Compute today's portfolio once so the first views after a start are remembered (``tracker
+    serve`` runs this in a background thread; a failure is logged, never raised)."""
+    import logging
+
+    from tracker import clock
+    from tracker.measure import cache
+
+    if not cache.enabled():
+        return
+    try:
+        portfolio_lines(ws, clock.today())
+    except Exception:  # a warm-up must never take the server down
+        logging.getLogger("tracker.web").exception("warm-up of the portfolio failed")
+
+
 def default_as_of(spec: Any, given: dt.date | None = None) -> dt.date:
     """The given date, or today in Hangzhou kept inside the project's period."""
     from tracker import clock

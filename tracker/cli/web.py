@@ -38,7 +38,7 @@ def serve(
 
     ws = _ws()
     typer.echo(f"网页版已启动：请在浏览器中打开 http://{host}:{port}/ （按 Ctrl+C 停止）", err=True)
-    uvicorn.run(create_app(ws), host=host, port=port, proxy_headers=True, log_level="info")
+    uvicorn.run(create_app(ws, warm=True), host=host, port=port, proxy_headers=True, log_level="info")
 
 
 @user_app.command("add")

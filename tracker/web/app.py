@@ -68,8 +68,9 @@ def _num(v: Any) -> str:
     return str(int(v)) if v.is_integer() else f"{v}"
 
 
-def create_app(ws: Any = None, *, worker: bool = True) -> FastAPI:
-    """The application on workspace ``ws`` (default: the one the environment names)."""
+def create_app(ws: Any = None, *, worker: bool = True, warm: bool = False) -> FastAPI:
+    """The application on workspace ``ws`` (default: the one the environment names); with ``warm``,
+    today's portfolio is computed in a background thread at start (``dashboard.warm_up``)."""
     state: dict[str, Any] = {"ws": ws}
 
     @asynccontextmanager
@@ -81,6 +82,10 @@ def create_app(ws: Any = None, *, worker: bool = True) -> FastAPI:
         w = jobs.Worker(state["ws"]) if worker else None
         if w:
             w.start()
+        if warm:
+            import threading
+
+            threading.Thread(target=dashboard.warm_up, args=(state["ws"],), name="tracker-warm-up", daemon=True).start()
         yield
         if w:
             w.stop()
