@@ -131,3 +131,24 @@ def test_warm_up_remembers_todays_portfolio(ws, computed: list[str], monkeypatch
     assert sorted(computed) == [A, B]
     dashboard.portfolio_lines(ws, AS_OF)
     assert sorted(computed) == [A, B]  # the first page view computed nothing
+
+
+def test_two_askers_of_the_same_figure_compute_it_once(ws) -> None:  # type: ignore[no-untyped-def]
+    import threading
+    import time
+
+    calls: list[int] = []
+
+    def slow() -> int:
+        calls.append(1)
+        time.sleep(0.3)
+        return 42
+
+    got: list[int] = []
+    threads = [threading.Thread(target=lambda: got.append(cache.remembered(ws, A, "slow", AS_OF, slow)))
+               for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert got == [42, 42, 42] and calls == [1]

@@ -45,6 +45,7 @@ class _State:
         self.mark: tuple[Any, ...] | None = None  # the largest id of every table, last looked at
         self.versions: dict[str, tuple[Any, ...]] = {}
         self.entries: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self.inflight: dict[tuple[Any, ...], threading.Lock] = {}  # keys being computed now
 
 
 _STATES: weakref.WeakKeyDictionary[Engine, _State] = weakref.WeakKeyDictionary()
@@ -95,11 +96,20 @@ def remembered(ws: Any, code: str, what: str, as_of: dt.date, compute: Callable[
         if key in st.entries:
             st.entries.move_to_end(key)
             return copy.deepcopy(st.entries[key])
-    value = compute()
-    with st.lock:
-        st.entries[key] = copy.deepcopy(value)
-        while len(st.entries) > MAX_ENTRIES:
-            st.entries.popitem(last=False)
+        running = st.inflight.setdefault(key, threading.Lock())
+    with running:  # a second asker of the same figure waits for the first instead of computing it again
+        with st.lock:
+            if key in st.entries:
+                return copy.deepcopy(st.entries[key])
+        try:
+            value = compute()
+            with st.lock:
+                st.entries[key] = copy.deepcopy(value)
+                while len(st.entries) > MAX_ENTRIES:
+                    st.entries.popitem(last=False)
+        finally:
+            with st.lock:
+                st.inflight.pop(key, None)
     return value
 
 
