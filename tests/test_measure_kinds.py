@@ -209,7 +209,7 @@ def test_per_person_with_a_field_sums_it_per_member(db_url: str) -> None:
     assert per_person_distribution(ws, CODE, f"{CODE}.2.case_hours", AS_OF).to_dict("records") == [
         {"count": 3.0, "people": 1}, {"count": 6.5, "people": 1}]
     viol = list_violations(ws, CODE, f"{CODE}.2.case_hours", END)
-    assert [(r["person"], r["reason"]) for r in viol] == [("C2", "仅 3 小时，要求 >= 6")]
+    assert [(r["person"], r["reason"]) for r in viol] == [("C2", "仅 3 小时，规则为每人不少于 6 小时")]
 
 
 def test_approval_gate_over_deliverables(db_url: str) -> None:
@@ -401,7 +401,7 @@ def test_per_week_quarter_year_and_day(db_url: str) -> None:
     assert (qe.detail["units"], qe.violations) == (13, 9)
     viol = list_violations(ws, CODE, f"{CODE}.2.quarterly", AS_OF)
     assert [(r["person"], r["what"], r["reason"]) for r in viol] == [
-        ("P3", "2024年第2季度", "当季度仅 0 次，要求 >= 1"), ("P3", "2024年第3季度", "当季度仅 0 次，要求 >= 1")]
+        ("P3", "2024年第2季度", "本季度 0 次，规则为每季度不少于 1 次"), ("P3", "2024年第3季度", "本季度 0 次，规则为每季度不少于 1 次")]
     # per service year (from 06-01; the period cuts the first year short at 2025-03-31): nothing over by
     # 09-30; at the end P1 3 visits, P2 1, P3 and P4 0 → three below 2
     assert kp(compute_progress(ws, CODE, AS_OF), "yearly").status == "pending"
@@ -423,7 +423,7 @@ def test_per_day_three_meals(db_url: str) -> None:
     assert (m.actual, m.detail["units"], m.violations, m.evidence) == (75, 4, 1, 11)
     assert m.detail["smallest"] == 2
     assert [(r["person"], r["what"], r["reason"]) for r in list_violations(
-        ws, CODE, f"{CODE}.2.daily_meals", d("2024-06-02"))] == [("P1", "2024-06-02", "当日仅 2 次，要求 >= 3")]
+        ws, CODE, f"{CODE}.2.daily_meals", d("2024-06-02"))] == [("P1", "2024-06-02", "本日 2 次，规则为每日不少于 3 次")]
     m3 = kp(compute_progress(ws, CODE, d("2024-06-03")), "daily_meals")  # 06-03: P1 none, P2 one
     assert (m3.detail["units"], m3.violations, m3.actual) == (6, 3, 50)
 

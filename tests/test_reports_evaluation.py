@@ -84,13 +84,35 @@ def test_signed_midterm_report(ws, tmp_path: Path) -> None:  # type: ignore[no-u
     assert live != html
 
 
-def test_violations_name_their_source_without_database_ids(ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    html = render_project_report(ws, seed.CODE, "midterm", None, tmp_path, pdf=False).html.read_text("utf-8")
-    appendix = html.split("附录一", 1)[1].split("附录二", 1)[0]
-    assert "<th>来源（文件 行）</th>" in appendix
+def test_violations_in_chinese_with_value_rule_and_source(ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A training of 12 (the rule: at least 20 a session) imported from row 3 of sheet 培训台账, and
+    seed.py's P020 with no visit in September, read back from the PDF's text."""
+    from openpyxl import Workbook
+
+    from tracker.records import import_file
+
+    wb = Workbook()
+    sh = wb.active
+    sh.title = "培训台账"
+    sh.append(["记录编号", "日期", "活动类型", "参与人数", "时长（小时）"])
+    sh.append(["T-9", "2024-10-28", "志愿者培训", 21, 2])
+    sh.append(["T-10", "2024-10-29", "志愿者培训", 12, 2])
+    wb.save(tmp_path / "培训.xlsx")
+    assert import_file(ws, tmp_path / "培训.xlsx", seed.CODE, "activity").imported == 2
+    files = render_project_report(ws, seed.CODE, "midterm", None, tmp_path)
+    text = subprocess.run(["pdftotext", str(files.pdf), "-"], capture_output=True, text=True, check=True).stdout
+    appendix = "".join(text.split("附录一", 1)[1].split("附录二", 1)[0].split())
+    assert ("2024-10-29志愿者培训（记录编号T-10）：参与人数12人，规则为每条记录参与人数不少于20人"
+            "（来源：培训.xlsx工作表“培训台账”第3行）") in appendix, appendix
+    assert "2024-09张**每人每月上门次数：本月0次，规则为每月不少于1次（来源：服务对象名册" in appendix, appendix
+    assert "第3条志愿者培训场次（2条）" in appendix  # seed's training of 15 and this one
+    full = files.html.read_text("utf-8")
+    html = full.split("附录一", 1)[1].split("附录二", 1)[0]
+    for english in ("participants", ">=", "≥", "roster", "home_visit"):
+        assert english not in html, english
     # the per-person chart of a monthly rule says it plots person-months
-    assert "每人每月上门次数：各人各月实际数量的分布" in html
-    assert "记录 " not in appendix  # no database ids
+    assert "每人每月上门次数：各人各月实际数量的分布" in full
+    assert "记录 " not in html  # no database ids
 
 
 def test_templates_print_no_command_line() -> None:

@@ -110,30 +110,37 @@ def evaluation_view(ws: Any, code: str, which: str, known_on: dt.datetime | None
     return out
 
 
-def violation_sources(ws: Any, rows: list[dict[str, Any]]) -> dict[tuple[str, int], str]:
-    """(table, id) → "文件 第N行" for the records behind violations (never a database id)."""
-    by_table: dict[str, list[int]] = {}
+def violation_sources(ws: Any, rows: list[dict[str, Any]], code: str | None = None) -> dict[tuple[str, Any], str]:
+    """Where the records behind violations came from, in words: (table, id) → "台账.xlsx 工作表“探访”
+    第12行" (never a database id). A violation of a person (a missed month: no record to point at)
+    points at the person's row of the roster: ("roster", person id) → its source."""
+    from tracker.db.models import Person
+    from tracker.records.listing import record_sources
+
+    names = {k: m.__table__.name for k, m in RECORD_TABLES.items()}
+    refs: list[tuple[str, int]] = []
+    people: set[str] = set()
     for r in rows:
-        if r.get("table") and r.get("id") is not None:
-            by_table.setdefault(str(r["table"]), []).append(int(r["id"]))
-    tables = {m.__table__.name: m.__table__ for m in RECORD_TABLES.values()}
-    tables.update({k: m.__table__ for k, m in RECORD_TABLES.items()})
-    out: dict[tuple[str, int], str] = {}
-    with ws.engine.connect() as conn:
-        for name, ids in by_table.items():
-            t = tables.get(name)
-            if t is None:
-                continue
-            for i in range(0, len(ids), 500):
-                for rid, sf, sr in conn.execute(select(t.c.id, t.c.source_file, t.c.source_row)
-                                                .where(t.c.id.in_(ids[i:i + 500]))):
-                    if sf == "tracker amend":
-                        text = "更正后的记录"
-                    elif sf:
-                        text = f"{sf} 第{sr}行" if sr else str(sf)
-                    else:
-                        text = "—"
-                    out[(name, rid)] = text
+        table = names.get(str(r.get("table")), str(r.get("table")))
+        if r.get("id") is not None:
+            refs.append((table, int(r["id"])))
+        elif table == "person" and r.get("person"):
+            people.add(str(r["person"]))
+    code = code or (str(rows[0]["kpi_id"]).split(".")[0] if rows else "")
+    person_ids: dict[int, str] = {}
+    if people:
+        p = Person.__table__
+        with ws.engine.connect() as conn:
+            for rid, pid in conn.execute(select(p.c.id, p.c.person_id).where(
+                    p.c.project_code == code, p.c.retired_at.is_(None), p.c.person_id.in_(sorted(people)))):
+                person_ids[int(rid)] = str(pid)
+                refs.append(("person", int(rid)))
+    out: dict[tuple[str, Any], str] = {}
+    for (table, rid), src in record_sources(ws, code, refs).items():
+        text = "更正后的记录" if src.file == "tracker amend" else src.text()
+        if table == "person" and rid in person_ids:
+            out[("roster", person_ids[rid])] = "服务对象名册 " + text
+        out[(table, rid)] = text
     return out
 
 

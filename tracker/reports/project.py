@@ -164,10 +164,26 @@ def _vocab_labels(spec: Spec) -> dict[str, str]:
     return out
 
 
+def violation_line(v: dict[str, Any]) -> str:
+    """One violation in a sentence: when, who (masked) or which record, what, the value and the rule,
+    and where it came from: 2024-09 张*丰 每人每月上门次数：本月 0 次，规则为每月不少于 1 次（来源：
+    名册 名册.xlsx 工作表“名册” 第21行）."""
+    when = v["date"].isoformat() if hasattr(v.get("date"), "isoformat") else (v.get("date") or "")
+    slot = v.get("what") if not v.get("what_is_type") else None
+    head = " ".join(str(x) for x in (when or slot, v.get("name") or (v.get("person") if not v.get("name") else None))
+                    if x)
+    subject = v.get("type_label") or v.get("kpi_label") or ""
+    if v.get("record_id") and not v.get("person"):
+        subject += f"（记录编号 {v['record_id']}）"
+    source = v.get("source") or "无来源文件（网页或系统录入）"
+    return f"{head} {subject}：{v.get('reason') or ''}（来源：{source}）".strip()
+
+
 def _violation_table(rows: list[dict[str, Any]], kpi_labels: dict[str, str],
-                     labels: dict[str, str], sources: dict[tuple[str, int], str] | None = None) -> list[dict[str, Any]]:
-    """The appendix rows: KPI ids as labels, vocabulary keys as labels. Names come masked from the
-    engine; they are masked here again as a second line of defence, and ID numbers never shown."""
+                     labels: dict[str, str], sources: dict[tuple[str, Any], str] | None = None) -> list[dict[str, Any]]:
+    """The appendix rows: KPI ids as labels, vocabulary keys as labels, each with its sentence
+    (``line``). Names come masked from the engine; they are masked here again as a second line of
+    defence, and ID numbers never shown."""
     from tracker.records.privacy import mask_name
 
     out = []
@@ -175,11 +191,24 @@ def _violation_table(rows: list[dict[str, Any]], kpi_labels: dict[str, str],
         v = {key: r.get(key) for key, _ in VIOLATION_COLUMNS}
         if v["name"] and "*" not in str(v["name"]):
             v["name"] = mask_name(str(v["name"]))
-        v["kpi_id"] = kpi_labels.get(str(v["kpi_id"]), v["kpi_id"])
+        v["kpi"] = str(r.get("kpi_id"))
+        v["kpi_label"] = kpi_labels.get(v["kpi"], v["kpi"]).split(" ", 1)[-1]
+        v["kpi_id"] = kpi_labels.get(v["kpi"], v["kpi_id"])
         if v["what"] in labels:
+            v["type_label"] = labels[v["what"]]
+            v["what_is_type"] = True
             v["what"] = labels[v["what"]]
-        if sources is not None and r.get("table") and r.get("id") is not None:
-            v["source"] = sources.get((str(r["table"]), int(r["id"])))
+        if sources is not None:
+            if r.get("table") and r.get("id") is not None:
+                v["source"] = sources.get((str(r["table"]), int(r["id"])))
+                if v["source"] is None:  # the kind's name, not its table's
+                    from tracker.db.models import RECORD_TABLES
+
+                    m = RECORD_TABLES.get(str(r["table"]))
+                    v["source"] = sources.get((m.__table__.name, int(r["id"]))) if m is not None else None
+            elif r.get("person"):
+                v["source"] = sources.get(("roster", str(r["person"])))
+        v["line"] = violation_line(v)
         out.append(v)
     return out
 
@@ -241,7 +270,7 @@ def build_project_report(ws: Workspace, code: str, which: str, as_of: dt.date | 
     if eng is not None and any(k.violations for k in progress.kpis):
         violations = list(eng.list_violations(ws, code, None, as_of, known_on))
     shown = violations[:VIOLATIONS_SHOWN]
-    vrows = _violation_table(shown, kpi_labels, labels, evaluation.violation_sources(ws, shown))
+    vrows = _violation_table(shown, kpi_labels, labels, evaluation.violation_sources(ws, shown, code))
 
     report = ProjectReport(
         spec=spec, which=which, as_of=as_of, known_on=known_on, progress=progress, spec_sha=ls.sha256,

@@ -48,14 +48,65 @@ def counted_rows(ctx: Ctx, kpi: KPI) -> tuple[Any, ColumnElement[bool], str]:
     return inner, counted, b.t.element.name  # the table, not its alias
 
 
+#: A record field as a violation names it: (Chinese label, unit).
+FIELD_LABELS: dict[str, tuple[str, str]] = {
+    "participants": ("参与人数", "人"), "hours": ("时长", "小时"), "days": ("天数", "天"),
+    "person": ("服务对象编号", ""), "household": ("户号", ""), "town": ("乡镇街道", ""), "village": ("村社", ""),
+    "district": ("区县", ""), "location": ("地点", ""), "group": ("小组名称", ""), "words": ("字数", "字"),
+    "minutes": ("时长", "分钟"), "copies": ("数量", ""),
+}
+#: A comparator in words: 不少于 1 次.
+COMPARATOR_WORDS = {">=": "不少于", "<=": "不多于", "==": "等于"}
+
+
+def rule_text(comparator: Any, target: float, unit: str = "") -> str:
+    """``>= 1`` → 不少于 1 次 (the unit as the spec writes it, without a /月 part)."""
+    op = COMPARATOR_WORDS.get(getattr(comparator, "value", comparator), str(comparator))
+    return f"{op} {target:g}{' ' + unit.split('/')[0] if unit else ''}"
+
+
 def bound_text(b: Bound) -> str:
-    lo = f"≥{b.min:g}" if b.min is not None else ""
-    hi = f"≤{b.max:g}" if b.max is not None else ""
-    return f"{b.field.value} {lo}{' ' if lo and hi else ''}{hi}"
+    """每条记录的要求 in words: 参与人数不少于 20 人, 时长在 1–3 小时之间."""
+    label, unit = FIELD_LABELS.get(b.field.value, (b.field.value, ""))
+    if b.min is not None and b.max is not None:
+        return f"{label}在 {b.min:g}–{b.max:g}{' ' + unit if unit else ''} 之间"
+    if b.min is not None:
+        return f"{label}不少于 {b.min:g}{' ' + unit if unit else ''}"
+    return f"{label}不多于 {b.max:g}{' ' + unit if unit else ''}"
 
 
-def bounds_reason(kpi: KPI) -> str:
-    return "不满足每条记录的要求（" + "，".join(bound_text(b) for b in kpi.each) + "）"
+def _value_text(b: Bound, v: Any) -> str:
+    label, unit = FIELD_LABELS.get(b.field.value, (b.field.value, ""))
+    if v is None:
+        return f"{label}未填写"
+    v = float(v)
+    return f"{label} {v:g}{' ' + unit if unit else ''}"
+
+
+def bounds_reason(kpi: KPI, values: dict[str, Any] | None = None) -> str:
+    """Why a record is outside its bounds, with the value that broke each broken bound:
+    参与人数 15 人，规则为每场（条）参与人数不少于 20 人."""
+    rules = "，".join(bound_text(b) for b in kpi.each)
+    if values is None:
+        return f"不满足每条记录的要求：{rules}"
+    broken = []
+    for b in kpi.each:
+        v = values.get(b.field.value)
+        if v is None or (b.min is not None and float(v) < b.min) or (b.max is not None and float(v) > b.max):
+            broken.append(_value_text(b, v))
+    return f"{'，'.join(broken) or '不满足要求'}，规则为每条记录{rules}"
+
+
+def bound_values(conn: Connection, b: Base, kpi: KPI, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The values of the bounded fields of the records ``ids`` (the value a violation names)."""
+    if not kpi.each or not ids:
+        return {}
+    out: dict[int, dict[str, Any]] = {}
+    cols = [b.field(x.field).label(x.field.value) for x in kpi.each]
+    for i in range(0, len(ids), 500):
+        for r in conn.execute(b.select(b.t.c.id, *cols).where(b.t.c.id.in_(ids[i:i + 500]))).mappings():
+            out[int(r["id"])] = dict(r)
+    return out
 
 
 def record_what(t: Any) -> Any:
@@ -73,11 +124,16 @@ def out_of_bounds(conn: Connection, ctx: Ctx, kid: str, b: Base, conds: list[Any
     aggregates count: ``base_conds``, the KPI's filters, ``NOT ok``)."""
     person = b.t.c.person_id if "person_id" in b.t.c else literal(None)
     date = b.date if b.date is not None else literal(None)
+    fields = [b.field(x.field).label("f_" + x.field.value) for x in kpi.each]
     q = (b.select(b.t.c.id, b.t.c.record_id, date.label("date"), record_what(b.t).label("what"),
-                  person.label("person"))
+                  person.label("person"), *fields)
          .where(*b.base_conds(), *conds, not_(ok)).order_by(date, b.t.c.id))
-    reason = bounds_reason(kpi)
-    return [dict(kpi_id=kid, table=b.t.element.name, **r, reason=reason) for r in conn.execute(q).mappings()]
+    out = []
+    for r in conn.execute(q).mappings():
+        row = {k: v for k, v in r.items() if not k.startswith("f_")}
+        values = {k[2:]: v for k, v in r.items() if k.startswith("f_")}
+        out.append(dict(kpi_id=kid, table=b.t.element.name, **row, reason=bounds_reason(kpi, values)))
+    return out
 
 
 class RecordKind(KpiKind):
@@ -134,9 +190,12 @@ class RecordKind(KpiKind):
                     inner.c.person if "person" in inner.c else literal(None).label("person"))
              .select_from(inner.join(src, src.c.id == inner.c.id)).where(not_(counted))
              .order_by(inner.c.date, inner.c.id))
+        got = list(conn.execute(q).mappings())
+        values = bound_values(conn, Base(ctx, kpi.source), kpi, [int(r["id"]) for r in got if r["ok"] == 0])
         rows = []
-        for r in conn.execute(q).mappings():
-            reason = bounds_reason(kpi) if r["ok"] == 0 else f"超过每名对象最多计入 {kpi.cap_per_person} 次"
+        for r in got:
+            reason = (bounds_reason(kpi, values.get(int(r["id"]), {})) if r["ok"] == 0
+                      else f"超过每名对象最多计入 {kpi.cap_per_person} 次，规则为每名服务对象最多计入 {kpi.cap_per_person} 次")
             rows.append(dict(kpi_id=kid, table=table, id=r["id"], record_id=r["record_id"], date=r["date"],
                              what=r["what"], person=r["person"], reason=reason))
         return rows

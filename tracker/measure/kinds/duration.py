@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from tracker.kpispec.model import KPI, Clause, Field_, Kind
 from tracker.measure.compile import Base, Compiled, Ctx, members_of, own_statement, sum_if
+from tracker.measure.kinds._records import rule_text
 from tracker.measure.kinds.base import KpiKind, _num
 from tracker.measure.sqlfuncs import months_between
 from tracker.measure.status import Facts, state_status
@@ -68,7 +69,7 @@ class Duration(KpiKind):
         q = select(members.c.member, months.label("m")).select_from(joined).where(short).order_by(members.c.member)
         return [dict(kpi_id=kid, table="roster" if kpi.by is Field_.person else kpi.by.value, id=None,
                      record_id=None, date=None, what=None, person=member,
-                     reason=f"仅持续 {int(m)} 个月，要求 {kpi.comparator.value} {kpi.target:g}")
+                     reason=f"仅持续 {int(m)} 个月，规则为持续{rule_text(kpi.comparator, kpi.target, '个月')}")
                 for member, m in conn.execute(q)]
 
     def shape(self, kpi: KPI, values: dict[str, Any]) -> tuple[float | None, dict[str, Any]]:

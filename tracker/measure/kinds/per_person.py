@@ -35,7 +35,7 @@ from sqlalchemy.engine import Connection
 
 from tracker.kpispec.model import KPI, PER_LABELS, Clause, Field_, Kind, PacingMode, Per, add_months
 from tracker.measure.compile import Base, Compiled, Ctx, literal_table, own_statement, roster_members, sum_if
-from tracker.measure.kinds._records import out_of_bounds
+from tracker.measure.kinds._records import out_of_bounds, rule_text
 from tracker.measure.kinds.base import NUMERIC_FIELDS, KpiKind, _num
 from tracker.measure.sqlfuncs import days_between, month_start, period_slot, py_month_index
 from tracker.measure.status import Facts
@@ -86,6 +86,15 @@ def _quarter(d: dt.date) -> int:
 def _quarter_end(q: int) -> dt.date:
     y, i = divmod(q, 4)
     return dt.date(y + 1, 1, 1) - dt.timedelta(days=1) if i == 3 else dt.date(y, 3 * i + 4, 1) - dt.timedelta(days=1)
+
+
+def per_person_reason(kpi: KPI, amount: str) -> str:
+    """本月 0 次，规则为每月不少于 1 次 (per: month); 仅 3 小时，规则为每人不少于 6 小时 (no per)."""
+    every = PER_LABELS.get(kpi.per) if kpi.per in PER_LABELS else None
+    unit = kpi.unit if kpi.field else "次"
+    if every:
+        return f"本{every} {amount}，规则为每{every}{rule_text(kpi.comparator, kpi.target, unit)}"
+    return f"仅 {amount}，规则为每人{rule_text(kpi.comparator, kpi.target, unit)}"
 
 
 def slot_text(ctx: Ctx, per: Per, slot: int) -> str | None:
@@ -286,11 +295,10 @@ class PerPerson(KpiKind):
         for member, slot, n in conn.execute(q):
             n = float(n)
             when = slot_text(ctx, kpi.per, int(slot))
-            amount = f"{n:g} {kpi.unit}" if kpi.field else f"{n:g} 次"
+            amount = f"{n:g} {kpi.unit.split('/')[0]}" if kpi.field else f"{n:g} 次"
             rows.append(dict(kpi_id=kid, table="roster" if kpi.by is Field_.person else kpi.by.value,
                              id=None, record_id=None, date=None, what=when, person=member,
-                             reason=f"{'当' + PER_LABELS[kpi.per] if kpi.per in PER_LABELS else ''}仅 {amount}，要求 "
-                                    f"{kpi.comparator.value} {kpi.target:g}"))
+                             reason=per_person_reason(kpi, amount)))
         return rows
 
     def shape(self, kpi: KPI, values: dict[str, Any]) -> tuple[float | None, dict[str, Any]]:
