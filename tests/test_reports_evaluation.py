@@ -19,6 +19,7 @@ from support import SPECS
 
 from tracker import audit
 from tracker import evaluation as ev
+from tracker.errors import TrackerError
 from tracker.measure.judgements import record_judgement
 from tracker.reports import render_project_report
 from tracker.reports.evaluation import render_signed_report
@@ -113,6 +114,62 @@ def test_violations_in_chinese_with_value_rule_and_source(ws, tmp_path: Path) ->
     # the per-person chart of a monthly rule says it plots person-months
     assert "每人每月上门次数：各人各月实际数量的分布" in full
     assert "记录 " not in html  # no database ids
+
+
+def _photo(path: Path, colour: tuple[int, int, int], size: tuple[int, int] = (1600, 1200)) -> Path:
+    from PIL import Image, ImageDraw
+
+    im = Image.new("RGB", size, colour)
+    d = ImageDraw.Draw(im)
+    d.rectangle((size[0] // 4, size[1] // 4, size[0] * 3 // 4, size[1] * 3 // 4), fill=(250, 250, 250))
+    d.ellipse((size[0] // 3, size[1] // 3, size[0] * 2 // 3, size[1] * 2 // 3), fill=(20, 20, 20))
+    im.save(path, "JPEG", quality=90)
+    return path
+
+
+def test_signed_report_shows_the_chosen_photos_as_thumbnails(ws, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from tracker import files
+
+    monkeypatch.setenv("TRACKER_DATA", str(tmp_path / "data"))
+
+    def upload(name: str, path: Path, description: str | None = None, code: str = seed.CODE) -> int:
+        with path.open("rb") as f:
+            return files.store_evidence(ws, code, name, f, "王社工", description=description).id
+
+    a = upload("入户.jpg", _photo(tmp_path / "a.jpg", (200, 60, 60)), "入户探访独居老人")
+    b = upload("培训.jpg", _photo(tmp_path / "b.jpg", (60, 60, 200), (900, 1600)))
+    pdf = tmp_path / "c.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    c = upload("签到表.pdf", pdf)
+    other = upload("别的项目.jpg", _photo(tmp_path / "d.jpg", (0, 120, 0)), code=seed.EMPTY)
+    sub = ev.open_submission(ws, seed.CODE, "midterm", actor="王社工", role="operator", narrative=NARRATIVE)
+    with pytest.raises(TrackerError, match="不是照片：报告只附 JPG、PNG 照片"):
+        ev.choose_photos(ws, sub.id, [(c, None)], actor="王社工", role="operator")
+    with pytest.raises(TrackerError, match=f"项目 {seed.CODE} 没有编号为 {other} 的证据文件"):
+        ev.choose_photos(ws, sub.id, [(other, None)], actor="王社工", role="operator")
+    with pytest.raises(TrackerError, match="只有社会组织填报人"):
+        ev.choose_photos(ws, sub.id, [(a, None)], actor="周审核", role="auditor")
+    ev.choose_photos(ws, sub.id, [(a, None), (b, "志愿者培训现场")], actor="王社工", role="operator")
+    ev.submit(ws, sub.id, actor="王社工")
+    with pytest.raises(TrackerError, match="不能再修改报告照片"):
+        ev.choose_photos(ws, sub.id, [], actor="王社工", role="operator")
+    ev.approve(ws, sub.id, actor="周审核", comment="同意")
+    signed = render_signed_report(ws, sub.id, tmp_path / "r")
+    html = signed.html.read_text("utf-8")
+    assert len(re.findall(r'<img src="data:image/jpeg;base64,', html.split('id="photos"', 1)[1].split("</div>", 1)[0])) == 2
+    text = "".join(_pdf_text(signed.pdf).split())
+    assert "项目照片" in text and "1.入户探访独居老人（" in text and "2.志愿者培训现场（" in text
+    # embedded small: at most 640×480 pixels each, whatever the size uploaded
+    listing = subprocess.run(["pdfimages", "-list", str(signed.pdf)], capture_output=True, text=True,
+                             check=True).stdout.splitlines()[2:]
+    sizes = {(int(x.split()[3]), int(x.split()[4])) for x in listing if x.split()[2] == "image"}
+    assert (640, 480) in sizes and (270, 480) in sizes, sizes
+    # the choice is an audited change of the submission (seed.py's rows are written around tracker)
+    checked = audit.verify(ws)
+    assert checked.total_problems == len(checked.problems)
+    assert not [x for x in checked.problems if x.where.startswith("submission")]
+    again = render_signed_report(ws, sub.id, tmp_path / "r2")
+    assert again.pdf.read_bytes() == signed.pdf.read_bytes()
 
 
 def test_templates_print_no_command_line() -> None:

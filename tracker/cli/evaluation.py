@@ -77,6 +77,22 @@ def sub_narrative(sub_id: int = typer.Argument(..., help="报送编号"),
     _show(ev.save_narrative(_ws(), sub_id, sections, actor=by, role=role))
 
 
+@sub_app.command("photos")
+def sub_photos(sub_id: int = typer.Argument(..., help="报送编号"),
+               photo: list[str] = typer.Option([], "--photo", help="证据编号=说明，如 12=入户探访（可重复；说明可省略）"),
+               by: str = _BY, role: str = typer.Option("operator", "--role")) -> None:
+    """选择中期/终期报告所附的照片（证据材料中的 JPG、PNG），报告中以缩略图和说明列出；不给 --photo 即清空。"""
+    from tracker import evaluation as ev
+
+    chosen: list[tuple[int, str | None]] = []
+    for s in photo:
+        k, _, v = s.partition("=")
+        if not k.strip().isdigit():
+            raise TrackerError(f"--photo 应写成 证据编号=说明，收到 “{s}”")
+        chosen.append((int(k), v or None))
+    _show(ev.choose_photos(_ws(), sub_id, chosen, actor=by, role=role))
+
+
 @sub_app.command("move")
 def sub_move(sub_id: int = typer.Argument(..., help="报送编号"),
              action: str = typer.Argument(..., help="submit（提交）| return（退回）| approve（批准）| unlock（解锁）| relock（重新锁定）"),

@@ -210,6 +210,50 @@ def save_narrative(ws: Any, sub_id: int, sections: dict[str, str], *, actor: str
         return _info(sub)
 
 
+#: At most this many photos go into a report; captions at most ``CAPTION_MAX`` characters.
+MAX_PHOTOS = 6
+CAPTION_MAX = 60
+PHOTO_TYPES = ("image/jpeg", "image/png")
+
+
+def choose_photos(ws: Any, sub_id: int, photos: list[tuple[int, str | None]], *, actor: str,
+                  role: str) -> SubmissionInfo:
+    """Choose the evidence photos a mid-term / final report shows as thumbnails, each with its caption
+    (empty: the photo's own description, else its file name), in the order given. Like the narrative,
+    only while the submission is a draft or returned; ``[]`` removes them."""
+    from tracker.db.accounts import EvidenceFile
+
+    _check_role(role)
+    if role not in ("operator", "admin"):
+        raise TrackerError("只有社会组织填报人（或管理员）可以选择报告照片")
+    if len(photos) > MAX_PHOTOS:
+        raise TrackerError(f"报告最多放 {MAX_PHOTOS} 张照片，收到 {len(photos)} 张：请只选最能说明成效的几张")
+    with ws.session() as s:
+        sub = s.get(Submission, sub_id)
+        if sub is None:
+            raise TrackerError(f"没有编号为 {sub_id} 的报送")
+        if sub.kind not in ("midterm", "final"):
+            raise TrackerError("只有中期、终期自评的报告附照片")
+        if sub.state not in ("draft", "returned"):
+            raise TrackerError(f"该报送{STATES[sub.state]}，不能再修改报告照片"
+                               + ("；如需修改，请审核人退回" if sub.state == "submitted" else ""))
+        chosen = []
+        for eid, caption in photos:
+            row = s.get(EvidenceFile, int(eid))
+            if row is None or row.project_code != sub.project_code:
+                raise TrackerError(f"项目 {sub.project_code} 没有编号为 {eid} 的证据文件：请在“证据材料”页面核对编号")
+            if row.content_type not in PHOTO_TYPES:
+                raise TrackerError(f"证据 {eid}（{row.file_name}）不是照片：报告只附 JPG、PNG 照片")
+            text = (caption or "").strip() or (row.description or "").strip() or row.file_name.rsplit(".", 1)[0]
+            if len(text) > CAPTION_MAX:
+                raise TrackerError(f"照片说明最多 {CAPTION_MAX} 个字，“{text[:12]}……”有 {len(text)} 个字：请缩短")
+            chosen.append({"evidence": int(eid), "caption": text})
+        sub.narrative = {**(sub.narrative or {}), "photos": chosen}
+        _event(s, sub, "edit", sub.state, actor, role, f"选择报告照片 {len(chosen)} 张")
+        s.commit()
+        return _info(sub)
+
+
 def transition(ws: Any, sub_id: int, action: str, *, actor: str, role: str, comment: str = "",
                kpi_comments: dict[str, str] | None = None, at: dt.datetime | None = None) -> SubmissionInfo:
     """Move a submission by ``action`` (submit, return, approve, unlock, relock), checked against ``ACTIONS``."""

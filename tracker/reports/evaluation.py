@@ -38,6 +38,47 @@ class EvaluationView:
     state_label: str = ""
     round: int = 0
     locked: bool = False
+    photos: list[dict[str, Any]] = field(default_factory=list)  # caption, src (a data: URI) or None
+
+
+#: A thumbnail fits in this box (pixels); it is printed about 5.4 cm wide.
+THUMB_BOX = (640, 480)
+
+
+def thumbnail(path: Path) -> str | None:
+    """A small JPEG of the photo at ``path`` as a data: URI (None: unreadable). The same file gives
+    the same bytes, so a signed report stays byte-identical."""
+    import base64
+    import io
+
+    from PIL import Image, ImageOps
+
+    try:
+        with Image.open(path) as im:
+            im = ImageOps.exif_transpose(im)
+            im = im.convert("RGB")
+            im.thumbnail(THUMB_BOX)
+            buf = io.BytesIO()
+            im.save(buf, "JPEG", quality=82)
+    except Exception:  # a broken photo must not stop the report
+        return None
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def report_photos(ws: Any, code: str, chosen: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from tracker import files
+    from tracker.errors import NotFound
+
+    out = []
+    for item in chosen or []:
+        try:
+            row, path = files.evidence_file(ws, code, int(item["evidence"]))
+        except (NotFound, KeyError, TypeError, ValueError):
+            out.append({"caption": item.get("caption") or "", "src": None})
+            continue
+        out.append({"caption": item.get("caption") or row.file_name, "src": thumbnail(path),
+                    "date": clock.local_date(row.uploaded_at)})
+    return out
 
 
 def _aware(v: dt.datetime | None) -> dt.datetime | None:
@@ -77,6 +118,7 @@ def evaluation_view(ws: Any, code: str, which: str, known_on: dt.datetime | None
             out.locked = which in ("midterm", "final") and bool(locking) and locking[-1] != "unlock"
             narrative = dict(row["narrative"] or {})
             out.narrative = [(k, narrative.get(k, "")) for k in NARRATIVE_SECTIONS]
+            out.photos = report_photos(ws, code, narrative.get("photos") or [])
             for e in events:
                 if e["action"] in ("return", "approve", "unlock") and (e["comment"] or e["kpi_comments"]):
                     out.review.append({**e, "kpi_comments": [(kpi_labels.get(k, k), v)
