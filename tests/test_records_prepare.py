@@ -242,7 +242,7 @@ def test_one_vocabulary_item_fills_empty_cells() -> None:
     assert s.values["respondent_type"] == ["client", None]
     assert s.values["satisfied"] == [True, None] and s.values["score"] == [4.5, None]
     assert s.errors == {1: [("调查对象类型", "调查对象类型“学生”不在项目 2099B901 的规格中，可选：服务对象"),
-                            ("是否满意", "是否满意“maybe”无效，可选：是、否")]}
+                            ("是否满意", "是否满意“maybe”无效，可选：非常满意、满意、基本满意、不满意、非常不满意，或 是、否")]}
     r = _prep("roster", {"person_id": ["P1", "P2"], "population": ["", ""], "category": ["", "x"]},
               variant="single")
     assert r.values["population"] == ["elders", "elders"] and r.errors == {}
@@ -263,7 +263,7 @@ def test_approval_dates_money_levels_and_phases() -> None:
     d = _prep("deliverable", {"date": ["2024-07-01"] * 3, "deliverable": ["调研报告", "video", "report"],
                               "level": ["全国", "区级", "乡级"], "words": ["1000", "", "1,000"]})
     assert d.values["level"] == ["国家级", "区县", None] and d.values["words"] == [1000, None, 1000]
-    assert d.errors == {2: [("级别", "级别“乡级”无效，可选：区县、市级、省级、国家级")]}
+    assert d.errors == {2: [("级别", "级别“乡级”无效，可选：区县、市级、省级、国家级（也可写 区级、县级、区县级）")]}
     s = _prep("assessment", {"date": ["2024-07-01"] * 2, "instrument": ["前后测", "prepost"],
                              "phase": ["后测", "Pre"], "passed": ["合格", "×"]})
     assert s.values["phase"] == ["post", "pre"] and s.values["passed"] == [True, False]

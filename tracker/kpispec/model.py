@@ -16,6 +16,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tracker.vocab import DEFAULT_SATISFIED, FIVE_LEVELS, at_least_level, canonical_answer, canonical_level
+from tracker.vocab import LEVELS as _LEVELS
+
 KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
 # Any programme's project code: letters, digits and - _ (a programme narrows it with its code_pattern).
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{1,15}$"
@@ -24,8 +27,8 @@ CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{1,15}$"
 CLAUSE_LABEL_PATTERN = r"^\d+(?:(?:\.\d+)+[a-z]?|[a-z])$"
 Key = Annotated[str, Field(pattern=KEY_PATTERN, max_length=48)]
 
-# Ordered publication / activity levels: 区县 < 市级 < 省级 < 国家级.
-LEVELS: tuple[str, ...] = ("区县", "市级", "省级", "国家级")
+# Ordered publication / activity levels: 区县 < 市级 < 省级 < 国家级 (tracker.vocab).
+LEVELS = _LEVELS
 
 
 class Strict(BaseModel):
@@ -276,12 +279,20 @@ class Where(Strict):
     population: Key | None = Field(default=None, description="名册人群 key")
     respondent_types: list[Key] | None = None
     instrument: Key | None = Field(default=None, description="评估工具 key（assessment）")
-    level_at_least: Literal["区县", "市级", "省级", "国家级"] | None = None
+    level_at_least: Literal["区县", "市级", "省级", "国家级"] | None = Field(default=None, description=(
+        "级别不低于：区县、市级、省级或国家级（“市级以上”写 市级，也可照写 市级以上、省级及以上）"))
     towns: list[str] | None = None
     districts: list[str] | None = None
     roles: list[str] | None = Field(default=None, description="工作人员岗位（staff、headcount），如 社工、督导")
     employment: list[Literal["专职", "兼职", "志愿者"]] | None = Field(
         default=None, description="工作人员用工性质（staff、headcount）")
+
+    @field_validator("level_at_least", mode="before")
+    @classmethod
+    def _level_spelling(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return at_least_level(v) or canonical_level(v) or v
+        return v
 
 
 class Milestone(Strict):
@@ -440,6 +451,36 @@ DEFAULT_INCIDENT_TYPES: tuple[Vocab, ...] = (
 DEFAULT_RESPONDENT_TYPES: tuple[Vocab, ...] = (Vocab(key="client", label="服务对象"),)
 
 
+class Satisfaction(Strict):
+    """How a project's survey answers count as satisfied (rate KPIs with measure: satisfaction)."""
+
+    satisfied: list[str] = Field(default_factory=lambda: list(DEFAULT_SATISFIED), description=(
+        "五级量表中计为满意的答案，缺省 非常满意、满意、基本满意；其余（及 否、不满意）计为不满意"))
+    score_threshold: float | None = Field(default=None, gt=0, description=(
+        "只有评分、没有“是否满意”的问卷：评分不低于该值计为满意，如 80（百分制）或 4（五分制）"))
+    score_max: float | None = Field(default=None, gt=0, description="评分的满分，如 100 或 5；超过即为错误")
+
+    @field_validator("satisfied")
+    @classmethod
+    def _five_levels(cls, v: list[str]) -> list[str]:
+        out = []
+        for a in v:
+            c = canonical_answer(a)
+            if c is None:
+                raise ValueError(f"satisfaction.satisfied 中的 “{a}” 不是五级量表的答案（{'、'.join(FIVE_LEVELS)}）")
+            out.append(c)
+        if not out:
+            raise ValueError("satisfaction.satisfied 不能为空")
+        return out
+
+    @model_validator(mode="after")
+    def _threshold_within_max(self) -> Satisfaction:
+        if self.score_threshold is not None and self.score_max is not None and self.score_threshold > self.score_max:
+            raise ValueError(f"satisfaction.score_threshold（{self.score_threshold:g}）大于满分 score_max"
+                             f"（{self.score_max:g}）")
+        return self
+
+
 class Spec(Strict):
     spec_version: Literal[1] = 1
     project: Project
@@ -450,6 +491,7 @@ class Spec(Strict):
     instruments: list[Vocab] = Field(default_factory=list, description="评估工具（前后测、考核、需求匹配）")
     incident_types: list[Vocab] = Field(default_factory=lambda: list(DEFAULT_INCIDENT_TYPES))
     credentials: list[Vocab] = Field(default_factory=list, description="工作人员资质，如 无犯罪记录证明")
+    satisfaction: Satisfaction = Field(default_factory=Satisfaction, description="满意度：五级量表的计法、评分阈值")
     clauses: list[Clause] = Field(min_length=1)
     budget: list[BudgetLine] = Field(default_factory=list,
                                      description="核定预算：各科目及金额（元）；报告逐科目对照经费支出")

@@ -27,6 +27,10 @@ PHASE = "phase"  # 前测/中测/后测/单次
 ID_NUMBER = "id_number"  # 身份证号: stored as a keyed hash and a masked form only
 POPULATION = "population"
 VOCAB = "vocab"  # a vocabulary of the project's spec (see Col.vocab)
+DISTRICT = "district"  # 区县: a district of the project's area (tracker.records.gazetteer), canonical name
+TOWN = "town"  # 乡镇街道: a town of the project's area, canonical name (乾潭 → 乾潭镇)
+VILLAGE = "village"  # 村社: free text without spaces (no list of villages is shipped)
+SATISFACTION = "satisfaction"  # 是否满意: 是/否 or the five-level scale, mapped by the spec's satisfaction
 
 
 @dataclass(frozen=True)
@@ -96,9 +100,9 @@ KINDS: dict[str, KindDef] = {
             Col("id_number", "身份证号", ID_NUMBER, db="id_hash", aliases=("身份证号码", "公民身份号码")),
             Col("population", "人群", POPULATION, aliases=("服务对象类型",)),
             Col("household", "户号", CODE),
-            Col("district", "区县"),
-            Col("town", "乡镇街道", aliases=("乡镇（街道）", "镇街")),
-            Col("village", "村社", aliases=("村（社区）", "村社区")),
+            Col("district", "区县", DISTRICT, aliases=("区县（市）", "区、县（市）", "所属区县")),
+            Col("town", "乡镇街道", TOWN, aliases=("乡镇（街道）", "镇街", "乡镇", "街道", "所属乡镇街道")),
+            Col("village", "村社", VILLAGE, aliases=("村（社区）", "村社区")),
             Col("category", "类别"),
             Col("enrolled_on", "建档日期", DATE),
             Col("exit_on", "结案日期", DATE, aliases=("退出日期", "结案时间")),
@@ -111,9 +115,9 @@ KINDS: dict[str, KindDef] = {
             Col("participants", "参与人数", COUNT),
             Col("hours", "时长（小时）", NUMBER, aliases=("时长",)),
             Col("days", "天数", NUMBER),
-            Col("district", "区县"),
-            Col("town", "乡镇街道", aliases=("乡镇（街道）", "镇街")),
-            Col("village", "村社", aliases=("村（社区）", "村社区")),
+            Col("district", "区县", DISTRICT, aliases=("区县（市）", "区、县（市）", "所属区县")),
+            Col("town", "乡镇街道", TOWN, aliases=("乡镇（街道）", "镇街", "乡镇", "街道", "所属乡镇街道")),
+            Col("village", "村社", VILLAGE, aliases=("村（社区）", "村社区")),
             Col("location", "地点"),
             Col("level", "级别", LEVEL),
             Col("group", "小组名称", db="group_name", aliases=("小组", "营期", "个案")),
@@ -128,8 +132,8 @@ KINDS: dict[str, KindDef] = {
             _RID, _DATE,
             Col("respondent_type", "调查对象类型", VOCAB, vocab="respondent_types"),
             _PERSON,
-            Col("satisfied", "是否满意", BOOL),
-            Col("score", "评分", NUMBER),
+            Col("satisfied", "是否满意", SATISFACTION, aliases=("满意度", "满意程度", "总体满意度")),
+            Col("score", "评分", NUMBER, aliases=("满意度得分", "满意度评分", "得分")),
         ), detect_any=("respondent_type", "satisfied", "score"),
             identity=("date", "respondent_type", "person_id", "satisfied", "score"), repeats=True),
         KindDef("deliverable", "成果", (
@@ -140,8 +144,8 @@ KINDS: dict[str, KindDef] = {
             Col("minutes", "时长（分钟）", NUMBER),
             Col("copies", "数量", COUNT),
             Col("level", "级别", LEVEL),
-            Col("district", "区县"),
-            Col("town", "乡镇街道", aliases=("镇街",)),
+            Col("district", "区县", DISTRICT, aliases=("区县（市）", "区、县（市）", "所属区县")),
+            Col("town", "乡镇街道", TOWN, aliases=("乡镇（街道）", "镇街", "乡镇", "街道", "所属乡镇街道")),
             Col("file", "文件"),
         ), identity=("date", "deliverable", "title")),
         KindDef("approval", "审批记录", (
@@ -204,8 +208,6 @@ PROJECT_HEADERS = ("project", "项目编号")
 IGNORED_HEADERS = ("错误说明", "原行号", "序号", "序", "行号", "No.", "NO", "编号序号")
 VOCAB_LABELS = {"activity_types": "活动类型", "approval_scopes": "活动或成果类型", "respondent_types": "调查对象类型", "deliverable_types": "成果类型",
                 "incident_types": "事件类型", "instruments": "评估工具", "credentials": "资质类型"}
-LEVEL_MAP = {"区县": "区县", "区级": "区县", "县级": "区县", "县市区级": "区县", "县(市、区)级": "区县",
-             "市级": "市级", "省级": "省级", "国家级": "国家级", "全国": "国家级"}
 PHASE_MAP = {"前测": "pre", "pre": "pre", "中测": "mid", "mid": "mid", "后测": "post", "post": "post",
              "单次": "single", "single": "single"}
 EMPLOYMENT_MAP = {"专职": "专职", "全职": "专职", "兼职": "兼职", "志愿者": "志愿者", "志愿": "志愿者",

@@ -16,17 +16,22 @@ from tracker.records.columns import (
     BOOL,
     CODE,
     DATE,
+    DISTRICT,
     EMPLOYMENT,
     ID_NUMBER,
     KINDS,
     LEVEL,
     PHASE,
     POPULATION,
+    SATISFACTION,
+    TOWN,
     VOCAB,
     VOCAB_LABELS,
     resolve_kind,
 )
+from tracker.records.gazetteer import area_vocab
 from tracker.records.privacy import check_char
+from tracker.vocab import FIVE_LEVELS
 
 TEMPLATE_ROWS = 2000
 EXAMPLE_ID = "示例-导入时自动跳过"
@@ -41,6 +46,11 @@ def _options(spec: Spec, col_type: str, vocab: str | None) -> list[str]:
         return [p.label for p in spec.populations]
     if col_type == LEVEL:
         return list(LEVELS)
+    if col_type in (TOWN, DISTRICT):
+        place = area_vocab(tuple(spec.project.area))
+        return list(place.towns if col_type == TOWN else place.districts) if place.known else []
+    if col_type == SATISFACTION:
+        return [*FIVE_LEVELS, "是", "否"]
     if col_type == BOOL:
         return ["是", "否"]
     if col_type == PHASE:
@@ -55,18 +65,20 @@ def _example(spec: Spec, kind: str) -> dict[str, object]:
     first = lambda name: (getattr(spec, name)[0].label if getattr(spec, name) else "")  # noqa: E731
     person_type = next((t for t in spec.activity_types if t.serves == "person"), None)
     group_type = next((t for t in spec.activity_types if t.serves == "group"), None)
+    place = area_vocab(tuple(spec.project.area))
+    town = place.towns[0] if place.known and place.towns else "某某街道"
     body = "11010519491231002"
     ex: dict[str, dict[str, object]] = {
         "roster": {"person_id": EXAMPLE_ID, "name": "张三", "id_number": body + check_char(body),
-                   "population": first("populations"), "town": "某某街道", "village": "某某村",
+                   "population": first("populations"), "town": town, "village": "某某村",
                    "enrolled_on": start},
         "activity": ({"record_id": EXAMPLE_ID, "date": start, "activity": person_type.label, "person_id": "P0001",
-                      "hours": 1, "town": "某某街道", "staff": "李四", "notes": "上门探访，了解近况"}
+                      "hours": 1, "town": town, "staff": "李四", "notes": "上门探访，了解近况"}
                      if person_type else
                      {"record_id": EXAMPLE_ID, "date": start, "activity": group_type.label if group_type else "",
                       "participants": 30, "hours": 2, "location": "某某社区活动室", "level": "区县"}),
         "survey": {"record_id": EXAMPLE_ID, "date": start, "respondent_type": first("respondent_types"),
-                   "person_id": "P0001", "satisfied": "是", "score": 95},
+                   "person_id": "P0001", "satisfied": "满意", "score": 95},
         "deliverable": {"record_id": EXAMPLE_ID, "date": start, "deliverable": first("deliverable_types"),
                         "title": "某某调研报告", "words": 5000},
         "approval": {"record_id": EXAMPLE_ID, "date": start, "activity": "", "valid_from": start,

@@ -29,6 +29,7 @@ from tracker.records.columns import (
     CODE,
     COUNT,
     DATE,
+    DISTRICT,
     EMPLOYMENT,
     ID_NUMBER,
     LEVEL,
@@ -36,11 +37,16 @@ from tracker.records.columns import (
     NUMBER,
     PHASE,
     POPULATION,
+    SATISFACTION,
+    TOWN,
+    VILLAGE,
     VOCAB,
     VOCAB_LABELS,
     KindDef,
     norm_header,
 )
+from tracker.records.gazetteer import area_vocab
+from tracker.records.gazetteer import clean as clean_place
 from tracker.records.privacy import IdNumberError, birth_date, hash_id, id_key, mask_id, validate_id_number
 from tracker.records.scrub import CODE_IS_ID, id_cells, is_phone_header, scrub_cells
 
@@ -310,6 +316,19 @@ def prepare(chunk: pd.DataFrame, rows: np.ndarray, ctx: Context,
                 if v is None and u:
                     bad.put(i, f"{what}“{u}”不在项目 {ctx.project} 的规格中，可选：{opts}")
                 vals.append(v)
+        elif col.type in (DISTRICT, TOWN):
+            place = area_vocab(tuple(spec.project.area))
+            check = place.town if col.type == TOWN else place.district
+            vals = []
+            for i, u in enumerate(cells):
+                v, msg = check(u) if u else (None, None)
+                if msg:
+                    bad.put(i, msg)
+                vals.append(v)
+        elif col.type == VILLAGE:
+            vals = [clean_place(x) or None for x in scrub_cells([x or None for x in cells])]
+        elif col.type == SATISFACTION:
+            vals = V.parse_satisfaction(cells, bad, spec.satisfaction.satisfied)
         elif col.type == ID_NUMBER:
             hashes: list[str | None] = []
             masks: list[str | None] = []
@@ -421,7 +440,8 @@ def scrub_column(header: str, codes: np.ndarray, cells: list[str]) -> tuple[np.n
     return codes, scrub_cells(cells, phones=not is_phone_header(header))  # type: ignore[arg-type,return-value]
 
 
-_CLEANED = {DATE, CODE, COUNT, NUMBER, MONEY, BOOL, LEVEL, EMPLOYMENT, PHASE, VOCAB, POPULATION, ID_NUMBER}
+_CLEANED = {DATE, CODE, COUNT, NUMBER, MONEY, BOOL, LEVEL, EMPLOYMENT, PHASE, VOCAB, POPULATION, ID_NUMBER,
+            DISTRICT, TOWN, SATISFACTION}
 _PARSERS = {COUNT: V.parse_count, NUMBER: V.parse_number, MONEY: V.parse_money, BOOL: V.parse_bool,
             LEVEL: V.parse_level, EMPLOYMENT: V.parse_employment, PHASE: V.parse_phase}
 
@@ -432,6 +452,30 @@ def _pairs(a: _Col, b: _Col, rows: np.ndarray) -> tuple[np.ndarray, list[tuple[A
     codes, uniq = pd.factorize(a.codes[rows].astype(np.int64) * len(b.vals) + b.codes[rows])
     kb = len(b.vals)
     return codes, [(a.vals[x // kb], b.vals[x % kb]) for x in uniq.tolist()]
+
+
+def _score_rules(ctx: Context, cols: dict[str, _Col], errs: _Errors) -> None:
+    """Survey scores: above the declared full mark is an error; a row with a score and no 是否满意
+    counts as satisfied when the score reaches the spec's ``satisfaction.score_threshold`` (without a
+    threshold such a row would count nowhere, so it is an error)."""
+    sat_conf = ctx.spec.satisfaction
+    score, sat = cols["score"], cols["satisfied"]
+    if sat_conf.score_max is not None:
+        over = [v is not None and float(v) > sat_conf.score_max for v in score.vals]
+        rows = np.flatnonzero(np.array(over, dtype=bool)[score.codes] & ~errs.has("评分"))
+        errs.same(rows, "评分", f"评分超过满分 {sat_conf.score_max:g}（规格 satisfaction.score_max）")
+    only_score = sat.is_none() & ~score.is_none() & ~errs.has("是否满意") & ~errs.has("评分")
+    if not only_score.any():
+        return
+    t = sat_conf.score_threshold
+    if t is None:
+        errs.same(np.flatnonzero(only_score), "是否满意",
+                  "只有评分、没有填写是否满意：请填写是否满意（如 满意、基本满意、不满意），或在项目规格中"
+                  "声明满意的评分线（satisfaction.score_threshold，如 80）")
+        return
+    derived = [None if v is None else float(v) >= t for v in score.vals]
+    k = len(sat.vals)
+    cols["satisfied"] = _Col(np.where(only_score, score.codes + k, sat.codes), [*sat.vals, *derived])
 
 
 def _kind_rules(kd: KindDef, ctx: Context, cols: dict[str, _Col], errs: _Errors) -> None:
@@ -472,6 +516,7 @@ def _kind_rules(kd: KindDef, ctx: Context, cols: dict[str, _Col], errs: _Errors)
         order = np.argsort(pos, kind="stable").tolist()
         errs.add(pos[order], [labels[k] for k in order], [msgs[k] for k in order])
     elif kd.kind == "survey":
+        _score_rules(ctx, cols, errs)
         rts = cols["respondent_type"]
         default = spec.respondent_types[0].key if len(spec.respondent_types) == 1 else None
         empty = rts.is_none() & ~errs.has("调查对象类型")

@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from tracker.errors import TrackerError
-from tracker.records.columns import BOOL_MAP, EMPLOYMENT_MAP, LEVEL_MAP, PHASE_MAP
+from tracker.records.columns import BOOL_MAP, EMPLOYMENT_MAP, PHASE_MAP
+from tracker.vocab import FIVE_LEVELS, canonical_answer, canonical_level, level_error
 
 _SCI = re.compile(r"^[+-]?\d+(\.\d*)?[eE][+-]?\d+$")
 _INT_FLOAT = re.compile(r"^\d+\.0+$")
@@ -276,7 +277,31 @@ def parse_bool(cells: list[str], bad: Problems, label: str) -> list[Any]:
 
 
 def parse_level(cells: list[str], bad: Problems, label: str) -> list[Any]:
-    return parse_map(cells, bad, LEVEL_MAP, label, "区县、市级、省级、国家级")
+    """区县、市级、省级、国家级 and their usual spellings (tracker.vocab); 市级以上 is refused as a
+    filter, not a level."""
+    out: list[Any] = []
+    for i, v in enumerate(cells):
+        x = canonical_level(v) if v else None
+        if x is None and v:
+            bad.put(i, level_error(_show(v)))
+        out.append(x)
+    return out
+
+
+def parse_satisfaction(cells: list[str], bad: Problems, satisfied: list[str]) -> list[Any]:
+    """是否满意: the five-level scale (非常满意 … 非常不满意, and spellings such as 很满意, 比较满意),
+    satisfied when the answer is in ``satisfied`` (the spec's ``satisfaction.satisfied``), or 是/否."""
+    out: list[Any] = []
+    for i, v in enumerate(cells):
+        if not v:
+            out.append(None)
+            continue
+        answer = canonical_answer(v)
+        x = (answer in satisfied) if answer else BOOL_MAP.get(v.lower())
+        if x is None:
+            bad.put(i, f"是否满意“{_show(v)}”无效，可选：{'、'.join(FIVE_LEVELS)}，或 是、否")
+        out.append(x)
+    return out
 
 
 def parse_employment(cells: list[str], bad: Problems, label: str) -> list[Any]:
