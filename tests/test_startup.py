@@ -138,6 +138,23 @@ def test_help_loads_no_heavy_library() -> None:
     assert out.stdout.strip().splitlines()[-1] == "LOADED []"
 
 
+def test_specs_from_a_warm_cache_load_no_sql(tmp_path: Path) -> None:
+    """A spec read back from the cache is not checked by the kinds again (it was, under the same code),
+    so ``spec validate`` with a warm cache imports neither SQLAlchemy nor the database models; the
+    specs read back are the same."""
+    code = ("import sys\nfrom pathlib import Path\nfrom tracker.kpispec.loader import load_specs\n"
+            f"specs = load_specs(Path({str(SPECS)!r}))\n"
+            "print(len(specs), sum(len(ls.spec.iter_kpis()) for ls in specs))\n"
+            "print('LOADED', sorted(m for m in ['sqlalchemy', 'sqlmodel', 'tracker.measure.kinds.count'] if m in sys.modules))")
+    env = {**os.environ, "TRACKER_CACHE": str(tmp_path / "cache")}
+    cold = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=REPO, env=env)
+    warm = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=REPO, env=env)
+    assert cold.stdout.splitlines()[0] == warm.stdout.splitlines()[0], (cold.stderr, warm.stderr)
+    assert cold.stdout.startswith("43 ")  # the 43 projects, the same KPIs both times
+    assert "tracker.measure.kinds.count" in cold.stdout  # parsing a file runs every kind's checks
+    assert warm.stdout.strip().splitlines()[-1] == "LOADED []"
+
+
 def test_a_current_database_is_not_migrated_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from tracker.db import migrate
     from tracker.db.connection import dispose_engines, make_engine

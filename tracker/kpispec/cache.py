@@ -80,7 +80,7 @@ def get(k: str) -> Spec | None:
     from tracker.kpispec.model import Spec
 
     try:
-        spec = Spec.model_validate_json(payload)
+        spec = Spec.model_validate_json(payload, context={"cached": True})  # checked when cached
     except (ValidationError, ValueError):
         return None
     _MEMORY[k] = spec

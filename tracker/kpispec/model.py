@@ -14,7 +14,15 @@ import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from tracker.vocab import DEFAULT_SATISFIED, FIVE_LEVELS, at_least_level, canonical_answer, canonical_level
 from tracker.vocab import LEVELS as _LEVELS
@@ -387,8 +395,12 @@ class KPI(Strict):
         return [v] if isinstance(v, str) else v
 
     @model_validator(mode="after")
-    def _kind_needs(self) -> KPI:
-        """The kind's own parameter rules (``tracker.measure.kinds``)."""
+    def _kind_needs(self, info: ValidationInfo) -> KPI:
+        """The kind's own parameter rules (``tracker.measure.kinds``). A spec read back from the spec
+        cache passed them when it was cached, under the same code (the cache key includes it): they
+        are not run again, so reading specs does not import the kinds' SQL."""
+        if info.context and info.context.get("cached"):
+            return self
         from tracker.measure.kinds import kind_of
 
         impl = kind_of(self.kind)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import literal, select
 from sqlalchemy.engine import Connection
 
