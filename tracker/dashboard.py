@@ -252,7 +252,6 @@ def figure_records(ws: Any, code: str, kpi_id: str, as_of: dt.date, *, limit: in
     from sqlalchemy import func, select
 
     from tracker.measure.compile import Ctx, find_kpi
-    from tracker.measure.kinds._records import counted_rows
     from tracker.records.listing import Table, list_records
 
     spec = ws.spec(code)
@@ -268,11 +267,12 @@ def figure_records(ws: Any, code: str, kpi_id: str, as_of: dt.date, *, limit: in
         total = len(table.rows)
         table.rows = table.rows[:limit]
         return FigureRecords(kpi_id, label, kind, table, total, "该指标依据下列全部现行记录判定")
-    inner, counted, _ = counted_rows(Ctx(spec, as_of), kpi)
+    found = impl.evidence(Ctx(spec, as_of), clause, kpi)  # the kind's own predicate
+    assert found is not None
+    source, ids = found
     with ws.engine.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(inner).where(counted)).scalar_one()
-    ids = select(inner.c.id).where(counted)
-    kind = kpi.source.value
+        total = conn.execute(select(func.count()).select_from(ids.subquery())).scalar_one()
+    kind = source.value
     table = list_records(ws, code, kind, ids=ids, limit=limit)
     return FigureRecords(kpi_id, label, kind, table, int(total),
                          f"截至 {as_of} 计入该指标的记录（不含违规和超出上限的记录）")

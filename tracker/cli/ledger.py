@@ -53,14 +53,30 @@ def records_cmd(
     person: Annotated[str | None, typer.Option("--person", help="服务对象编号")] = None,
     month: Annotated[str | None, typer.Option("--month", help="月份，如 2024-07")] = None,
     batch: Annotated[int | None, typer.Option("--batch", help="导入批次（见 tracker batches）")] = None,
+    kpi: Annotated[str | None, typer.Option("--kpi", help="指标编号，如 2024B004E.2.visits_total（或 2.visits_total）：该指标数值所依据的记录")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="与 --kpi 一起：统计截止日期（缺省：今天，不晚于周期结束）")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table（缺省）、csv 或 xlsx")] = "table",
     out: Annotated[Path | None, typer.Option("--out", help="输出文件（csv 或 xlsx）")] = None,
     keys: Annotated[bool, typer.Option("--keys", help="CSV/XLSX 表头用英文键，而不是中文列名")] = False,
 ) -> None:
-    """列出当前记录及其来源文件和原行号（姓名、身份证号已脱敏）。"""
-    from tracker.records.listing import list_records
+    """列出当前记录及其来源文件和原行号（姓名、身份证号已脱敏）；--kpi 列出一个指标数值背后的记录。"""
+    from tracker.cli.options import optional_date
+    from tracker.records.listing import MAX_LIST, list_records
 
-    _show(list_records(_ws(), project, kind, person=person, month=month, batch=batch), fmt, out, keys)
+    ws = _ws()
+    if kpi:
+        from tracker import api
+        from tracker.dashboard import figure_records
+
+        kpi_id = kpi.strip() if kpi.strip().startswith(project + ".") else f"{project}.{kpi.strip()}"
+        got = figure_records(ws, project, kpi_id, api.default_as_of(ws, project, optional_date(as_of)),
+                             limit=MAX_LIST)
+        typer.echo(f"{got.label}：{got.note}，共 {got.total} 条", err=True)
+        _show(got.table, fmt, out, keys)
+        return
+    if as_of:
+        raise TrackerError("--as-of 只与 --kpi 一起使用")
+    _show(list_records(ws, project, kind, person=person, month=month, batch=batch), fmt, out, keys)
 
 
 @app.command("batches")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from tracker.kpispec.model import KPI, Kind, PacingMode
+from tracker.kpispec.model import KPI, Kind, PacingMode, Source
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
@@ -70,6 +70,20 @@ class KpiKind:
         """The records (or members) breaking a rule of the KPI, from the predicate its aggregate
         counts. Each row: kpi_id, table, id, record_id, date, what, person, reason (and name)."""
         return []
+
+    def evidence(self, ctx: Ctx, clause: Clause, kpi: KPI) -> tuple[Source, Select[Any]] | None:
+        """The records the figure rests on: (their source, a SELECT of their ids, column ``id``), from
+        the predicate the aggregate counts; by default the counted rows (``_records.counted_rows``:
+        filters, per-record bounds, per-person cap) of a kind whose figure is made of them
+        (``figure_counts_source``), else None. ``tracker records --kpi`` and the web's record list."""
+        if not self.figure_counts_source:
+            return None
+        from sqlalchemy import select
+
+        from tracker.measure.kinds._records import counted_rows
+
+        inner, counted, _ = counted_rows(ctx, kpi)
+        return kpi.source, select(inner.c.id).where(counted)
 
     def monthly(self, ctx: Ctx, kpi: KPI) -> Select[Any] | None:
         """The value added month by month, as a statement of (month index, value) rows, for a kind

@@ -23,10 +23,20 @@ def _percent(num: Any, den: Any) -> ColumnElement[Any]:
     return case((den > 0, 100.0 * num / cast(den, Float)), else_=null())
 
 
+def _answer_col(b: Base, kpi: KPI) -> Any:
+    return b.t.c.satisfied if kpi.measure is RateMeasure.satisfaction else b.t.c.passed
+
+
+def _answered(b: Base, kpi: KPI, conds: list[Any]) -> ColumnElement[bool]:
+    """The answers a satisfaction or pass rate is a share of (its denominator): the KPI's records
+    with an answer."""
+    return and_(true(), *conds, _answer_col(b, kpi).is_not(None))
+
+
 def _answers(kpi: KPI) -> Any:
     def aggs(b: Base, conds: list[Any]) -> dict[str, ColumnElement[Any]]:
-        col = b.t.c.satisfied if kpi.measure is RateMeasure.satisfaction else b.t.c.passed
-        answered = and_(true(), *conds, col.is_not(None))
+        col = _answer_col(b, kpi)
+        answered = _answered(b, kpi, conds)
         num = sum_if(and_(answered, col == true()))
         den = sum_if(answered)
         return {"num": num, "den": den, "evidence": den, "violations": literal(0), "actual": _percent(num, den)}
@@ -89,6 +99,15 @@ class Rate(KpiKind):
         if kpi.measure is RateMeasure.participation:
             return own_statement(ctx, clause, kpi, _participation(ctx, kpi))
         return own_statement(ctx, clause, kpi, _improvement(ctx, kpi))
+
+    def evidence(self, ctx: Ctx, clause: Clause, kpi: KPI) -> tuple[Source, Any] | None:
+        """Satisfaction and pass rates: the answers (surveys, assessments) they are a share of."""
+        if kpi.measure not in (RateMeasure.satisfaction, RateMeasure.passed):
+            return super().evidence(ctx, clause, kpi)
+        source = Source.survey if kpi.measure is RateMeasure.satisfaction else Source.assessment
+        b = Base(ctx, source)
+        conds = b.where(kpi.where)
+        return source, b.select(b.t.c.id.label("id")).where(*b.base_conds(), _answered(b, kpi, conds))
 
     def shape(self, kpi: KPI, values: dict[str, Any]) -> tuple[float | None, dict[str, Any]]:
         return _num(values.get("actual")), {"numerator": int(values.get("num") or 0),
