@@ -95,6 +95,18 @@ def test_records_behind_figures_history_diff_and_undo(srv: Server) -> None:
     r = c.post(f"/projects/{A}/records/activity/void", data={"csrf_token": csrf, "record_id": "V1",
                                                              "reason": "重复录入"})
     assert r.status_code == 200 and figure(c, "2.visits_total") == "3"
+    # amend from a record's history page (by its 库内编号, nothing typed by hand): V5 moved to 2025
+    listing = c.get(f"/projects/{A}/records", params={"kind": "activity", "month": "2024-09"}).text
+    v5 = re.search(r'<td>(\d+)</td><td>V5</td>', listing)
+    assert v5, listing[-1500:]
+    hist = c.get(f"/projects/{A}/records/activity/{v5[1]}/history").text
+    assert f'name="row_id" value="{v5[1]}"' in hist and "更正或作废现行版本" in hist
+    r = c.post(f"/projects/{A}/records/activity/amend", data={"csrf_token": csrf, "row_id": v5[1], "column": "日期",
+                                                              "value": "2025-02-01", "reason": "日期写错"})
+    assert r.status_code == 200 and f"库内编号 {v5[1]} 已更正" in r.text
+    assert figure(c, "2.visits_total") == "2"
+    new_hist = re.search(r'href="(/projects/[^"]+/history)">查看这条记录的历史', r.text)
+    assert new_hist and "更正" in c.get(new_hist[1]).text and "日期写错" in c.get(new_hist[1]).text
 
     # the batches: undo the September one with a reason
     page = c.get(f"/projects/{A}/batches").text

@@ -119,6 +119,10 @@ def test_another_projects_record_and_batch_through_ones_own_project(srv: Server)
     r = a.get(f"/projects/{A}/records", params={"batch": values["batch_id"]})
     assert r.status_code == 200 and B_SECRET not in r.text and "B-1" not in r.text
     assert a.get(f"/projects/{A}/records", params={"kpi": values["kpi_id"]}).status_code == 404
+    for action in ("void", "amend"):  # B's record by its 库内编号 under A's project: not found, untouched
+        r = a.post(f"/projects/{A}/records/activity/{action}", data={
+            "csrf_token": csrf, "row_id": values["record"], "reason": "试试", "column": "备注", "value": "改了"})
+        assert r.status_code == 400 and "没有库内编号" in r.text and B_SECRET not in r.text, (action, r.status_code)
     # B's operator sees the record, its history and the batch; the auditor may read but not undo
     b = srv.client("op_b")
     assert "B-1" in b.get(f"/projects/{B}/records").text

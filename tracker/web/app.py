@@ -343,23 +343,30 @@ def create_app(ws: Any = None, *, worker: bool = True, warm: bool = False) -> Fa
 
     @app.post("/projects/{code}/records/{kind}/void")
     def record_void(request: Request, kind: str, code: str = Depends(writer), record_id: str = Form(""),
-                    reason: str = Form("")) -> Response:
+                    row_id: str = Form(""), reason: str = Form("")) -> Response:
         from tracker.records.corrections import void
 
-        void(W(), code, kind, record_id.strip() or None, reason, who(request).author)
-        return page(request, "message.html", title="已作废", message=f"记录 {record_id} 已作废（历史仍保留）。",
-                    links=[(f"/projects/{code}", "返回项目")])
+        rid = int(row_id) if row_id.strip().isdigit() else None
+        void(W(), code, kind, record_id.strip() or None, reason, who(request).author, row_id=rid)
+        what = f"库内编号 {rid}" if rid is not None else f"记录 {record_id}"
+        return page(request, "message.html", title="已作废", message=f"{what} 已作废（历史仍保留）。",
+                    links=[(f"/projects/{code}/records?kind={quote(kind)}", "返回记录列表"), (f"/projects/{code}", "返回项目")])
 
     @app.post("/projects/{code}/records/{kind}/amend")
     def record_amend(request: Request, kind: str, code: str = Depends(writer), record_id: str = Form(""),
-                     column: str = Form(""), value: str = Form(""), reason: str = Form("")) -> Response:
+                     row_id: str = Form(""), column: str = Form(""), value: str = Form(""),
+                     reason: str = Form("")) -> Response:
         from tracker.records.corrections import amend
 
         if not column.strip():
             raise TrackerError("请选择要更正的列")
-        amend(W(), code, kind, record_id.strip() or None, {column.strip(): value}, reason, who(request).author)
-        return page(request, "message.html", title="已更正", message=f"记录 {record_id} 已更正（原记录保留在历史中）。",
-                    links=[(f"/projects/{code}", "返回项目")])
+        rid = int(row_id) if row_id.strip().isdigit() else None
+        new_id = amend(W(), code, kind, record_id.strip() or None, {column.strip(): value}, reason, who(request).author,
+                       row_id=rid)
+        what = f"库内编号 {rid}" if rid is not None else f"记录 {record_id}"
+        return page(request, "message.html", title="已更正", message=f"{what} 已更正（原记录保留在历史中）。",
+                    links=[(f"/projects/{code}/records/{quote(kind)}/{new_id}/history", "查看这条记录的历史"),
+                           (f"/projects/{code}", "返回项目")])
 
     @app.get("/projects/{code}/records")
     def records_page(request: Request, code: str = Depends(project), kind: str = "activity", kpi: str = "",
