@@ -1,7 +1,8 @@
 """Bounds on the work one input may cause, each with a Chinese message (docs/limits.md).
 
 Every limit can be changed through an environment variable (read each time, so a test or a web
-worker can set its own):
+worker can set its own; ``TRACKER_STAGE_ROWS`` is not a refusal: above it an import is staged in
+short transactions, ``tracker.records.staging``):
 
 =====================================  =========================  ===========
 what                                   variable                   default
@@ -15,6 +16,7 @@ characters in a code (记录编号 …)      TRACKER_MAX_CODE           100
 size of a spec file                    TRACKER_MAX_SPEC_KB        1024
 YAML nodes of a spec, aliases expanded TRACKER_MAX_SPEC_NODES     200000
 nesting depth of a spec                TRACKER_MAX_SPEC_DEPTH     40
+rows above which an import is staged   TRACKER_STAGE_ROWS         50000
 =====================================  =========================  ===========
 """
 
@@ -34,6 +36,7 @@ _DEFAULTS = {
     "TRACKER_MAX_SPEC_KB": 1024,
     "TRACKER_MAX_SPEC_NODES": 200_000,
     "TRACKER_MAX_SPEC_DEPTH": 40,
+    "TRACKER_STAGE_ROWS": 50_000,
 }
 
 

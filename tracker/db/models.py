@@ -5,7 +5,9 @@ Operator records are append-only. Every record row carries where it came from (w
 from which file and row) and a system-time validity: ``entered_at`` (known from) and ``retired_at``
 (known until, set when the record is amended or voided). A correction is itself a record
 (``Correction``), and what a record said before stays queryable. "As known on K" means
-``entered_at <= K AND (retired_at IS NULL OR retired_at > K)``.
+``entered_at <= K AND (retired_at IS NULL OR retired_at > K)``. A large import stages its rows in
+short transactions under a batch whose ``published_at`` is empty and publishes them in one: rows of a
+batch not (yet) published are seen by no query (``tracker.records.visibility``).
 """
 
 from __future__ import annotations
@@ -85,6 +87,10 @@ class ImportBatch(SQLModel, table=True):
                                description="台账名称：同一台账的再次导入与它比较")
     sheets: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     undone_at: dt.datetime | None = Field(default=None, description="tracker undo-batch 撤销的时间")
+    published_at: dt.datetime | None = Field(
+        default=None, description="发布时间：为空表示导入尚未完成（暂存的记录对任何查询都不可见）")
+    owner: str | None = Field(default=None, max_length=200, description="暂存中的导入：主机:进程号:启动时刻")
+    heartbeat_at: dt.datetime | None = Field(default=None, description="暂存中的导入最近一次写入的时间")
     entered_by: str
     started_at: dt.datetime = Field(default_factory=utcnow)
     finished_at: dt.datetime | None = None

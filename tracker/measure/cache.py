@@ -5,7 +5,9 @@ content, the project's data version), in this process, for the current records o
 None). The data version of a project is the largest row id of each of its record tables, of its
 corrections and of its judgements: every write that can change a figure adds a row to one of them
 (a new record, an amendment's new version, a void's or an undo's correction row, a re-import's
-retirement, a new judgement), because history is never rewritten. So the version is read from the
+retirement, a new judgement), because history is never rewritten; and the latest publication time
+of its import batches, since a large import's rows, written while its batch was unpublished
+(``tracker.records.staging``), become visible when the batch is published without a new row. So the version is read from the
 database itself, whoever wrote (the web, the command line in another process, a bulk insert), and
 a write to one project recomputes that project only.
 
@@ -33,10 +35,13 @@ T = TypeVar("T")
 MAX_ENTRIES = 1024
 
 
-def _tables() -> list[Any]:
-    from tracker.db.models import RECORD_TABLES, Correction, Judgement
+def _tables() -> list[tuple[Any, Any]]:
+    """(table, the column whose largest value moves with every write that can change a figure)."""
+    from tracker.db.models import RECORD_TABLES, Correction, ImportBatch, Judgement
 
-    return [m.__table__ for m in RECORD_TABLES.values()] + [Correction.__table__, Judgement.__table__]
+    tables = [m.__table__ for m in RECORD_TABLES.values()] + [Correction.__table__, Judgement.__table__]
+    b = ImportBatch.__table__
+    return [(t, t.c.id) for t in tables] + [(b, b.c.published_at)]
 
 
 class _State:
@@ -70,12 +75,12 @@ def data_versions(ws: Any) -> dict[str, tuple[Any, ...]]:
     st = _state(ws.engine)
     tables = _tables()
     with ws.engine.connect() as conn:
-        mark = tuple(conn.execute(select(func.max(t.c.id))).scalar() for t in tables)
+        mark = tuple(conn.execute(select(func.max(col))).scalar() for _, col in tables)
         with st.lock:
             if mark != st.mark:
                 per: dict[str, list[Any]] = {}
-                for i, t in enumerate(tables):
-                    for c, m in conn.execute(select(t.c.project_code, func.max(t.c.id)).group_by(t.c.project_code)):
+                for i, (t, col) in enumerate(tables):
+                    for c, m in conn.execute(select(t.c.project_code, func.max(col)).group_by(t.c.project_code)):
                         per.setdefault(c, [None] * len(tables))[i] = m
                 st.versions = {c: tuple(v) for c, v in per.items()}
                 st.mark = mark

@@ -13,8 +13,9 @@ literal values, the way ``tracker explain`` shows it.
 
 Visibility: a record is seen when its date is on or before ``as_of`` and it is current (``retired_at
 IS NULL``) or, given ``known_on``, it was known then (``entered_at <= K AND (retired_at IS NULL OR
-retired_at > K)``). Voided rows are retired without a successor, so they never count; an amended row
-is retired and replaced by its amended successor, which counts.
+retired_at > K)``), and its import batch is published (``tracker.records.visibility``). Voided
+rows are retired without a successor, so they never count; an amended row is retired and replaced
+by its amended successor, which counts.
 """
 
 from __future__ import annotations
@@ -114,9 +115,12 @@ class Ctx:
 
 def visible(t: Any, known_on: dt.datetime | None) -> ColumnElement[bool]:
     """The documented visibility condition (see docs/architecture.md, ``tracker.records.visibility``)."""
+    from tracker.records.visibility import published
+
     if known_on is None:
-        return t.c.retired_at.is_(None)
-    return and_(t.c.entered_at <= known_on, or_(t.c.retired_at.is_(None), t.c.retired_at > known_on))
+        return and_(t.c.retired_at.is_(None), published(t.c))
+    return and_(t.c.entered_at <= known_on, or_(t.c.retired_at.is_(None), t.c.retired_at > known_on),
+                published(t.c, known_on))
 
 
 def _f(v: Any) -> float | None:

@@ -34,6 +34,7 @@ from tracker.records.importer import _roster
 from tracker.records.insert import Writer, lookup
 from tracker.records.privacy import id_key
 from tracker.records.validate import Context, prepare
+from tracker.records.visibility import visible
 
 if TYPE_CHECKING:
     from tracker.workspace import Workspace
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 
 def _current(session: Any, kd: KindDef, project: str, record_id: str | None, row_id: int | None) -> Any:
     t = kd.model.__table__
-    q = select(t).where(t.c.project_code == project, t.c.retired_at.is_(None))
+    q = select(t).where(t.c.project_code == project, visible(t))
     if row_id is not None:
         q = q.where(t.c.id == row_id)
     elif record_id is not None:

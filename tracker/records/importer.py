@@ -16,6 +16,7 @@ difference.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Callable, Iterator
@@ -25,13 +26,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from tracker import audit
+from tracker.audit import rows as _rows
 from tracker.db.models import ImportBatch, Person, utcnow
 from tracker.errors import TrackerError
 from tracker.evaluation import locks
+from tracker.limits import limit
+from tracker.records import staging
 from tracker.records.columns import (
     DATE,
     ID_NUMBER,
@@ -456,11 +460,13 @@ class _Store:
     keys into memory first was tried: it cost more than the lookups it saved.)"""
 
     def __init__(self, conn: Any, project: str, writer: Writer, result: ImportResult, bid: int, sync: Sync,
-                 kd: KindDef, now: Any, reason: str, author: str, sheet_names: list[str] | None = None):
+                 kd: KindDef, now: Any, reason: str, author: str, sheet_names: list[str] | None = None,
+                 retired_writer: Writer | None = None):
         self.conn, self.project, self.writer, self.result, self.bid = conn, project, writer, result, bid
         self.sheet_names = list(sheet_names or [])
         self.multi = len(self.sheet_names) > 1
         self.sync, self.kd, self.now, self.reason, self.author = sync, kd, now, reason, author
+        self.retired_writer = retired_writer  # staged: writes the new versions of changed rows, retired
         self.table = writer.table
         t = self.table
         q = select(t.c.id).where(t.c.project_code == project, t.c.retired_at.is_(None)).limit(1)
@@ -477,10 +483,25 @@ class _Store:
             values = [values[j] for j in maybe]
         return lookup(self.conn, self.table, self.project, column, values)
 
+    def _foreign_staging(self, seen: dict[str, tuple[Any, ...]]) -> None:
+        """A stored row of another import that is not published yet: its fate is not known."""
+        others = {int(h[1]) for h in seen.values() if h[1] is not None and h[1] != self.bid}
+        if not others:
+            return
+        b = ImportBatch.__table__
+        q = select(b.c.id).where(b.c.id.in_(sorted(others)), b.c.published_at.is_(None)).limit(1)
+        busy = self.conn.execute(q).scalar()
+        if busy is not None:
+            raise TrackerError(f"导入批次 {busy} 正在导入同样的记录（尚未完成），未写入任何记录：请稍后重试"
+                               "（等那次导入完成后再导入本文件）")
+
     def write(self, ch: Chunk) -> None:
         result, bid, errors, sync = self.result, self.bid, ch.errors, self.sync
         dk_ints = ch.dedupe_ints
         seen = self._hits("dedupe_key", ch.dedupe, dk_ints, self.keys)
+        if seen:
+            self._foreign_staging(seen)
+        staged_keys = sync.staged_keys
         unchanged = corrected = 0
         changed: list[tuple[int, tuple[Any, ...], int]] = []  # (index, stored hit, file row)
         unchanged_js: list[int] = []
@@ -491,7 +512,11 @@ class _Store:
             fresh = []
             for j, key in enumerate(ch.dedupe):
                 hit = seen.get(key)
-                if hit is None:
+                if hit is not None and key in staged_keys:  # changed earlier in this (staged) import
+                    first, content = staged_keys[key]
+                    errors.setdefault(ch.valid[j], []).append(duplicate_message(
+                        self.kd, ch.record_id[j], content == ch.content[j], first, ch.rid_label))
+                elif hit is None:
                     fresh.append(j)
                 elif hit[1] == bid:
                     errors.setdefault(ch.valid[j], []).append(duplicate_message(
@@ -529,9 +554,15 @@ class _Store:
         if len(sync.diff.new_rows) < 500:
             for j in fresh[:500]:
                 sync.note_new(int(ch.rows[ch.valid[j]]), ch.bound, ch.values[j])
-        self.writer.insert(ch.bound, ch.values if len(rows) == len(ch.values) else [ch.values[j] for j in rows])
-        if changed:
-            sync.link_changed(ch.dedupe)
+        if changed and self.retired_writer is not None:
+            after = self.conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {self.table.name}").scalar_one()
+            self.writer.insert(ch.bound, [ch.values[j] for j in fresh])
+            self.retired_writer.insert(ch.bound, [ch.values[j] for j, _, _ in changed])
+            sync.stage_changed(ch.dedupe, ch.content, int(after))
+        else:
+            self.writer.insert(ch.bound, ch.values if len(rows) == len(ch.values) else [ch.values[j] for j in rows])
+            if changed:
+                sync.link_changed(ch.dedupe)
         if not self.lookup_all:
             self.keys.add(dk_ints[rows])
 
@@ -609,20 +640,37 @@ def _defer_indexes(conn: Any, table: Any, expected: int) -> list[str]:
     return [sql for _, sql in ddl]
 
 
+def staging_threshold() -> int:
+    """Imports of more rows than this stage them in short transactions (``TRACKER_STAGE_ROWS``)."""
+    return limit("TRACKER_STAGE_ROWS")
+
+
+CONFLICT = "导入时与同时进行的另一次导入冲突，未写入任何记录：请稍后重试"
+
+
 def _run(ws: Workspace, project: str, lay: Layout, chunks: Callable[[Context, Packer], Iterator[Chunk]], *,
          source_file: str, sha: str | None, dry_run: bool, skip_invalid: bool, entered_by: str,
          progress: Progress | None, total: int | None, sha_obj: Any = None, ledger: str | None = None,
          sync: bool = False, track_ledger: bool = True, sheet: str | None = None,
          source: Source | None = None) -> ImportResult:
+    """One import. A small one is one transaction. A large one (more than ``staging_threshold()``
+    rows, or of unknown size) is staged: its batch row is committed first, unpublished; each chunk
+    is then its own short transaction; the rows stay invisible (``tracker.records.visibility``) until
+    one short transaction publishes the batch. A failed or interrupted staged import deletes what it
+    staged; one that is killed leaves an unpublished batch that the next import clears away
+    (``tracker.records.staging``). So other writers wait for one chunk at most, never for the file."""
     kd = lay.kd
     spec = ws.spec(project)
     table = kd.model.__table__
     result = ImportResult(kind=kd.kind, dry_run=dry_run)
+    staged = not dry_run and (total is None or total > staging_threshold())
+    staging.clear_abandoned(ws.engine)
     now = utcnow()
     names = [sh.name for sh in source.sheets] if source is not None and source.sheets else [sheet] if sheet else []
     hash_key = id_key(ws.engine) if any(c.type == ID_NUMBER for c in kd.columns) else None  # before the write lock
     session = ws.session()
     stream: Any = None
+    bid: int | None = None
     try:
         conn = session.connection()
         sqlite = conn.dialect.name == "sqlite"
@@ -630,22 +678,31 @@ def _run(ws: Workspace, project: str, lay: Layout, chunks: Callable[[Context, Pa
             conn.exec_driver_sql("PRAGMA cache_size=-131072")  # 128 MB page cache for the index pages
         batch = ImportBatch(project_code=project, kind=kd.kind, file_name=source_file, file_sha256=sha or "",
                             entered_by=entered_by, started_at=now, sheets=names)
+        if staged:
+            batch.owner, batch.heartbeat_at = staging.owner_token(), now
         session.add(batch)
         session.flush()
         bid = batch.id
+        assert bid is not None
+        if staged:
+            session.commit()
+            conn = session.connection()
         ctx = Context(project, spec, kd, attr_cols=lay.attr_cols, id_key=hash_key,
                       id_attr_cols={h for h in lay.attr_cols if "身份证" in h or "证件号" in h}, sheet_names=names)
         if kd.kind == "activity":
             ctx.roster = _roster(conn, project)
-        writer = Writer(conn, kd.model, {"project_code": project, "entered_at": now, "entered_by": entered_by,
-                                         "source_file": source_file, "batch_id": bid})
+        constant = {"project_code": project, "entered_at": now, "entered_by": entered_by,
+                    "source_file": source_file, "batch_id": bid}
+        writer = Writer(conn, kd.model, constant)
+        retired_writer = Writer(conn, kd.model, {**constant, "retired_at": now}) if staged else None
         reason = f"导入批次 {bid}（{source_file}）中的更改"
-        syncer = Sync(conn, table, kd, project, bid, result.diff, spec)
-        store = _Store(conn, project, writer, result, bid, syncer, kd, now, reason, entered_by, names)
-        deferred = _defer_indexes(conn, table, total or 0) if sqlite and not dry_run else []
+        syncer = Sync(conn, table, kd, project, bid, result.diff, spec, staged=staged)
+        store = _Store(conn, project, writer, result, bid, syncer, kd, now, reason, entered_by, names, retired_writer)
+        deferred = _defer_indexes(conn, table, total or 0) if sqlite and not dry_run and not staged else []
         done = 0
         pg = not sqlite
         analyzed = -1
+        b = ImportBatch.__table__
         try:
             stream = chunks(ctx, writer.packer())
             for ch in stream:
@@ -657,14 +714,36 @@ def _run(ws: Workspace, project: str, lay: Layout, chunks: Callable[[Context, Pa
                     analyzed = max(result.imported, 10_000)
                 store.write(ch)
                 done += ch.n
+                if staged:
+                    conn.execute(update(b).where(b.c.id == bid).values(heartbeat_at=utcnow()))
+                    session.commit()
+                    conn = session.connection()
+                    for part in (writer, retired_writer, syncer, store):
+                        part.conn = conn  # type: ignore[union-attr]
                 if progress:
                     progress(done, total)
         except IntegrityError:
-            raise TrackerError("导入时与同时进行的另一次导入冲突，未写入任何记录：请稍后重试") from None
+            raise TrackerError(CONFLICT) from None
         if progress:
             progress(done, done)  # every row read: what is left is the commit (and index rebuilds)
         result.rows_total = done
         result.valid_rows = result.imported + result.unchanged + result.changed + result.corrected_earlier
+        failed = result.invalid_rows > 0 and not skip_invalid
+        if result.rows_total == 0:
+            raise TrackerError(f"{source_file} 没有数据行（只有表头），没有可导入的记录")
+        if staged and not failed:
+            # read-only work before the publishing transaction takes the write lock
+            records = _rows.batch_digest(conn, table, bid)
+            locks.check_batch(session, kd.model, bid, project)
+            session.commit()
+            conn = session.connection()
+            syncer.conn = conn
+            now = utcnow()  # what this import retires, it retires when it is published
+            batch.heartbeat_at = now
+            session.add(batch)
+            session.flush()  # the first write: the publishing transaction holds the write lock from here
+            if not syncer.publish_changed(now):  # changed rows replace their records (before the ledger check)
+                raise TrackerError(CONFLICT)
         if track_ledger or ledger:
             result.ledger = syncer.ledger_name(ledger, source_file)
             if result.invalid_rows == 0 or skip_invalid:
@@ -678,29 +757,36 @@ def _run(ws: Workspace, project: str, lay: Layout, chunks: Callable[[Context, Pa
         d = result.diff
         d.ledger, d.new, d.changed, d.unchanged = result.ledger, result.imported, result.changed, result.unchanged
         d.corrected_earlier = result.corrected_earlier
-        if result.rows_total == 0:
-            raise TrackerError(f"{source_file} 没有数据行（只有表头），没有可导入的记录")
-        failed = result.invalid_rows > 0 and not skip_invalid
         if dry_run or failed:
             session.rollback()
+            if staged:
+                staging.discard(ws.engine, bid, kd.kind)
             if failed:
                 result.imported = 0
             return result
         if result.imported == 0 and result.changed == 0 and result.diff.retired == 0:
-            session.delete(batch)
+            if staged:
+                session.rollback()
+                staging.discard(ws.engine, bid, kd.kind)
+            else:
+                session.delete(batch)
             result.batch_id = None
         else:
             batch.rows_total, batch.rows_imported = result.rows_total, result.imported
             batch.rows_unchanged, batch.rows_invalid = result.unchanged, result.invalid_rows
             batch.rows_changed, batch.rows_retired = result.changed, result.diff.retired
             batch.rows_corrected, batch.ledger = result.corrected_earlier, result.ledger
-            batch.finished_at = utcnow()
+            batch.finished_at = batch.published_at = utcnow()
+            batch.owner = batch.heartbeat_at = None
             if sha_obj is not None:
                 batch.file_sha256 = sha_obj.hexdigest()
             session.add(batch)
             result.batch_id = bid
-            locks.check_batch(session, kd.model, bid, project)
-            audit.record_batch(session, batch, kd.model, entered_by)
+            if staged:
+                audit.record_batch(session, batch, kd.model, entered_by, records=records)
+            else:
+                locks.check_batch(session, kd.model, bid, project)
+                audit.record_batch(session, batch, kd.model, entered_by)
             if result.changed or result.diff.retired:  # the amendments and retirements of a ledger sync
                 audit.record_corrections(session, "import-sync", bid, kd.model, entered_by, new=False)
         for ddl in deferred:
@@ -709,11 +795,16 @@ def _run(ws: Workspace, project: str, lay: Layout, chunks: Callable[[Context, Pa
             session.commit()
         except IntegrityError:
             session.rollback()
-            raise TrackerError("导入时与同时进行的另一次导入冲突，未写入任何记录：请稍后重试") from None
+            raise TrackerError(CONFLICT) from None
         result.committed = True
         return result
     except BaseException:
         session.rollback()
+        if staged and bid is not None and not result.committed:
+            if stream is not None:
+                stream.close()  # the reader worker stops before the staged rows are deleted
+            with contextlib.suppress(Exception):
+                staging.discard(ws.engine, bid, kd.kind)
         raise
     finally:
         if stream is not None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from tracker.db.models import Correction, ImportBatch
 from tracker.records.columns import ID_NUMBER, PHASE, PHASE_LABELS, POPULATION, VOCAB, KindDef
@@ -150,8 +150,13 @@ class Sync:
     """The ledger side of one import: earlier corrections, changed rows, disappeared records."""
 
     def __init__(self, conn: Any, table: Any, kd: KindDef, project: str, bid: int, diff: LedgerDiff,
-                 spec: Any = None):
+                 spec: Any = None, *, staged: bool = False):
         self.conn, self.table, self.kd, self.project, self.bid, self.diff = conn, table, kd, project, bid, diff
+        # staged (a large import in short transactions): the new version of a changed row is written
+        # retired (seen by nothing) and the old one stays current until ``publish_changed``
+        self.staged = staged
+        self.staged_pairs: list[tuple[int, int]] = []  # (old id, new id)
+        self.staged_keys: dict[str, tuple[int, str]] = {}  # dedupe key → (file row, content key)
         self.labels = Labels(kd, spec)
         c = Correction.__table__
         q = select(c.c.id).where(c.c.project_code == project, c.c.table_name == table.name,
@@ -205,8 +210,9 @@ class Sync:
         if len(self.diff.changed_rows) < MAX_DIFF_ROWS:
             want = old_ids[:MAX_DIFF_ROWS - len(self.diff.changed_rows)]
             olds = {r["id"]: dict(r) for r in self.conn.execute(select(t).where(t.c.id.in_(want))).mappings()}
-        for i in range(0, len(old_ids), 5000):
-            self.conn.execute(update(t).where(t.c.id.in_(old_ids[i:i + 5000])).values(retired_at=now))
+        if not self.staged:
+            for i in range(0, len(old_ids), 5000):
+                self.conn.execute(update(t).where(t.c.id.in_(old_ids[i:i + 5000])).values(retired_at=now))
         for j, hit, row in changed:
             if hit[1] is not None:
                 self.hit_batches[int(hit[1])] += 1
@@ -233,6 +239,43 @@ class Sync:
         self.conn.execute(insert(Correction.__table__), [
             {"project_code": self.project, "table_name": t.name, "old_id": o, "new_id": n, "action": "import-amend",
              "batch_id": self.bid, "reason": reason, "author": author, "at": now} for o, n in pairs])
+
+    def stage_changed(self, dedupe: list[str], content: list[str], after_id: int) -> None:
+        """Staged: after the retired insert of the new versions (ids above ``after_id``), remember
+        which old record each replaces."""
+        changed = self._pending[0]
+        t = self.table
+        keys = [dedupe[j] for j, _, _ in changed]
+        new_ids: dict[str, int] = {}
+        for i in range(0, len(keys), 5000):
+            q = select(t.c.dedupe_key, t.c.id).where(t.c.id > after_id, t.c.batch_id == self.bid,
+                                                    t.c.retired_at.is_not(None), t.c.dedupe_key.in_(keys[i:i + 5000]))
+            new_ids.update({dk: int(i_) for dk, i_ in self.conn.execute(q)})
+        for j, h, row in changed:
+            self.staged_pairs.append((int(h[4]), new_ids[dedupe[j]]))
+            self.staged_keys[dedupe[j]] = (row, content[j])
+
+    def publish_changed(self, now: dt.datetime) -> bool:
+        """Staged, in the publishing transaction: retire the old versions and make the new ones
+        current. False when another writer retired one of the old versions meanwhile."""
+        if not self.staged_pairs:
+            return True
+        _, reason, author, _ = self._pending
+        t = self.table
+        olds = [o for o, _ in self.staged_pairs]
+        done = 0
+        for i in range(0, len(olds), 5000):
+            done += self.conn.execute(update(t).where(t.c.id.in_(olds[i:i + 5000]), t.c.retired_at.is_(None))
+                                      .values(retired_at=now)).rowcount or 0
+        if done != len(olds):
+            return False
+        self.conn.execute(update(t).where(t.c.id == bindparam("new_id")).values(
+            retired_at=None, supersedes=bindparam("old_id")),
+            [{"new_id": n, "old_id": o} for o, n in self.staged_pairs])
+        self.conn.execute(insert(Correction.__table__), [
+            {"project_code": self.project, "table_name": t.name, "old_id": o, "new_id": n, "action": "import-amend",
+             "batch_id": self.bid, "reason": reason, "author": author, "at": now} for o, n in self.staged_pairs])
+        return True
 
     # ------------------------------------------------------------------ the ledger as a whole
 
@@ -263,7 +306,7 @@ class Sync:
         """Current records from earlier imports of ``ledger`` that this file no longer has."""
         t, b = self.table, ImportBatch.__table__
         earlier = select(b.c.id).where(b.c.project_code == self.project, b.c.kind == self.kd.kind,
-                                       b.c.ledger == ledger, b.c.id != self.bid)
+                                       b.c.ledger == ledger, b.c.id != self.bid, b.c.published_at.is_not(None))
         in_ledger = (t.c.project_code == self.project) & t.c.retired_at.is_(None) & t.c.batch_id.in_(earlier)
         total = self.conn.execute(select(func.count()).select_from(t).where(in_ledger)).scalar_one()
         batch_ids = {int(x) for x, in self.conn.execute(earlier)}

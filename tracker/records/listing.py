@@ -24,6 +24,7 @@ from tracker.errors import NotFound, TrackerError
 from tracker.records.columns import KINDS, KindDef, resolve_kind
 from tracker.records.errorfile import create_private, neutralise
 from tracker.records.ledger import Labels, display
+from tracker.records.visibility import visible
 
 MAX_LIST = 100_000
 
@@ -105,7 +106,7 @@ def list_records(ws: Any, project: str, kind: str = "activity", *, person: str |
     kd = _kd(kind)
     t = kd.model.__table__
     labels = Labels(kd, spec)
-    q = select(t).where(t.c.project_code == project, t.c.retired_at.is_(None))
+    q = select(t).where(t.c.project_code == project, visible(t))
     if person:
         if "person_id" not in t.c:
             raise TrackerError(f"“{kd.label}”没有服务对象编号列：--person 不适用")
@@ -251,7 +252,8 @@ def list_batches(ws: Any, project: str | None = None) -> Table:
             row = dict(r)
             row["kind_key"] = r["kind"]
             row["kind"] = KINDS[r["kind"]].label if r["kind"] in KINDS else r["kind"]
-            row["state"] = "已撤销" if r["undone_at"] else "有效"
+            row["state"] = ("导入中（尚未完成，记录不可见）" if r["published_at"] is None else
+                            "已撤销" if r["undone_at"] else "有效")
             out.rows.append(row)
     return out
 
@@ -276,6 +278,8 @@ def undo_batch(ws: Any, batch: int, reason: str, author: str, *, project: str | 
         b = conn.execute(select(ImportBatch.__table__).where(ImportBatch.__table__.c.id == batch)).mappings().first()
         if b is None or (project is not None and b["project_code"] != project):
             raise NotFound(f"没有导入批次 {batch}：请在导入批次列表中查看（网页的“导入批次”页，或命令 tracker batches）")
+        if b["published_at"] is None:
+            raise TrackerError(f"导入批次 {batch} 尚未完成（仍在导入，或导入被中断），其记录不计入任何数字：无需撤销")
         if b["undone_at"] is not None:
             raise TrackerError(f"导入批次 {batch} 已于 {b['undone_at']:%Y-%m-%d %H:%M} 撤销")
         t = RECORD_TABLES[b["kind"]].__table__

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from tracker.db.models import RECORD_TABLES
 from tracker.measure.kinds import kind_of
 from tracker.measure.types import ProjectProgress
+from tracker.records.visibility import visible
 
 DUE_WITHIN_DAYS = 60
 
@@ -55,7 +56,7 @@ def records_dated(conn: Any, code: str, start: dt.date, end: dt.date) -> int:
         if "date" not in t.c:
             continue
         n += conn.execute(select(func.count()).select_from(t).where(
-            t.c.project_code == code, t.c.retired_at.is_(None), t.c.date >= start, t.c.date <= end)).scalar_one()
+            t.c.project_code == code, visible(t), t.c.date >= start, t.c.date <= end)).scalar_one()
     return int(n)
 
 

@@ -1,4 +1,6 @@
 -- 2099A001.1.avg_size as of 2024-09-30
 SELECT avg(CAST(CASE WHEN (r.activity_type IN ('lecture')) THEN CASE WHEN (r.activity_type IN ('visit', 'bath', 'case_service', 'meal')) THEN 1 ELSE r.participants END ELSE NULL END AS FLOAT)) AS actual, coalesce(sum(CASE WHEN (r.activity_type IN ('lecture')) THEN 1 ELSE 0 END), 0) AS evidence, 0 AS violations 
 FROM activity AS r 
-WHERE r.project_code = '2099A001' AND r.retired_at IS NULL AND r.date <= '2024-09-30';
+WHERE r.project_code = '2099A001' AND r.retired_at IS NULL AND (r.batch_id IS NULL OR (r.batch_id NOT IN (SELECT unpublished_batch.id 
+FROM importbatch AS unpublished_batch 
+WHERE unpublished_batch.published_at IS NULL))) AND r.date <= '2024-09-30';

@@ -5,8 +5,14 @@ FROM (SELECT members.member AS member, coalesce(counts.n, 0) AS n, CASE WHEN (CA
 FROM (SELECT m_roster.member AS member, coalesce(m_roster.enrolled, first_seen.first, '2024-06-01') AS since, m_roster.exited AS until 
 FROM (SELECT m.person_id AS member, m.enrolled_on AS enrolled, m.exit_on AS exited 
 FROM person AS m 
-WHERE m.project_code = '2099A001' AND m.retired_at IS NULL AND m.population = 'elders' AND (m.enrolled_on IS NULL OR m.enrolled_on <= '2024-09-30')) AS m_roster LEFT OUTER JOIN (SELECT f.person_id AS member, min(f.date) AS first 
+WHERE m.project_code = '2099A001' AND m.retired_at IS NULL AND (m.batch_id IS NULL OR (m.batch_id NOT IN (SELECT unpublished_batch.id 
+FROM importbatch AS unpublished_batch 
+WHERE unpublished_batch.published_at IS NULL))) AND m.population = 'elders' AND (m.enrolled_on IS NULL OR m.enrolled_on <= '2024-09-30')) AS m_roster LEFT OUTER JOIN (SELECT f.person_id AS member, min(f.date) AS first 
 FROM activity AS f 
-WHERE f.project_code = '2099A001' AND f.retired_at IS NULL AND f.date <= '2024-09-30' AND f.activity_type IN ('visit') AND f.person_id IS NOT NULL GROUP BY f.person_id) AS first_seen ON first_seen.member = m_roster.member) AS members JOIN (SELECT 0 AS slot, '2024-06-01' AS lo, '2025-03-31' AS hi) AS slots ON members.since <= slots.hi AND (members.until IS NULL OR members.until >= slots.lo) LEFT OUTER JOIN (SELECT r.person_id AS member, 0 AS slot, coalesce(sum(CASE WHEN true THEN 1 ELSE 0 END), 0) AS n, coalesce(sum(CASE WHEN true THEN 1 ELSE 0 END), 0) AS records 
+WHERE f.project_code = '2099A001' AND f.retired_at IS NULL AND (f.batch_id IS NULL OR (f.batch_id NOT IN (SELECT unpublished_batch.id 
+FROM importbatch AS unpublished_batch 
+WHERE unpublished_batch.published_at IS NULL))) AND f.date <= '2024-09-30' AND f.activity_type IN ('visit') AND f.person_id IS NOT NULL GROUP BY f.person_id) AS first_seen ON first_seen.member = m_roster.member) AS members JOIN (SELECT 0 AS slot, '2024-06-01' AS lo, '2025-03-31' AS hi) AS slots ON members.since <= slots.hi AND (members.until IS NULL OR members.until >= slots.lo) LEFT OUTER JOIN (SELECT r.person_id AS member, 0 AS slot, coalesce(sum(CASE WHEN true THEN 1 ELSE 0 END), 0) AS n, coalesce(sum(CASE WHEN true THEN 1 ELSE 0 END), 0) AS records 
 FROM activity AS r 
-WHERE r.project_code = '2099A001' AND r.retired_at IS NULL AND r.date <= '2024-09-30' AND r.activity_type IN ('visit') AND r.person_id IS NOT NULL GROUP BY r.person_id) AS counts ON counts.member = members.member AND counts.slot = slots.slot) AS cells GROUP BY cells.member) AS per_member;
+WHERE r.project_code = '2099A001' AND r.retired_at IS NULL AND (r.batch_id IS NULL OR (r.batch_id NOT IN (SELECT unpublished_batch.id 
+FROM importbatch AS unpublished_batch 
+WHERE unpublished_batch.published_at IS NULL))) AND r.date <= '2024-09-30' AND r.activity_type IN ('visit') AND r.person_id IS NOT NULL GROUP BY r.person_id) AS counts ON counts.member = members.member AND counts.slot = slots.slot) AS cells GROUP BY cells.member) AS per_member;

@@ -1,8 +1,14 @@
 -- 2099A001.5.crc as of 2024-09-30
 SELECT coalesce(sum(CASE WHEN (NOT (EXISTS (SELECT cred.id 
 FROM staffcredential AS cred 
-WHERE cred.project_code = '2099A001' AND cred.retired_at IS NULL AND cred.staff_id = s.staff_id AND cred.credential = 'no_criminal_record' AND (cred.obtained_on IS NULL OR cred.obtained_on <= '2024-09-30') AND (cred.expires_on IS NULL OR cred.expires_on >= '2024-09-30')))) THEN 1 ELSE 0 END), 0) AS actual, count(*) AS evidence, coalesce(sum(CASE WHEN (NOT (EXISTS (SELECT cred.id 
+WHERE cred.project_code = '2099A001' AND cred.retired_at IS NULL AND (cred.batch_id IS NULL OR (cred.batch_id NOT IN (SELECT unpublished_batch.id 
+FROM importbatch AS unpublished_batch 
+WHERE unpublished_batch.published_at IS NULL))) AND cred.staff_id = s.staff_id AND cred.credential = 'no_criminal_record' AND (cred.obtained_on IS NULL OR cred.obtained_on <= '2024-09-30') AND (cred.expires_on IS NULL OR cred.expires_on >= '2024-09-30')))) THEN 1 ELSE 0 END), 0) AS actual, count(*) AS evidence, coalesce(sum(CASE WHEN (NOT (EXISTS (SELECT cred.id 
 FROM staffcredential AS cred 
-WHERE cred.project_code = '2099A001' AND cred.retired_at IS NULL AND cred.staff_id = s.staff_id AND cred.credential = 'no_criminal_record' AND (cred.obtained_on IS NULL OR cred.obtained_on <= '2024-09-30') AND (cred.expires_on IS NULL OR cred.expires_on >= '2024-09-30')))) THEN 1 ELSE 0 END), 0) AS violations 
+WHERE cred.project_code = '2099A001' AND cred.retired_at IS NULL AND (cred.batch_id IS NULL OR (cred.batch_id NOT IN (SELECT unpublished_batch.id 
+FROM importbatch AS unpublished_batch 
+WHERE unpublished_batch.published_at IS NULL))) AND cred.staff_id = s.staff_id AND cred.credential = 'no_criminal_record' AND (cred.obtained_on IS NULL OR cred.obtained_on <= '2024-09-30') AND (cred.expires_on IS NULL OR cred.expires_on >= '2024-09-30')))) THEN 1 ELSE 0 END), 0) AS violations 
 FROM staff AS s 
-WHERE s.project_code = '2099A001' AND s.retired_at IS NULL AND (s.started_on IS NULL OR s.started_on <= '2024-09-30') AND s.works_with_children = 1;
+WHERE s.project_code = '2099A001' AND s.retired_at IS NULL AND (s.batch_id IS NULL OR (s.batch_id NOT IN (SELECT unpublished_batch.id 
+FROM importbatch AS unpublished_batch 
+WHERE unpublished_batch.published_at IS NULL))) AND (s.started_on IS NULL OR s.started_on <= '2024-09-30') AND s.works_with_children = 1;

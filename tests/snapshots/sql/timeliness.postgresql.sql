@@ -1,4 +1,6 @@
 -- 2099A001.7.timely_visits as of 2024-09-30
 SELECT CASE WHEN (coalesce(sum(CASE WHEN (r.activity_type IN ('visit')) THEN 1 ELSE 0 END), 0) > 0) THEN (100.0 * coalesce(sum(CASE WHEN (r.activity_type IN ('visit') AND r.requested_on IS NOT NULL AND (CAST(r.date AS DATE) - CAST(r.requested_on AS DATE)) >= 0 AND (CAST(r.date AS DATE) - CAST(r.requested_on AS DATE)) <= 3) THEN 1 ELSE 0 END), 0)) / CAST(CAST(coalesce(sum(CASE WHEN (r.activity_type IN ('visit')) THEN 1 ELSE 0 END), 0) AS FLOAT) AS FLOAT) ELSE NULL END AS actual, coalesce(sum(CASE WHEN (r.activity_type IN ('visit')) THEN 1 ELSE 0 END), 0) AS evidence, coalesce(sum(CASE WHEN (r.activity_type IN ('visit') AND NOT (r.requested_on IS NOT NULL AND (CAST(r.date AS DATE) - CAST(r.requested_on AS DATE)) >= 0 AND (CAST(r.date AS DATE) - CAST(r.requested_on AS DATE)) <= 3)) THEN 1 ELSE 0 END), 0) AS violations, coalesce(sum(CASE WHEN (r.activity_type IN ('visit') AND r.requested_on IS NOT NULL AND (CAST(r.date AS DATE) - CAST(r.requested_on AS DATE)) >= 0 AND (CAST(r.date AS DATE) - CAST(r.requested_on AS DATE)) <= 3) THEN 1 ELSE 0 END), 0) AS num, coalesce(sum(CASE WHEN (r.activity_type IN ('visit')) THEN 1 ELSE 0 END), 0) AS den 
 FROM activity AS r 
-WHERE r.project_code = '2099A001' AND r.retired_at IS NULL AND r.date <= '2024-09-30';
+WHERE r.project_code = '2099A001' AND r.retired_at IS NULL AND (r.batch_id IS NULL OR (r.batch_id NOT IN (SELECT unpublished_batch.id 
+FROM importbatch AS unpublished_batch 
+WHERE unpublished_batch.published_at IS NULL))) AND r.date <= '2024-09-30';

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-02 00:01:42.941007
+Create Date: 2026-12-02 00:29:59.912248
 """
 
 from collections.abc import Sequence
@@ -212,6 +212,9 @@ def upgrade() -> None:
         sa.Column("ledger", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column("sheets", sa.JSON(), nullable=False),
         sa.Column("undone_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("published_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("owner", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+        sa.Column("heartbeat_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("entered_by", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("started_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("finished_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
