@@ -76,9 +76,9 @@ def test_chinese_numerals_caps_places_and_rules() -> None:
     st = s.clauses[5].kpis[0]
     assert (st.kind.value, st.rule.value, st.credential) == ("staff", "all_have", "no_criminal_record")
     # What the drafter cannot measure is a manual KPI that says why.
-    money = s.clauses[6].kpis  # expense KPIs are not a kind yet: a manual KPI saying why
-    assert [k.kind.value for k in money] == ["manual"]
-    assert "比率的分子分母无法从条款判断" in money[0].draft_reason
+    money = s.clauses[6].kpis  # 资金执行率 of the funding; 支出不超过预算: at most 100% of the budget
+    assert [(k.kind.value, k.target, k.comparator.value, k.against) for k in money] == [
+        ("expense", 90, ">=", "funding"), ("expense", 100, "<=", "budget")]
     m = s.clauses[7].kpis[0]
     assert (m.kind.value, m.draft, m.excerpt) == ("manual", "needs review", "建立健全工作制度")
     assert "没有数量" in m.draft_reason
@@ -132,6 +132,17 @@ def test_staff_headcounts() -> None:
     assert got == [("headcount", 5, ["社工"], ["专职"]), ("headcount", 1, ["督导"], None),
                    ("headcount", 3, ["社工"], ["专职"]),
                    ("distinct", 50, None, None)]  # recruiting volunteers is people reached, not staff in post
+
+
+def test_money_clauses_draft_expense_kpis() -> None:
+    s = drafted("1. 宣传费不超过总经费10%\n2. 人员经费占总支出不超过60%\n3. 用于购买服务的支出不少于5万元\n"
+                "4. 配套资金不少于2万元\n5. 人员经费支出不超过预算")
+    got = [(k.kind.value, k.target, k.comparator.value, k.unit, k.against, k.where.categories)
+           for _, k in s.iter_kpis()]
+    assert got == [("expense", 10, "<=", "%", "funding", ["宣传费"]), ("expense", 60, "<=", "%", "spend", ["人员经费"]),
+                   ("expense", 50000, ">=", "元", None, None),
+                   ("manual", None, ">=", "元", None, None),  # matching funds are not spending: a person judges
+                   ("expense", 100, "<=", "%", "budget", ["人员经费"])]
 
 
 def test_ages_and_years_are_not_targets() -> None:

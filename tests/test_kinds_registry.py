@@ -114,7 +114,7 @@ def test_charts_and_monthly_series_are_the_kinds_own() -> None:
         has_distribution = type(impl).distribution is not KpiKind.distribution
         assert has_monthly == (impl.by_month or impl.chart == "burnup"), kind
         assert has_distribution == (impl.chart == "distribution"), kind
-        assert impl.own_records is None or impl.own_records in {"staff", "incident", "approval"}, kind
+        assert impl.own_records is None or impl.own_records in {"staff", "incident", "approval", "expense"}, kind
 
 
 KIND_NAMES = "|".join(k.value for k in Kind)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from fixtures.engine.factory import CODE, add, d, judgement, person, workspace
+from fixtures.engine.factory import CODE, SPECS, add, d, judgement, person, workspace
 
 from tracker.measure.progress import (
     compute_progress,
@@ -537,7 +537,7 @@ def test_superseded_clauses_and_kpis_are_kept_but_not_counted(db_url: str) -> No
     m = next(k for k in p.kpis if k.id == f"{CODE}.9a.meals_total")
     assert (m.actual, m.target, m.clause) == (2, 300, 9)  # the contract's integer clause number
     spec = ws.spec(CODE)
-    assert [c.clause for c in clause_results(spec, p)][-2:] == [8, "9a"]  # clause 9 is not judged
+    assert [c.clause for c in clause_results(spec, p)][-3:] == [8, "9a", 10]  # clause 9 is not judged
     assert superseded_rows(spec) == [
         {"clause": "7", "what": "第7条 探访及时率（原）（目标 95%）", "by": "第7条 探访及时率（目标 90%）",
          "correction": "2024年7月更正公告"},
@@ -552,3 +552,49 @@ def test_superseded_clauses_and_kpis_are_kept_but_not_counted(db_url: str) -> No
     judgement(ws, f"{CODE}.9.meals_total", "met", dt.datetime(2024, 9, 1, tzinfo=dt.UTC))  # history of the old one
     with ws.session() as s:
         assert orphans(s, [spec]) == []  # kept in history: not an orphan
+
+
+def test_expense_totals_execution_rates_caps_and_shares(db_url: str) -> None:
+    """Funding 10万元 = 100,000 元; budget 人员经费 50,000, 宣传费 8,000, 活动经费 42,000. By 09-30:
+    人员经费 20,000 + 15,000.50 + 5,000 (written “人员 经费”) = 40,000.50; 宣传费 12,000; 活动经费 8,000.25;
+    all 60,000.75. After 09-30: 人员经费 3,000 more (10-15)."""
+    from decimal import Decimal
+
+    ws = workspace(db_url)
+    for cat, amount, day in [("人员经费", "20000.00", "2024-07-01"), ("人员经费", "15000.50", "2024-08-01"),
+                             ("人员 经费", "5000", "2024-09-01"), ("宣传费", "12000", "2024-08-15"),
+                             ("活动经费", "8000.25", "2024-09-10"), ("人员经费", "3000", "2024-10-15")]:
+        add(ws, "expense", category=cat, amount=Decimal(amount), date=d(day))
+    p = compute_progress(ws, CODE, AS_OF)
+    ex = kp(p, "execution")  # 60,000.75 / 100,000; paced 90 × 122/304 = 36.1 → on track
+    assert ex.actual == pytest.approx(60.00075) and (ex.evidence, ex.status) == (5, "on_track")
+    assert ex.expected == pytest.approx(90 * 122 / 304) and ex.detail["spent"] == 60000.75
+    cap = kp(p, "publicity_cap")  # 12,000 / 100,000 = 12% > 10%: spending cannot come back down
+    assert (cap.actual, cap.evidence, cap.status) == (pytest.approx(12), 1, "missed")
+    line = kp(p, "staff_budget")  # 40,000.50 / 50,000
+    assert (line.actual, line.evidence, line.status) == (pytest.approx(80.001), 3, "on_track")
+    total = kp(p, "spent_total")  # in 万元
+    assert total.actual == pytest.approx(6.000075) and total.status == "on_track"
+    share = kp(p, "staff_share")  # 40,000.50 / 60,000.75 = 66.67% > 60%: a share can still fall
+    assert share.actual == pytest.approx(100 * 40000.50 / 60000.75) and share.status == "behind"
+    end = compute_progress(ws, CODE, END)  # + 3,000 人员经费
+    assert kp(end, "execution").actual == pytest.approx(63.00075) and kp(end, "execution").status == "missed"
+    assert kp(end, "staff_share").actual == pytest.approx(100 * 43000.50 / 63000.75)
+    assert kp(end, "staff_share").status == "missed" and kp(end, "staff_budget").status == "met"
+
+
+def test_expense_without_a_denominator_is_pending_with_the_reason() -> None:
+    from tracker.kpispec.loader import load_spec
+    from tracker.measure.kinds.expense import denominator
+
+    spec = load_spec(SPECS, CODE).spec
+    k = next(k for _, k in spec.iter_kpis() if k.key == "staff_budget")
+    assert denominator(spec, k) == (50000, None)
+    nobudget = spec.model_copy(update={"budget": []})
+    assert "没有核定预算" in (denominator(nobudget, k)[1] or "")
+    other = k.model_copy(update={"where": k.where.model_copy(update={"categories": ["差旅费"]})})
+    assert "核定预算中没有科目 差旅费" in (denominator(spec, other)[1] or "")
+    funding = next(k for _, k in spec.iter_kpis() if k.key == "execution")
+    unknown = spec.model_copy(update={"project": spec.project.model_copy(update={
+        "funding": spec.project.funding.model_copy(update={"amount_wan": None})})})
+    assert "资助金额未定" in (denominator(unknown, funding)[1] or "")

@@ -292,6 +292,8 @@ class _ClauseDrafter:
         reason = "起草器按条款措辞推定的类型和目标，请核对适用的活动类型和记录"
         if unit == "%" and re.search(r"及时", seg) and self.within:
             return self.timeliness(ex, value, common["comparator"], "起草器按“…内…及时率”推定的及时率，请核对参照日期列")
+        if unit == "%" and re.search(r"执行率|经费|资金|预算|支出|费用", seg):
+            return self.expense_share(q, seg, before, ex, value, common)
         if unit == "%":
             measure = ("satisfaction" if "满意" in seg else "participation" if "参与率" in seg
                        else "pass" if re.search(r"合格|通过|达标|匹配|掌握|知晓|正确", seg)
@@ -311,8 +313,12 @@ class _ClauseDrafter:
                 rules["source"] = "assessment"
                 rules["where"] = {"instrument": self.d.instrument("assessment", "评估")}
             return self.add("rate", label or "比率", ex, "%", reason, **rules, **common)
+        if unit in ("万元", "元") and re.search(r"支出|使用|用于|花费|开支", seg):
+            cats = self.categories(before)
+            return self.add("expense", label or "经费支出", ex, unit, "起草器按“支出…元”推定的经费支出金额，请核对科目",
+                            where={"categories": cats} if cats else None, **common)
         if unit in ("万元", "元"):
-            return self.add("manual", label, ex, unit, "资金类条款（支出、执行率）尚无可计量的指标类型，请人工评定")
+            return self.add("manual", label, ex, unit, "资金数额不是支出要求（如配套资金、资助标准），请人工评定")
         if unit == "个月":
             if re.search(r"持续|连续|跟踪|服务时间", seg):
                 return self.add("duration", label or "服务持续时间", ex, "个月", reason, **common)
@@ -414,6 +420,32 @@ class _ClauseDrafter:
             return self.add("count", label or "活动", ex, unit, reason, where={"types": [t]}, **common)
         return self.add("manual", label, ex, unit, f"数量“{self.excerpt(q.start, q.end)}”的单位无法归类，请人工拆分")
 
+    @staticmethod
+    def categories(before: str) -> list[str]:
+        """The 科目 a money rule names before its comparator: 宣传费不超过… → [宣传费]."""
+        m = re.search(r"([^\s,，;；。、:：的]{1,8}?(?:费|经费|支出))(?:的)?(?:支出|使用|开支)?(?:金额|比例|占比)?"
+                      rf"(?:{_GE}|{_LE}|不得超过|不应超过|不超出|占)?[^,，;；。]*$", before)
+        if not m:
+            return []
+        cat = re.sub(r"^(?:项目|其中|且|并|用于)", "", m.group(1))
+        return [] if cat in ("经费", "资金", "支出", "总经费", "项目经费", "费用") else [cat]
+
+    def expense_share(self, q: _Qty, seg: str, before: str, ex: str, value: float,
+                      common: dict[str, Any]) -> dict[str, Any]:
+        """资金执行率不低于90% → percent of the funding; 预算执行率 → of the budget; 宣传费不超过总经费10%
+        → 宣传费 as a percent of the funding, at most; 人员经费占总支出不超过60% → a share of all spending."""
+        against = "budget" if re.search(r"预算执行率|预算", seg) else \
+            "spend" if re.search(r"占(?:总|全部|项目)?支出|总支出", seg) else "funding"
+        cats = [] if "执行率" in seg and not re.search(r"[^资金项目预算]费", before) else self.categories(
+            re.split(r"不超过|不高于|不得超过|不应超过|占|不低于|不少于|达到", before)[0] + "不超过")
+        reason = {"funding": "起草器按条款推定为占资助金额的比例，请核对科目和分母",
+                  "budget": "起草器按条款推定为预算执行率，请在规格中填写 budget 并核对科目",
+                  "spend": "起草器按条款推定为占全部支出的比例，请核对科目"}[against]
+        if re.search(r"不超过|不高于|不得超过|不应超过|控制在", before):  # 宣传费不超过总经费10%
+            common = {**common, "comparator": "<="}
+        return self.add("expense", _label(seg) or "资金执行率", ex, "%", reason, against=against,
+                        where={"categories": cats} if cats else None, **common)
+
     def timeliness(self, ex: str, target: float, comparator: str | None, reason: str) -> dict[str, Any]:
         """A timeliness KPI from the first time limit read (3天内; 24小时内); the others are noted."""
         q, unit = self.within[0]
@@ -464,6 +496,13 @@ class _ClauseDrafter:
                                     ("safety_accident", "事故")) if w in m.group()]
             self.add("zero_incident", "零事件", self.excerpt(m.start(), m.end()), "起", "起草器按“不得…”推定的零事件要求，请核对事件类型",
                      incident_types=types or ["negative_publicity"])
+        m = re.search(r"[^,，;；。]*(?:支出|费用|经费|开支)[^,，;；。\d%]*不(?:得)?(?:超过|超出|突破)(?:核定)?预算[^,，;；。]*", n)
+        if m:  # 支出不超过预算: spending within the approved budget, without a number
+            self.rule_spans.append((m.start(), m.end()))
+            cats = self.categories(re.split(r"不(?:得)?(?:超过|超出|突破)", m.group())[0] + "不超过")
+            self.add("expense", "支出不超过预算", self.excerpt(m.start(), m.end()), "%",
+                     "起草器按“不超过预算”推定为预算执行率不超过100%，请在规格中填写 budget 并核对科目",
+                     against="budget", target=100, comparator="<=", where={"categories": cats} if cats else None)
         m = re.search(r"[^,，;；。]*无(?:违法)?犯罪记录[^,，;；。]*", n)
         if m:
             self.rule_spans.append((m.start(), m.end()))

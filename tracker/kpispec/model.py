@@ -56,6 +56,7 @@ class Kind(StrEnum):
     zero_incident = "zero_incident"  # no incident of the given types
     staff = "staff"  # staff credentials: everyone has one / at least n have one
     headcount = "headcount"  # staff in post (by role, employment) on every day of the period so far
+    expense = "expense"  # spending (by 科目): an amount, or percent of the funding, the budget or all spending
     timeliness = "timeliness"  # share of records done within N days (hours) of a reference date (percent)
     manual = "manual"  # an auditor's judgement, recorded with evidence
 
@@ -292,6 +293,7 @@ class Where(Strict):
     towns: list[str] | None = None
     districts: list[str] | None = None
     roles: list[str] | None = Field(default=None, description="工作人员岗位（staff、headcount），如 社工、督导")
+    categories: list[str] | None = Field(default=None, description="经费支出的科目（expense），如 宣传费")
     employment: list[Literal["专职", "兼职", "志愿者"]] | None = Field(
         default=None, description="工作人员用工性质（staff、headcount）")
 
@@ -371,6 +373,9 @@ class KPI(Strict):
     credential: Key | None = None
     rule: StaffRule | None = None
     reference: Key | None = Field(default=None, description="timeliness：参照日期列，如 requested_on（需求登记日期）")
+    against: Literal["funding", "budget", "spend"] | None = Field(default=None, description=(
+        "expense：占比的分母——资助金额 funding、预算（所列科目的核定金额，无科目时为预算合计）budget、全部支出 spend；"
+        "省略时 actual 为金额（unit 元 或 万元）"))
     within: Within | None = Field(default=None, description="timeliness：参照日期后多久内完成，{days: 3} 或 {hours: 24}")
     target: float | None = None
     comparator: Comparator = Comparator.ge
@@ -413,6 +418,8 @@ class KPI(Strict):
             raise ValueError(msg)
         if (self.where.roles or self.where.employment) and self.kind not in (Kind.staff, Kind.headcount):
             raise ValueError("where.roles 和 where.employment 只适用于 staff 和 headcount 类指标")
+        if self.where.categories and self.kind is not Kind.expense:
+            raise ValueError("where.categories（经费科目）只适用于 expense 类指标")
         return self
 
     def default_pacing(self) -> Pacing:

@@ -47,6 +47,7 @@ from tracker.db.models import (
     Approval,
     Assessment,
     Deliverable,
+    Expense,
     Incident,
     Person,
     Staff,
@@ -81,7 +82,7 @@ TYPE_COLUMN = {Source.activity: "activity_type", Source.deliverable: "deliverabl
 FIELD_COLUMN = {Field_.person: "person_id", Field_.group: "group_name"}
 TABLES = {t.name: t for t in (Activity.__table__, Deliverable.__table__, Person.__table__, Survey.__table__,
                               Assessment.__table__, Approval.__table__, Incident.__table__, Staff.__table__,
-                              StaffCredential.__table__)}
+                              StaffCredential.__table__, Expense.__table__)}
 CHILD_WORDS = ("儿童", "未成年", "少年", "孩子", "青少年", "学生")
 
 

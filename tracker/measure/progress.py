@@ -95,7 +95,7 @@ def _progress_of(ctx: Ctx, c: Compiled, v: dict[str, Any]) -> KpiProgress:
     status = impl.status(Facts(
         comparator=kpi.comparator.value, target=kpi.target, actual=actual, expected=exp,
         tolerance=kpi.tolerance, period_ended=ctx.as_of >= project.period.end, violations=violations,
-        evidence=evidence, verdict=v.get("verdict"), rule=kpi.rule.value if kpi.rule else None,
+        evidence=evidence, verdict=v.get("verdict"), rule=kpi.rule.value if kpi.rule else kpi.against,
         potential=_num(v.get("potential")), compliance_target=kpi.compliance_target, reached=reached,
         broken=int(detail.get("missed") or 0) if measure else 0))
     return KpiProgress(

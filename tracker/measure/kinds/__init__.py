@@ -16,7 +16,7 @@ from tracker.kpispec.model import Kind
 from tracker.measure.kinds.base import KpiKind
 
 _MODULES = ("count", "sum", "average", "distinct", "per_person", "rate", "coverage", "duration",
-            "approval_gate", "zero_incident", "staff", "headcount", "timeliness", "manual")
+            "approval_gate", "zero_incident", "staff", "headcount", "timeliness", "expense", "manual")
 
 
 @cache
