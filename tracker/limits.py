@@ -16,6 +16,7 @@ characters in a code (记录编号 …)      TRACKER_MAX_CODE           100
 size of a spec file                    TRACKER_MAX_SPEC_KB        1024
 YAML nodes of a spec, aliases expanded TRACKER_MAX_SPEC_NODES     200000
 nesting depth of a spec                TRACKER_MAX_SPEC_DEPTH     40
+rows with errors an error file lists   TRACKER_MAX_ERROR_ROWS     1000
 rows above which an import is staged   TRACKER_STAGE_ROWS         50000
 =====================================  =========================  ===========
 """
@@ -36,6 +37,7 @@ _DEFAULTS = {
     "TRACKER_MAX_SPEC_KB": 1024,
     "TRACKER_MAX_SPEC_NODES": 200_000,
     "TRACKER_MAX_SPEC_DEPTH": 40,
+    "TRACKER_MAX_ERROR_ROWS": 1000,
     "TRACKER_STAGE_ROWS": 50_000,
 }
 

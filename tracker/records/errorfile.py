@@ -119,6 +119,12 @@ class ErrorWriter:
             out[self.msg_col] = msg
             self.w.writerow(out)
 
+    def note(self, text: str) -> None:
+        """A last line holding only a 错误说明 (the count of errors not listed)."""
+        out = [""] * len(self.headers)
+        out[self.msg_col] = text
+        self.w.writerow(out)
+
     def close(self, keep: bool) -> Path | None:
         try:
             self.fh.close()

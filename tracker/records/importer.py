@@ -138,6 +138,12 @@ class ImportResult:
     sheets: list[SheetReport] = field(default_factory=list)  # XLSX: every sheet, read or skipped
     per_sheet: dict[int, SheetReport] = field(default_factory=dict, repr=False)  # counts by sheet index
     footer_rows: int = 0  # rows skipped as a table's footer (合计, 小计, 制表人 …), all sheets
+    error_cap: int = 0  # the error file lists at most this many rows with errors (``TRACKER_MAX_ERROR_ROWS``)
+
+    @property
+    def unlisted_errors(self) -> int:
+        """Rows with errors beyond the error file's cap (not listed in it)."""
+        return max(self.invalid_rows - len(self.messages), 0) if self.invalid_rows > self.error_cap else 0
 
     @property
     def disappeared(self) -> int:
@@ -169,6 +175,9 @@ class ImportResult:
             else:
                 s += (f"，台账中已没有的记录 {self.diff.disappeared} 条（仍计入指标；"
                       "确认删除请加 --sync 重新导入，由本次导入退回）")
+        if self.unlisted_errors:
+            s += (f"；错误文件只列出前 {len(self.messages):,} 行有错误的行，另有 {self.unlisted_errors:,} 行有错误未列出"
+                  "（错误这么多，多半是选错了文件或表头不对：请先核对）")
         if self.dry_run:
             s += "（试运行，未写入数据库）"
         elif self.invalid_rows and not self.committed:
@@ -363,14 +372,36 @@ def import_file(ws: Workspace, path: Path | str, project: str, kind: str | None 
         writer = _writer(error_file or default_error_path(path, src.fmt), src.headers, lay)
         many = len(src.sheets) > 1
         try:
-            for raw, rows in src.chunks(chunk_size):
-                writer.write(raw.to_numpy(dtype=object).tolist(), [result.messages.get(int(r), "") for r in rows],
-                             [src.row_label(int(r)) for r in rows] if many else rows.tolist())
+            _write_errors(writer, result, ((raw.to_numpy(dtype=object).tolist(), rows.tolist(),
+                                            [src.row_label(int(r)) for r in rows] if many else rows.tolist())
+                                           for raw, rows in src.chunks(chunk_size)))
         except BaseException:
             writer.close(keep=False)
             raise
         result.error_file = writer.close(keep=True)
     return result
+
+
+def _write_errors(writer: ErrorWriter, result: ImportResult,
+                  parts: Iterator[tuple[list[list[Any]], list[int], list[Any]]]) -> None:
+    """Every input row with its 错误说明 (``parts``: cells, row keys, 原行号 as shown); past the cap
+    (more rows with errors than ``TRACKER_MAX_ERROR_ROWS``) only the first rows with errors, then one
+    line with the count of the others."""
+    msgs = result.messages
+    if not result.unlisted_errors:
+        for cells, keys, labels in parts:
+            writer.write(cells, [msgs.get(int(r), "") for r in keys], labels)
+        return
+    left = len(msgs)
+    for cells, keys, labels in parts:
+        keep = [k for k, r in enumerate(keys) if int(r) in msgs]
+        if keep:
+            writer.write([cells[k] for k in keep], [msgs[int(keys[k])] for k in keep], [labels[k] for k in keep])
+            left -= len(keep)
+        if left <= 0:
+            break
+    writer.note(f"另有 {result.unlisted_errors:,} 行有错误，未列出：错误文件最多列出前 {len(msgs):,} 行有错误的行"
+                "（上限 TRACKER_MAX_ERROR_ROWS）。错误这么多，多半是选错了文件或表头不对，请先核对后重新导入")
 
 
 def _sheet_reports(src: Source, result: ImportResult, skipped: list[SheetReport]) -> list[SheetReport]:
@@ -428,11 +459,10 @@ def import_rows(ws: Workspace, project: str, kind: str, rows: pd.DataFrame | lis
     if error_file is not None and result.invalid_rows:
         writer = _writer(error_file, headers, lay)
         try:
-            for start in range(0, len(df), chunk_size):
-                cells = cells_of(df.iloc[start:start + chunk_size])
-                writer.write(cells.to_numpy(dtype=object).tolist(),
-                             [result.messages.get(start + 1 + k, "") for k in range(len(cells))],
-                             list(range(start + 1, start + 1 + len(cells))))
+            _write_errors(writer, result, ((cells_of(df.iloc[s:s + chunk_size]).to_numpy(dtype=object).tolist(),
+                                            list(range(s + 1, s + 1 + len(df.iloc[s:s + chunk_size]))),
+                                            list(range(s + 1, s + 1 + len(df.iloc[s:s + chunk_size]))))
+                                           for s in range(0, len(df), chunk_size)))
         except BaseException:
             writer.close(keep=False)
             raise
@@ -576,8 +606,11 @@ class _Store:
                 if len(result.invalid) < MAX_KEPT_ERRORS:
                     k, row = divmod(int(ch.rows[i]), ROW_SPAN)
                     result.invalid.append(RowError(row, col, msg, self.sheet_names[k] if self.multi else None))
-        for i, es in errors.items():
-            result.messages[int(ch.rows[i])] = "；".join(f"[{c}] {m}" for c, m in es)
+        cap = result.error_cap
+        for i in sorted(errors):  # the first ``cap`` rows with errors, in file order, for the error file
+            if len(result.messages) >= cap:
+                break
+            result.messages[int(ch.rows[i])] = "；".join(f"[{c}] {m}" for c, m in errors[i])
         self._per_sheet(ch, fresh, changed, unchanged_js, corrected_js, errors)
 
     def _per_sheet(self, ch: Chunk, fresh: list[int], changed: list[tuple[int, tuple[Any, ...], int]],
@@ -662,7 +695,7 @@ def _run(ws: Workspace, project: str, lay: Layout, chunks: Callable[[Context, Pa
     kd = lay.kd
     spec = ws.spec(project)
     table = kd.model.__table__
-    result = ImportResult(kind=kd.kind, dry_run=dry_run)
+    result = ImportResult(kind=kd.kind, dry_run=dry_run, error_cap=limit("TRACKER_MAX_ERROR_ROWS"))
     staged = not dry_run and (total is None or total > staging_threshold())
     staging.clear_abandoned(ws.engine)
     now = utcnow()
