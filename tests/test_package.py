@@ -85,6 +85,11 @@ def test_a_non_editable_install_renders_reports_from_another_directory(tmp_path:
                  "tracker/db/migrations/script.py.mako", "tracker/db/migrations/versions/0001_initial_schema.py",
                  "tracker/web/templates/base.html", "tracker/web/static/style.css"):
         assert data in names, data
+    # every file of the package that is not Python source ships too (a new data file needs its
+    # pattern in pyproject's package-data)
+    for f in sorted((src / "tracker").rglob("*")):
+        if f.is_file() and f.suffix not in (".py", ".pyc"):
+            assert f.relative_to(src).as_posix() in names, f"{f.relative_to(src)} 不在 wheel 中：请加入 package-data"
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], **quiet)
