@@ -142,3 +142,19 @@ def test_the_same_file_imported_twice_at_once(cli: dict[str, str], tmp_path: Pat
             assert "请稍后重试" in err, err
         else:
             assert "新增 60000 条" in out or "未变化 60000 条" in out, out
+
+
+def test_output_files_of_listings_and_places_that_cannot_be_written(cli: dict[str, str], tmp_path: Path) -> None:
+    """Every output path of the CLI: a directory where a file is wanted, a file on the way, a place no
+    file can be created in (``/proc``: even root cannot create a file there)."""
+    afile = tmp_path / "afile.txt"
+    afile.write_text("x")
+    for cmd in (["records", "--project", CODE], ["batches"]):
+        _fails(cli, f"--out 应为文件名，而 {tmp_path} 是目录", *cmd, "--format", "csv", "--out", str(tmp_path))
+        _fails(cli, "是文件而不是目录", *cmd, "--format", "xlsx", "--out", str(afile / "x.xlsx"))
+        _fails(cli, "/proc", *cmd, "--format", "csv", "--out", "/proc/tracker-test.csv")
+    _fails(cli, "/proc", "template", "--project", CODE, "--kind", "activity", "--out", "/proc/tracker-test.xlsx")
+    _fails(cli, "/proc", "report", "midterm", "--project", CODE, "--out", "/proc/tracker-test")
+    bad = write_csv(tmp_path / "bad.csv", [ACT, ["A1", "2024-07-01", "培训", -5, ""]])
+    _fails(cli, "/proc", "import", str(bad), "--project", CODE, "--error-file", "/proc/tracker-test.csv")
+    assert not list(Path(tmp_path).glob("*.part")) and not afile.is_dir()

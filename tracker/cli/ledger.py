@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from tracker.cli import app
+from tracker.cli.options import output_file
 from tracker.cli.options import workspace as _ws
 from tracker.errors import TrackerError
 
@@ -29,6 +30,8 @@ def _show(table: object, fmt: str, out: Path | None, keys: bool) -> None:
     if fmt == "xlsx" and out is None:
         raise TrackerError("--format xlsx 需要用 --out 指定输出文件，如 --out 记录.xlsx")
     if out is not None:
+        out = output_file(out, "--out", "记录.xlsx")
+        assert out is not None
         if fmt == "table":
             fmt = "xlsx" if out.suffix.lower() == ".xlsx" else "csv"
         path = table.save(out.with_suffix("." + fmt) if out.suffix.lower() != "." + fmt else out, keys=keys)

@@ -56,9 +56,11 @@ def neutralise(v: str) -> str:
     return "'" + v if is_formula_like(v) else v
 
 
-def create_private(path: Path, suffix: str) -> tuple[Path, IO[bytes]]:
+def create_private(path: Path, suffix: str, *, what: str = "错误文件",
+                   option: str = "--error-file") -> tuple[Path, IO[bytes]]:
     """A new temporary file beside ``path``: created exclusively, never through a symbolic link,
-    mode 0600. Returns (its path, a binary file object)."""
+    mode 0600. Returns (its path, a binary file object). ``what`` and ``option`` name the file in
+    the message when it cannot be created."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     for _ in range(10):
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}{suffix}")
@@ -67,7 +69,11 @@ def create_private(path: Path, suffix: str) -> tuple[Path, IO[bytes]]:
         except FileExistsError:
             continue
         except OSError as e:
-            raise TrackerError(f"无法在 {path.parent} 写入错误文件（{e.strerror}）：请用 --error-file 指定可写的位置") from None
+            why = ("路径中有一个是文件而不是目录" if isinstance(e, NotADirectoryError) else
+                   "目录不存在或不能在其中建文件" if isinstance(e, FileNotFoundError) else
+                   "没有写权限" if isinstance(e, PermissionError) else
+                   "文件系统是只读的" if e.errno == 30 else "磁盘空间不足" if e.errno == 28 else "无法创建文件")
+            raise TrackerError(f"无法在 {path.parent} 写入{what}（{why}）：请用 {option} 指定可写的位置") from None
         return tmp, os.fdopen(fd, "wb")
     raise TrackerError(f"无法在 {path.parent} 创建临时文件：请稍后重试")
 

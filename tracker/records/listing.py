@@ -52,7 +52,7 @@ class Table:
         path = Path(path)
         if path.is_dir():
             raise TrackerError(f"{path} 是一个文件夹：请给出文件名，如 {path / '记录.xlsx'}")
-        tmp, fh = create_private(path, ".part")
+        tmp, fh = create_private(path, ".part", what="输出文件", option="--out")
         try:
             if path.suffix.lower() == ".xlsx":
                 from openpyxl import Workbook
