@@ -52,6 +52,14 @@ def test_progress_json_table_csv(cli_env) -> None:  # type: ignore[no-untyped-de
 def test_portfolio_explain_violations_judge(cli_env) -> None:  # type: ignore[no-untyped-def]
     pf = json.loads(run("portfolio", "--as-of", "2024-09-30", "--format", "json"))
     assert pf[0]["project"] == CODE and pf[0]["behind"] >= 1
+    busy = json.loads(run("portfolio", "--as-of", "2024-07-31", "--format", "json"))
+    assert busy[0]["silence"] is None  # records dated in July, the last elapsed month
+    assert pf[0]["silence"] == "quiet_last_month"  # nothing dated in September
+    prog = json.loads(run("progress", "--project", CODE, "--as-of", "2024-09-30", "--format", "json"))
+    assert prog["silence"] == "quiet_last_month"
+    assert "上个完整月份没有任何记录" in run("portfolio", "--as-of", "2024-09-30")
+    assert "注意：上个完整月份没有任何记录" in run("progress", "--project", CODE, "--as-of", "2024-09-30")
+    assert run("portfolio", "--as-of", "2024-09-30", "--format", "csv").splitlines()[1].endswith(",quiet_last_month")
     assert "进度滞后" in run("portfolio", "--as-of", "2024-09-30")
     sql = run("explain", f"{CODE}.1.big_lectures", "--as-of", "2024-09-30")
     assert "SELECT" in sql and "'2024-09-30'" in sql and "'lecture'" in sql and ">= 50" in sql

@@ -199,6 +199,18 @@ def test_pdf_embeds_cjk_font_and_has_text_and_figures(ws, tmp_path: Path) -> Non
     assert len(images) == 5
 
 
+def test_a_project_quiet_last_month_says_so_on_page_one(ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """seed.py's records end in October: as of 2024-12-31 December is the last elapsed month and has
+    nothing dated in it; at the mid-term (October has records) nothing is said."""
+    as_of = dt.date(2024, 12, 31)
+    assert compute_progress(ws, seed.CODE, as_of).silence == "quiet_last_month"
+    html = render_project_report(ws, seed.CODE, "midterm", as_of, tmp_path, generated_at=GEN).html.read_text("utf-8")
+    page_one = html[:html.index('id="verdict"')]
+    assert "最近一个完整月份（2024年12月）没有任何记录" in page_one
+    mid = render_project_report(ws, seed.CODE, "midterm", None, tmp_path, generated_at=GEN).html.read_text("utf-8")
+    assert compute_progress(ws, seed.CODE, MID).silence is None and 'id="silence"' not in mid
+
+
 def test_empty_project_renders_every_kpi(db_url: str, tmp_path: Path) -> None:
     ws = open_workspace(db_url, SPECS)
     for which in ("midterm", "final"):
@@ -210,6 +222,11 @@ def test_empty_project_renders_every_kpi(db_url: str, tmp_path: Path) -> None:
         if which == "midterm":  # nothing entered yet: every KPI 待评定, none judged behind
             assert {k.status for k in engine.kpis} == {"pending"}
             assert html.count("待评定") >= len(engine.kpis)
+        # page one says so, before the verdict box; it never says nothing is behind
+        assert engine.silence == "no_records"
+        page_one = html[:html.index('id="verdict"')]
+        assert 'id="silence"' in page_one and "本项目尚无服务记录" in page_one
+        assert "没有进度滞后或未达标的指标" not in html
         # Burn-ups still show the pacing line; nothing else has records to draw.
         assert "每月活动记录数" not in html and "各类调查对象满意率" not in html
         assert "没有违规记录" in html and "没有成果记录" in html

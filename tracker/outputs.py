@@ -8,13 +8,13 @@ import csv
 import io
 from typing import Any
 
-from tracker.measure.types import STATUS_LABELS, ProjectProgress
+from tracker.measure.types import SILENCE_LABELS, STATUS_LABELS, ProjectProgress
 from tracker.text import display_width, pad
 
 PROGRESS_CSV_COLUMNS = ["project", "as_of", "id", "clause", "label", "kind", "comparator", "target", "unit",
                         "actual", "expected", "forecast", "status", "status_label", "violations", "evidence",
                         "measure"]
-PORTFOLIO_CSV_COLUMNS = ["project", "name", "as_of", *STATUS_LABELS, "kpis"]
+PORTFOLIO_CSV_COLUMNS = ["project", "name", "as_of", *STATUS_LABELS, "kpis", "silence"]
 
 
 def progress_json(p: ProjectProgress, violations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -39,9 +39,10 @@ def progress_csv(p: ProjectProgress) -> str:
 
 
 def portfolio_json(ps: list[ProjectProgress]) -> list[dict[str, Any]]:
-    """Per project: code, name, as-of date, the count of KPIs in each status and the number of KPIs."""
-    return [{"project": p.project, "name": p.name, "as_of": p.as_of.isoformat(), **p.counts(), "kpis": len(p.kpis)}
-            for p in ps]
+    """Per project: code, name, as-of date, the count of KPIs in each status, the number of KPIs and
+    ``silence`` (``no_records``, ``quiet_last_month`` or null: the flag of a project reporting nothing)."""
+    return [{"project": p.project, "name": p.name, "as_of": p.as_of.isoformat(), **p.counts(), "kpis": len(p.kpis),
+             "silence": p.silence} for p in ps]
 
 
 def portfolio_csv(ps: list[ProjectProgress]) -> str:
@@ -50,7 +51,7 @@ def portfolio_csv(ps: list[ProjectProgress]) -> str:
     w = csv.writer(buf)
     w.writerow(PORTFOLIO_CSV_COLUMNS)
     for row in portfolio_json(ps):
-        w.writerow([row[c] for c in PORTFOLIO_CSV_COLUMNS])
+        w.writerow(["" if row[c] is None else row[c] for c in PORTFOLIO_CSV_COLUMNS])
     return buf.getvalue()
 
 
@@ -86,14 +87,17 @@ def progress_table(p: ProjectProgress) -> str:
                      k.unit, STATUS_LABELS[k.status], str(k.violations) if k.violations else ""])
     c = p.counts()
     summary = "，".join(f"{STATUS_LABELS[s]} {n}" for s, n in c.items())
+    if p.silence:
+        head += f"\n注意：{SILENCE_LABELS[p.silence]}，请核实项目是否在开展服务并补录记录"
     return head + "\n\n" + render_table(
         ["条款", "指标", "目标", "实际", "应完成", "预计", "单位", "状态", "违规"], rows) + f"\n\n合计：{summary}"
 
 
 def portfolio_table(ps: list[ProjectProgress]) -> str:
     keys = list(STATUS_LABELS)
-    rows = [[p.project, p.name, str(p.as_of), *(str(p.counts()[k]) for k in keys), str(len(p.kpis))] for p in ps]
-    return render_table(["项目", "名称", "截至", *(STATUS_LABELS[k] for k in keys), "指标数"], rows)
+    rows = [[p.project, p.name, str(p.as_of), *(str(p.counts()[k]) for k in keys), str(len(p.kpis)),
+             SILENCE_LABELS.get(p.silence or "", "")] for p in ps]
+    return render_table(["项目", "名称", "截至", *(STATUS_LABELS[k] for k in keys), "指标数", "提示"], rows)
 
 
 def violations_table(rows: list[dict[str, Any]]) -> str:

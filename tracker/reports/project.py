@@ -156,6 +156,14 @@ class ProjectReport:
     evaluated: Any = None  # tracker.evaluation.scores.EvaluatedScore: the evaluators' scores
 
 
+def _silent_month(report: ProjectReport) -> str | None:
+    """The last elapsed month, as 2024年9月, for a report whose project recorded nothing in it."""
+    if report.progress.silence != "quiet_last_month":
+        return None
+    month = measure_progress.last_elapsed_month(report.spec, report.as_of)
+    return None if month is None else f"{month[0].year}年{month[0].month}月"
+
+
 def _vocab_labels(spec: Spec) -> dict[str, str]:
     out: dict[str, str] = {}
     for group in (spec.activity_types, spec.deliverable_types, spec.respondent_types, spec.populations):
@@ -347,7 +355,8 @@ def _month_end(m: Any) -> dt.date:
 def html_for(report: ProjectReport, directory: Path | None = None) -> str:
     p = report.spec.project
     ctx = {
-        "r": report, "p": p, "which_cn": WHICH_CN[report.which], "status_labels": STATUS_LABELS, "measure_labels": MEASURE_LABELS,
+        "r": report, "p": p, "which_cn": WHICH_CN[report.which], "status_labels": STATUS_LABELS,
+        "measure_labels": MEASURE_LABELS, "silent_month": _silent_month(report),
         "known_on_text": (f"按 {local(report.known_on, '%Y-%m-%d')} 已录入的记录计算"
                           f"（截至北京时间 {local(report.known_on, '%H:%M:%S')}）") if report.known_on else None,
         "latest_entry": local(report.fingerprint.latest),
