@@ -278,8 +278,9 @@ def test_staff_scoped_by_activity_types(db_url: str) -> None:
     add(ws, "activity", activity_type="tutoring", participants=12, staff="孙老师", date=d("2024-07-01"))
     add(ws, "activity", activity_type="lecture", participants=30, staff="S2", date=d("2024-07-02"))
     t = kp(compute_progress(ws, CODE, AS_OF), "tutors_certified")
-    # in scope: S1 only (named by name on a 助教 activity); S1 lacks the certificate
-    assert (t.actual, t.evidence, t.violations, t.status) == (1, 1, 1, "behind")
+    # in scope: S1 only (named by name on a 助教 activity); S1 lacks the certificate and assisted a
+    # class on 07-01 without it: a finding, missed
+    assert (t.actual, t.evidence, t.violations, t.status) == (1, 1, 1, "missed")
     assert [r["what"] for r in list_violations(ws, CODE, f"{CODE}.6.tutors_certified", AS_OF)] == ["S1"]
     add(ws, "credential", staff_id="S1", credential="teacher")
     t = kp(compute_progress(ws, CODE, AS_OF), "tutors_certified")
@@ -289,7 +290,7 @@ def test_staff_scoped_by_activity_types(db_url: str) -> None:
     add(ws, "activity", activity_type="tutoring", participants=8, staff="S2", date=d("2024-10-08"))
     assert kp(compute_progress(ws, CODE, AS_OF), "tutors_certified").evidence == 1  # not yet on 09-30
     t = kp(compute_progress(ws, CODE, d("2024-10-31")), "tutors_certified")
-    assert (t.evidence, t.violations) == (2, 1)
+    assert (t.evidence, t.violations, t.status) == (2, 1, "missed")
     assert [r["name"] for r in list_violations(ws, CODE, f"{CODE}.6.tutors_certified", d("2024-10-31"))] == [
         _mask_name("周社工")]
 
@@ -598,3 +599,32 @@ def test_expense_without_a_denominator_is_pending_with_the_reason() -> None:
     unknown = spec.model_copy(update={"project": spec.project.model_copy(update={
         "funding": spec.project.funding.model_copy(update={"amount_wan": None})})})
     assert "资助金额未定" in (denominator(unknown, funding)[1] or "")
+
+
+def test_a_child_protection_rule_broken_in_practice_is_missed(db_url: str) -> None:
+    """"所有参与儿童工作的人员须有无犯罪记录证明": a certificate still to come is behind; once the
+    person took part in an activity without a valid one, it is a finding (missed), listed.
+    S1 valid throughout; S2's expired 08-31; S4's obtained 08-01. Activities naming them: S2 on 07-10
+    (valid then) and 09-10 (expired), S4 on 07-15 (before it had one), S1 on 07-20."""
+    ws = workspace(db_url)
+    for sid, name in [("S1", "王五"), ("S2", "赵六"), ("S4", "孙八")]:
+        add(ws, "staff", staff_id=sid, name=name, works_with_children=True)
+    add(ws, "credential", staff_id="S1", credential="no_criminal_record")
+    add(ws, "credential", staff_id="S2", credential="no_criminal_record", expires_on=d("2024-08-31"))
+    add(ws, "credential", staff_id="S4", credential="no_criminal_record", obtained_on=d("2024-08-01"))
+    add(ws, "activity", activity_type="lecture", participants=20, staff="S2", date=d("2024-07-10"))
+    add(ws, "activity", activity_type="lecture", participants=20, staff="孙八", date=d("2024-07-15"))
+    add(ws, "activity", activity_type="lecture", participants=20, staff="S1", date=d("2024-07-20"))
+    before = kp(compute_progress(ws, CODE, d("2024-07-12")), "crc")  # S4 has none yet, no activity yet
+    assert (before.actual, before.violations, before.status) == (1, 1, "behind")
+    assert before.detail["acted_without"] == 0
+    p = kp(compute_progress(ws, CODE, d("2024-07-31")), "crc")  # S4 took part on 07-15 without it
+    assert (p.actual, p.violations, p.status, p.measure) == (1, 1, "missed", "lacking_count")
+    add(ws, "activity", activity_type="lecture", participants=20, staff="S2", date=d("2024-09-10"))
+    k = kp(compute_progress(ws, CODE, AS_OF), "crc")  # S2 lacks it now and worked without it on 09-10
+    assert (k.actual, k.violations, k.status) == (1, 2, "missed")
+    assert k.detail == {"staff": 3, "lacking": 1, "acted_without": 2}
+    viol = list_violations(ws, CODE, f"{CODE}.5.crc", AS_OF)
+    assert [(r["what"], r["date"], r["reason"]) for r in viol] == [
+        ("S2", d("2024-09-10"), "缺少有效的无犯罪记录证明；2024-09-10 起在没有有效无犯罪记录证明的情况下参与了活动"),
+        ("S4", d("2024-07-15"), "2024-07-15 起在没有有效无犯罪记录证明的情况下参与了活动")]

@@ -97,7 +97,7 @@ def _progress_of(ctx: Ctx, c: Compiled, v: dict[str, Any]) -> KpiProgress:
         tolerance=kpi.tolerance, period_ended=ctx.as_of >= project.period.end, violations=violations,
         evidence=evidence, verdict=v.get("verdict"), rule=kpi.rule.value if kpi.rule else kpi.against,
         potential=_num(v.get("potential")), compliance_target=kpi.compliance_target, reached=reached,
-        broken=int(detail.get("missed") or 0) if measure else 0))
+        broken=int(detail.get("missed", detail.get("acted_without")) or 0) if measure else 0))
     return KpiProgress(
         id=c.kpi_id, clause=c.clause.number, key=kpi.key, label=kpi.label, kind=kpi.kind.value,
         comparator=kpi.comparator.value, target=kpi.target, unit=kpi.unit, text=c.clause.text,

@@ -6,7 +6,8 @@ Each kind module states its rule (``KpiKind.status``) with the shared rules belo
 * **manual**: the latest judgement as known on (``met`` / ``missed``); none yet → ``pending``.
 * **gates** (``approval_gate``, ``zero_incident``; ``staff``/``all_have`` likewise): any violation →
   ``missed`` (an unapproved activity or an incident cannot be undone; a missing credential is
-  ``behind`` until the period ends, since it can still be handed in). No violation and the period has
+  ``behind`` until the period ends, since it can still be handed in — but ``missed`` as soon as the
+  person took part in an activity without it). No violation and the period has
   ended → ``met``; no violation yet → ``on_track`` when there is something judged (activities under a
   gate, staff in scope, or — for zero_incident — simply the elapsed time), else ``pending``.
 * **no value yet** (``actual`` is ``None``: a rate without answers, a per-person rule without a roster

@@ -12,7 +12,7 @@ STATUS_LABELS: dict[str, str] = {
 }
 # What ``actual`` measures, where it is not the target's unit (``KpiProgress.measure``), in Chinese.
 MEASURE_LABELS: dict[str, str] = {"compliance_pct": "达到要求的对象·期比例", "covered_pct": "事先审批覆盖比例",
-                                  "incident_count": "发生起数"}
+                                  "incident_count": "发生起数", "lacking_count": "缺少资质人数"}
 # A project that reports nothing: none at all, or nothing dated in the last elapsed month.
 SILENCE_LABELS: dict[str, str] = {"no_records": "尚无任何记录", "quiet_last_month": "上个完整月份没有任何记录"}
 

@@ -7,7 +7,23 @@ WHERE unpublished_batch.published_at IS NULL))) AND cred.staff_id = s.staff_id A
 FROM staffcredential AS cred 
 WHERE cred.project_code = '2099A001' AND cred.retired_at IS NULL AND (cred.batch_id IS NULL OR (cred.batch_id NOT IN (SELECT unpublished_batch.id 
 FROM importbatch AS unpublished_batch 
-WHERE unpublished_batch.published_at IS NULL))) AND cred.staff_id = s.staff_id AND cred.credential = 'no_criminal_record' AND (cred.obtained_on IS NULL OR cred.obtained_on <= '2024-09-30') AND (cred.expires_on IS NULL OR cred.expires_on >= '2024-09-30')))) THEN 1 ELSE 0 END), 0) AS violations 
+WHERE unpublished_batch.published_at IS NULL))) AND cred.staff_id = s.staff_id AND cred.credential = 'no_criminal_record' AND (cred.obtained_on IS NULL OR cred.obtained_on <= '2024-09-30') AND (cred.expires_on IS NULL OR cred.expires_on >= '2024-09-30'))) OR (SELECT min(ua.date) AS min_1 
+FROM activity AS ua 
+WHERE ua.project_code = '2099A001' AND ua.retired_at IS NULL AND (ua.batch_id IS NULL OR (ua.batch_id NOT IN (SELECT unpublished_batch.id 
+FROM importbatch AS unpublished_batch 
+WHERE unpublished_batch.published_at IS NULL))) AND ua.date <= '2024-09-30' AND (ua.staff = s.staff_id OR ua.staff = s.name) AND NOT (EXISTS (SELECT uc.id 
+FROM staffcredential AS uc 
+WHERE uc.project_code = '2099A001' AND uc.retired_at IS NULL AND (uc.batch_id IS NULL OR (uc.batch_id NOT IN (SELECT unpublished_batch.id 
+FROM importbatch AS unpublished_batch 
+WHERE unpublished_batch.published_at IS NULL))) AND uc.staff_id = s.staff_id AND uc.credential = 'no_criminal_record' AND (uc.obtained_on IS NULL OR uc.obtained_on <= ua.date) AND (uc.expires_on IS NULL OR uc.expires_on >= ua.date)))) IS NOT NULL) THEN 1 ELSE 0 END), 0) AS violations, coalesce(sum(CASE WHEN ((SELECT min(ua.date) AS min_1 
+FROM activity AS ua 
+WHERE ua.project_code = '2099A001' AND ua.retired_at IS NULL AND (ua.batch_id IS NULL OR (ua.batch_id NOT IN (SELECT unpublished_batch.id 
+FROM importbatch AS unpublished_batch 
+WHERE unpublished_batch.published_at IS NULL))) AND ua.date <= '2024-09-30' AND (ua.staff = s.staff_id OR ua.staff = s.name) AND NOT (EXISTS (SELECT uc.id 
+FROM staffcredential AS uc 
+WHERE uc.project_code = '2099A001' AND uc.retired_at IS NULL AND (uc.batch_id IS NULL OR (uc.batch_id NOT IN (SELECT unpublished_batch.id 
+FROM importbatch AS unpublished_batch 
+WHERE unpublished_batch.published_at IS NULL))) AND uc.staff_id = s.staff_id AND uc.credential = 'no_criminal_record' AND (uc.obtained_on IS NULL OR uc.obtained_on <= ua.date) AND (uc.expires_on IS NULL OR uc.expires_on >= ua.date)))) IS NOT NULL) THEN 1 ELSE 0 END), 0) AS acted_without 
 FROM staff AS s 
 WHERE s.project_code = '2099A001' AND s.retired_at IS NULL AND (s.batch_id IS NULL OR (s.batch_id NOT IN (SELECT unpublished_batch.id 
 FROM importbatch AS unpublished_batch 

@@ -1,5 +1,6 @@
 """``staff``: staff credentials. ``all_have``: every staff member in scope holds a valid one (a
-gate; a missing credential is behind until the period ends, since it can still be handed in).
+gate; a missing credential is behind until the period ends, since it can still be handed in, but
+missed as soon as the member took part in an activity without it).
 ``count_with``: at least ``target`` staff members hold one (a running total).
 
 Scope: staff on the project by ``as_of`` (for ``count_with``, still in post then: no 离职日期 on or
@@ -39,6 +40,23 @@ def staff_has_credential(ctx: Ctx, s: Any, credential: str) -> ColumnElement[boo
         c.c.project_code == ctx.code, visible(c, ctx.known_on), c.c.staff_id == s.c.staff_id,
         c.c.credential == credential, or_(c.c.obtained_on.is_(None), c.c.obtained_on <= ctx.as_of),
         or_(c.c.expires_on.is_(None), c.c.expires_on >= ctx.as_of)))
+
+
+def first_unqualified_activity(ctx: Ctx, s: Any, kpi: KPI) -> ColumnElement[Any]:
+    """The date of the first activity (of ``where.types``, if given) dated by ``as_of`` that names the
+    staff member (by staff number or name) on a day it held no valid credential; NULL if none."""
+    a = _alias("activity", "ua")
+    c = _alias("staffcredential", "uc")
+    assert kpi.credential
+    valid_then = exists(select(c.c.id).where(
+        c.c.project_code == ctx.code, visible(c, ctx.known_on), c.c.staff_id == s.c.staff_id,
+        c.c.credential == kpi.credential, or_(c.c.obtained_on.is_(None), c.c.obtained_on <= a.c.date),
+        or_(c.c.expires_on.is_(None), c.c.expires_on >= a.c.date)).correlate_except(c))  # s from two levels up
+    conds = [a.c.project_code == ctx.code, visible(a, ctx.known_on), a.c.date <= ctx.as_of,
+             or_(a.c.staff == s.c.staff_id, a.c.staff == s.c.name), not_(valid_then)]
+    if kpi.where.types:
+        conds.append(a.c.activity_type.in_(kpi.where.types))
+    return select(func.min(a.c.date)).where(*conds).scalar_subquery()
 
 
 def named_on_activities(ctx: Ctx, s: Any, types: list[str]) -> ColumnElement[bool]:
@@ -98,8 +116,10 @@ class StaffKind(KpiKind):
         has = staff_has_credential(ctx, s, kpi.credential)
         if kpi.rule is StaffRule.all_have:
             lacking = sum_if(not_(has))
+            acted = first_unqualified_activity(ctx, s, kpi).is_not(None)
             stmt = select(lacking.label("actual"), func.count().label("evidence"),
-                          lacking.label("violations")).where(*staff_scope(ctx, clause, kpi, s))
+                          sum_if(or_(not_(has), acted)).label("violations"),
+                          sum_if(acted).label("acted_without")).where(*staff_scope(ctx, clause, kpi, s))
         else:
             stmt = select(sum_if(has).label("actual"), func.count().label("evidence"),
                           literal(0).label("violations")).where(*staff_scope(ctx, clause, kpi, s))
@@ -110,22 +130,42 @@ class StaffKind(KpiKind):
             return []
         s = _alias("staff", "s")
         assert kpi.credential
-        q = select(s.c.id, s.c.record_id, s.c.staff_id, s.c.name).where(
-            *staff_scope(ctx, clause, kpi, s), not_(staff_has_credential(ctx, s, kpi.credential))
+        has = staff_has_credential(ctx, s, kpi.credential)
+        first = first_unqualified_activity(ctx, s, kpi)
+        q = select(s.c.id, s.c.record_id, s.c.staff_id, s.c.name, has.label("has"), first.label("first")).where(
+            *staff_scope(ctx, clause, kpi, s), or_(not_(has), first.is_not(None))
         ).order_by(s.c.staff_id, s.c.id)
         kid = ctx.spec.kpi_id(clause, kpi)
-        return [dict(kpi_id=kid, table="staff", id=r["id"], record_id=r["record_id"], date=None,
-                     what=r["staff_id"], person=None, name=None if r["name"] is None else mask_name(r["name"]),
-                     reason=f"缺少有效的资质 {kpi.credential}") for r in conn.execute(q).mappings()]
+        label = next((c.label for c in ctx.spec.credentials if c.key == kpi.credential), kpi.credential)
+        rows = []
+        for r in conn.execute(q).mappings():
+            reasons = [] if r["has"] else [f"缺少有效的{label}"]
+            if r["first"] is not None:
+                reasons.append(f"{r['first']} 起在没有有效{label}的情况下参与了活动")
+            rows.append(dict(kpi_id=kid, table="staff", id=r["id"], record_id=r["record_id"], date=r["first"],
+                             what=r["staff_id"], person=None, name=None if r["name"] is None else mask_name(r["name"]),
+                             reason="；".join(reasons)))
+        return rows
 
     def shape(self, kpi: KPI, values: dict[str, Any]) -> tuple[float | None, dict[str, Any]]:
         actual, detail = super().shape(kpi, values)
-        if kpi.rule is StaffRule.all_have and not values.get("evidence"):
-            detail["reason"] = "尚未登记工作人员：请先导入在此指标范围内的工作人员名单"
+        if kpi.rule is StaffRule.all_have:
+            detail.update(staff=int(values.get("evidence") or 0), lacking=int(values.get("actual") or 0),
+                          acted_without=int(values.get("acted_without") or 0))
+            if not values.get("evidence"):
+                detail["reason"] = "尚未登记工作人员：请先导入在此指标范围内的工作人员名单"
         return actual, detail
 
+    def measure(self, kpi: KPI) -> str | None:
+        return "lacking_count" if kpi.rule is StaffRule.all_have else None
+
     def status(self, facts: Facts) -> Status:
+        """all_have: anyone in scope who took part in an activity without a valid credential →
+        missed (a finding: it happened); a credential still missing with no such activity → behind
+        until the period ends (it can still be handed in), missed after; else the gate rule."""
         if facts.rule == "all_have":
+            if facts.broken > 0:
+                return "missed"
             return gate_status(facts, behind_until_end=True)
         return cumulative_status(facts)
 
