@@ -93,13 +93,14 @@ def record_row(conn_or_session: Any, action: str, model: Any, pk: Any, actor: st
     return record(conn_or_session, action, table.name, pk, content, actor)
 
 
-def record_batch(session: Any, batch: Any, model: Any, actor: str, *, records: dict[str, Any] | None = None) -> Head:
+def record_batch(session: Any, batch: Any, model: Any, actor: str, *, records: dict[str, Any] | None = None,
+                 after_id: int = 0) -> Head:
     """An import batch: its row and a digest of the records it inserted (one entry per batch;
     ``records``: the digest, computed beforehand by a staged import)."""
     session.flush()
     conn = session.connection()
     if records is None:
-        records = _rows.batch_digest(conn, model.__table__, batch.id)
+        records = _rows.batch_digest(conn, model.__table__, batch.id, after_id)
     return record_row(session, "import", type(batch), batch.id, actor, {"records": records})
 
 

@@ -709,6 +709,8 @@ def _run(ws: Workspace, project: str, lay: Layout, chunks: Callable[[Context, Pa
         sqlite = conn.dialect.name == "sqlite"
         if sqlite:
             conn.exec_driver_sql("PRAGMA cache_size=-131072")  # 128 MB page cache for the index pages
+        # every row this import writes gets a larger id (a rowid range finds them for the audit digest)
+        after_id = int(conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table.name}").scalar_one())
         batch = ImportBatch(project_code=project, kind=kd.kind, file_name=source_file, file_sha256=sha or "",
                             entered_by=entered_by, started_at=now, sheets=names)
         if staged:
@@ -766,7 +768,7 @@ def _run(ws: Workspace, project: str, lay: Layout, chunks: Callable[[Context, Pa
             raise TrackerError(f"{source_file} 没有数据行（只有表头），没有可导入的记录")
         if staged and not failed:
             # read-only work before the publishing transaction takes the write lock
-            records = _rows.batch_digest(conn, table, bid)
+            records = _rows.batch_digest(conn, table, bid, after_id)
             locks.check_batch(session, kd.model, bid, project)
             session.commit()
             conn = session.connection()
@@ -819,7 +821,7 @@ def _run(ws: Workspace, project: str, lay: Layout, chunks: Callable[[Context, Pa
                 audit.record_batch(session, batch, kd.model, entered_by, records=records)
             else:
                 locks.check_batch(session, kd.model, bid, project)
-                audit.record_batch(session, batch, kd.model, entered_by)
+                audit.record_batch(session, batch, kd.model, entered_by, after_id=after_id)
             if result.changed or result.diff.retired:  # the amendments and retirements of a ledger sync
                 audit.record_corrections(session, "import-sync", bid, kd.model, entered_by, new=False)
         for ddl in deferred:
