@@ -4,7 +4,46 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracker.kpispec.model import Spec
+from tracker.kpispec.model import KPI, Spec
+
+# Fields of the base row, or not rules (documentation, review state, history).
+_NOT_RULES = {"key", "kind", "label", "excerpt", "target", "comparator", "unit", "notes", "draft", "draft_reason",
+              "renamed_from", "pacing", "source", "where"}
+
+
+def _number(v: Any) -> Any:
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
+def kpi_rules(kpi: KPI) -> dict[str, Any]:
+    """Every machine-readable rule of a KPI besides its target (docs/contracts.md section 6): the
+    source and filters, per-record bounds (``each``), the cap, per/by of a per-member rule, the
+    rate measure, a coverage set, pacing as it applies (the spec's, else the kind's default) and
+    any other parameter the spec sets (credential, incident types, ``within`` …)."""
+    from tracker.measure.kinds import kind_of
+
+    out: dict[str, Any] = {"source": kpi.source.value}
+    where = kpi.where.model_dump(mode="json", exclude_none=True)
+    if where:
+        out["where"] = where
+    if kpi.where.population:
+        out["population"] = kpi.where.population
+    dumped = kpi.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
+    for name, value in dumped.items():
+        if name not in _NOT_RULES:
+            out[name] = value
+    if kpi.each:
+        out["each"] = [{"field": b.field.value, "min": _number(b.min), "max": _number(b.max)} for b in kpi.each]
+    if kind_of(kpi.kind).per_member:
+        out["per"], out["by"] = kpi.per.value, kpi.by.value
+    if kpi.members is not None:
+        out["members"], out["min_each"] = list(kpi.members), kpi.min_each
+    p = kpi.default_pacing()
+    pacing: dict[str, Any] = {"mode": p.mode.value, "due": None if p.due is None else str(p.due)}
+    if p.milestones:
+        pacing["milestones"] = [{"date": str(m.date), "value": _number(m.value)} for m in p.milestones]
+    out["pacing"] = pacing
+    return {k: _number(v) for k, v in out.items()}
 
 
 def kpi_records(specs: list[Spec], project: str | None = None) -> list[dict[str, Any]]:
@@ -31,6 +70,7 @@ def kpi_records(specs: list[Spec], project: str | None = None) -> list[dict[str,
             }
             if not isinstance(clause.clause, int):  # 5.1: the contract's integer is its top level
                 row["clause_label"] = clause.label
+            row.update(kpi_rules(kpi))
             if kpi.draft:
                 row["draft"] = kpi.draft
             out.append(row)

@@ -36,6 +36,7 @@ class KpiKind:
     needs_target: ClassVar[bool] = True  # a numeric target is required
     no_target: ClassVar[bool] = False  # a numeric target is forbidden (gates)
     reads_judgements: ClassVar[bool] = False  # measured from auditors' judgements, not records
+    per_member: ClassVar[bool] = False  # judged member by member (per, by apply; the export says them)
     chart: ClassVar[str | None] = None  # the report's chart: "burnup" (cumulative by month) or
     #                                     "distribution" (members by count)
     by_month: ClassVar[bool] = False  # the value is what the months add up to (``monthly``): a

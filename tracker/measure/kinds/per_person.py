@@ -233,6 +233,7 @@ class PerPerson(KpiKind):
     figure_counts_source = True
     kind = Kind.per_person
     label = "每人频次"
+    per_member = True
     chart = "distribution"
 
     def check(self, kpi: KPI) -> str | None:
