@@ -34,7 +34,13 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--db", default=None)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--all", action="store_true", help="also time render_all (tracker report --all)")
+    ap.add_argument("--only-all", action="store_true", help="time render_all only")
     args = ap.parse_args()
+    import os
+
+    args.load = f"{os.getloadavg()[0]:.1f}"
+    args.all = args.all or args.only_all
 
     from tracker.reports import render_portfolio, render_project_report
     from tracker.workspace import open_workspace
@@ -68,7 +74,7 @@ def main() -> None:
     times: list[float] = []
     failures: list[str] = []
     t1 = time.perf_counter()
-    for code in ws.codes:
+    for code in ([] if args.only_all else ws.codes):
         t = time.perf_counter()
         try:
             render_project_report(ws, code, args.which, None, out)
@@ -78,7 +84,8 @@ def main() -> None:
         times.append(time.perf_counter() - t)
     t_projects = time.perf_counter() - t1
     t2 = time.perf_counter()
-    render_portfolio(ws, args.which, None, out)
+    if not args.only_all:
+        render_portfolio(ws, args.which, None, out)
     t_portfolio = time.perf_counter() - t2
 
     print(f"machine: {machine()}")
@@ -89,6 +96,17 @@ def main() -> None:
     print(f"total for all reports: {t_projects + t_portfolio:.1f} s   output: {out}")
     for f in failures:
         print(f"FAILED {f}")
+    if args.all:  # what `tracker report --all` does: one progress per project, worker processes
+        import os
+
+        from tracker.reports.batch import render_all, workers_for
+
+        t3 = time.perf_counter()
+        batch = render_all(ws, args.which, out / "all")
+        t_all = time.perf_counter() - t3
+        print(f"render_all ({workers_for(len(ws.codes), True, str(ws.engine.url))} workers, "
+              f"load average before {args.load}, after {os.getloadavg()[0]:.1f}): {len(batch.files)} reports + "
+              f"portfolio in {t_all:.1f} s")
 
 
 if __name__ == "__main__":

@@ -124,6 +124,29 @@ def test_render_all_sets_a_failing_project_aside(db_url: str, tmp_path: Path,
         batch.raise_for_failures()
 
 
+def test_render_all_in_worker_processes_writes_the_same_reports(db_url: str, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two forked workers write the same HTML as one process, and the portfolio reuses their progress."""
+    from tracker.reports import batch as reports_batch
+
+    ws = tracker.open_workspace(db_url, SPECS)
+    seed.seed(ws.engine)
+    one = tracker.render_all(ws, "midterm", tmp_path / "one", as_of=MID, pdf=False, workers=1)
+    seen: list[str] = []
+    two = tracker.render_all(ws, "midterm", tmp_path / "two", as_of=MID, pdf=False, workers=2,
+                             on_done=lambda code, _f: seen.append(code))
+    assert sorted(seen) == sorted(ws.codes) and not two.failed
+    for code in ws.codes:
+        assert one.files[code].html.read_bytes() == two.files[code].html.read_bytes(), code
+    assert two.portfolio is not None and two.portfolio.xlsx.exists()
+    monkeypatch.setenv("TRACKER_REPORT_WORKERS", "两个")
+    with pytest.raises(tracker.TrackerError, match="TRACKER_REPORT_WORKERS 应为正整数"):
+        reports_batch.workers_for(43, True, db_url)
+    monkeypatch.setenv("TRACKER_REPORT_WORKERS", "3")
+    assert reports_batch.workers_for(43, True, db_url) == 3
+    assert reports_batch.workers_for(43, True, "sqlite://") == 1  # an in-memory database stays in one process
+
+
 def test_removing_a_contact_checks_role_and_name(db_url: str) -> None:
     from tracker.scheduling.contacts import add_contact, list_contacts, remove_contact
 

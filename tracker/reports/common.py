@@ -127,10 +127,17 @@ def render_template(name: str, context: dict[str, Any], directory: Path | None =
         raise TrackerError(f"报告模板 {name} 有误：{e}") from e
 
 
+_FONT_CONFIG: dict[int, Any] = {}  # process id → its WeasyPrint FontConfiguration (one per process)
+
+
 def write_pdf(html: str, path: Path, base_dir: Path | None = None) -> None:
     import weasyprint
+    from weasyprint.text.fonts import FontConfiguration
 
-    weasyprint.HTML(string=html, base_url=str(base_dir or templates_dir())).write_pdf(str(path))
+    fc = _FONT_CONFIG.get(os.getpid())
+    if fc is None:
+        fc = _FONT_CONFIG[os.getpid()] = FontConfiguration()
+    weasyprint.HTML(string=html, base_url=str(base_dir or templates_dir())).write_pdf(str(path), font_config=fc)
 
 
 def pdf_variant(html: str, generated_at: dt.datetime) -> str:
