@@ -50,6 +50,12 @@ def test_monthly_email_says_what_to_do(db_url: str, smtp: LoopbackSmtp, monkeypa
     # the five visits have no sign-in sheet or photo
     assert "- 上门探访：5 条活动记录没有签到表或照片" in july
 
+    # June, the period's first month: all it has done is its change (3 visits to 2 people)
+    june = _text(mails[("ngo@example.org", "2024年6月")])
+    assert "- 第1条 探访总人次：本月 +3 人次（累计 3）" in june
+    assert "- 第1条 探访对象人数：本月 +2 人（累计 2）" in june
+    assert "本月各项指标没有新增完成量" not in june
+
     august = mails[("ngo@example.org", "2024年8月")]
     assert "注意：本月（8月）尚未导入任何记录" in _text(august)
     assert 'id="silent"' in _html(august) and "本月各项指标没有新增完成量" in _html(august)

@@ -71,8 +71,9 @@ def month_facts(ws: Any, p: ProjectProgress, previous: ProjectProgress | None, m
         unit = k.unit if k.unit and k.unit != "%" else ""
         before = prev.get(k.id)
         impl = kind_of(k.kind)
-        if k.actual is not None and impl.by_month and before is not None:
-            delta = float(k.actual) - float(before.actual or 0)
+        # the first month of the period (no previous month): its change is all it has done
+        if k.actual is not None and impl.by_month and (before is not None or previous is None):
+            delta = float(k.actual) - float((before.actual or 0) if before is not None else 0)
             if delta:
                 facts.changes.append(f"第{k.clause}条 {k.label}：本月 {'+' if delta > 0 else ''}{_num(delta)} {unit}"
                                      f"（累计 {_num(k.actual)}）".replace("  ", " "))
