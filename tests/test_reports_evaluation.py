@@ -105,7 +105,7 @@ def test_violations_in_chinese_with_value_rule_and_source(ws, tmp_path: Path) ->
     appendix = "".join(text.split("附录一", 1)[1].split("附录二", 1)[0].split())
     assert ("2024-10-29志愿者培训（记录编号T-10）：参与人数12人，规则为每条记录参与人数不少于20人"
             "（来源：培训.xlsx工作表“培训台账”第3行）") in appendix, appendix
-    assert "2024-09张**每人每月上门次数：本月0次，规则为每月不少于1次（来源：服务对象名册" in appendix, appendix
+    assert "2024-09P020张**每人每月上门次数：本月0次，规则为每月不少于1次（来源：服务对象名册" in appendix, appendix
     assert "第3条志愿者培训场次（2条）" in appendix  # seed's training of 15 and this one
     full = files.html.read_text("utf-8")
     html = full.split("附录一", 1)[1].split("附录二", 1)[0]

@@ -174,12 +174,11 @@ def _vocab_labels(spec: Spec) -> dict[str, str]:
 
 def violation_line(v: dict[str, Any]) -> str:
     """One violation in a sentence: when, who (masked) or which record, what, the value and the rule,
-    and where it came from: 2024-09 张*丰 每人每月上门次数：本月 0 次，规则为每月不少于 1 次（来源：
+    and where it came from: 2024-09 P020 张*丰 每人每月上门次数：本月 0 次，规则为每月不少于 1 次（来源：
     名册 名册.xlsx 工作表“名册” 第21行）."""
     when = v["date"].isoformat() if hasattr(v.get("date"), "isoformat") else (v.get("date") or "")
     slot = v.get("what") if not v.get("what_is_type") else None
-    head = " ".join(str(x) for x in (when or slot, v.get("name") or (v.get("person") if not v.get("name") else None))
-                    if x)
+    head = " ".join(str(x) for x in (when or slot, v.get("person"), v.get("name")) if x)
     subject = v.get("type_label") or v.get("kpi_label") or ""
     if v.get("record_id") and not v.get("person"):
         subject += f"（记录编号 {v['record_id']}）"
