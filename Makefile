@@ -27,7 +27,7 @@ test: $(STAMP)
 	TRACKER_TEST_PG_URL=$$url $(BIN)/pytest -q -n 2
 
 bench: $(STAMP)
-	for b in import prepare progress reports schedule web; do $(BIN)/python bench/bench_$$b.py || exit 1; done
+	for b in import staging prepare progress reports schedule web; do $(BIN)/python bench/bench_$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) data/*.db* .pytest_cache

@@ -18,6 +18,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -76,23 +77,31 @@ def run(url: str, work: Path, rows: int, small: int) -> None:
     s0 = time.monotonic()
     running = {k: subprocess.Popen([str(TRACKER), *a], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    text=True) for k, a in others.items()}
-    waits: list[float] = []
     done: dict[str, tuple[float, bool]] = {}
-    while proc.poll() is None or len(done) < len(running):
-        for k, p in running.items():
-            if k not in done and p.poll() is not None:
-                unpublished = bool(_query(url, "SELECT id FROM importbatch WHERE published_at IS NULL"))
-                done[k] = (time.monotonic() - s0, unpublished)
-                if p.returncode != 0:
-                    raise SystemExit(f"{k} failed: {p.stderr.read()}")
-        if url.startswith("sqlite") and proc.poll() is None:
-            c = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=120, isolation_level=None)
+
+    def wait(k: str, p: subprocess.Popen[str]) -> None:  # each command timed by its own thread
+        _, perr = p.communicate()
+        t = time.monotonic() - s0
+        done[k] = (t, bool(_query(url, "SELECT id FROM importbatch WHERE published_at IS NULL")))
+        if p.returncode != 0:
+            done[k] = (t, False)
+            print(f"{k} failed: {perr}")
+
+    threads = [threading.Thread(target=wait, args=kv) for kv in running.items()]
+    for th in threads:
+        th.start()
+    waits: list[float] = []
+    while proc.poll() is None:
+        if url.startswith("sqlite"):
+            c = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=300, isolation_level=None)
             a = time.monotonic()
             c.execute("BEGIN IMMEDIATE")
             c.execute("COMMIT")
             waits.append(time.monotonic() - a)
             c.close()
         time.sleep(0.5)
+    for th in threads:
+        th.join()
     _, err = proc.communicate()
     total = time.monotonic() - t0
     if proc.returncode != 0:
