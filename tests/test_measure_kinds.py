@@ -48,7 +48,7 @@ def test_counts_sums_averages_distinct_bounds_caps(db_url: str) -> None:
     p = compute_progress(ws, CODE, AS_OF)
     v = kp(p, "visits_total")  # 3 visits by 09-30 (the 10-02 one is later)
     assert (v.actual, v.evidence, v.violations) == (3, 3, 0)
-    assert v.expected == pytest.approx(100 * 122 / 304)
+    assert v.expected == 41  # 100 × 122/304 = 40.13 人次: whole units, rounded up (the status reads 40.13)
     assert v.forecast == pytest.approx(3 * 304 / 122)
     assert v.status == "behind"
     big = kp(p, "big_lectures")  # 60 and 50 count; the 30-person lecture is under 50: a violation
@@ -152,7 +152,7 @@ def test_coverage_lists_uncovered_members(db_url: str) -> None:
     assert c.actual == 1 and c.detail["uncovered"] == ["乙镇", "丙镇"]  # in the spec's order
     assert c.detail["counts"] == {"甲镇": 2, "乙镇": 1, "丙镇": 0}
     # expected 3 × 122/304 = 1.204; 1 < 1.204 × 0.85 = 1.023 → behind
-    assert c.expected == pytest.approx(3 * 122 / 304) and c.status == "behind"
+    assert c.expected == 2 and c.status == "behind"  # 3 × 122/304 = 1.2 towns, shown rounded up
 
 
 def test_duration_per_case(db_url: str) -> None:
@@ -335,6 +335,21 @@ def test_silent_projects_are_flagged_and_first(db_url: str) -> None:
         k.status = "met"
     ranked = sorted([busy, quiet, empty], key=portfolio_order)
     assert [r.silence for r in ranked] == ["no_records", "quiet_last_month", None]
+
+
+def test_a_one_off_deliverable_is_due_at_the_end(db_url: str) -> None:
+    """A count of 1 of whole units without pacing in the spec ("形成1份报告") expects nothing before
+    the period end and 1 at it, never 0.4 of a report."""
+    from tracker.kpispec.model import KPI, PacingMode
+
+    one = KPI.model_validate({"key": "r", "kind": "count", "label": "报告", "source": "deliverable",
+                              "target": 1, "unit": "份"})
+    assert (one.default_pacing().mode, one.default_pacing().due) == (PacingMode.due, "end")
+    two = KPI.model_validate({**one.model_dump(), "target": 2})
+    assert two.default_pacing().mode is PacingMode.linear
+    staff = KPI.model_validate({"key": "s", "kind": "staff", "label": "社工", "rule": "count_with",
+                                "credential": "c", "target": 1, "unit": "人"})
+    assert staff.default_pacing().mode is PacingMode.linear  # a post to fill throughout, not a deliverable
 
 
 def test_forecasts_stay_within_the_universe(db_url: str) -> None:

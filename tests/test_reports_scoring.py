@@ -52,7 +52,7 @@ def test_plain_rule_passes_only_when_every_clause_is_met() -> None:
     assert (r.clauses_met, r.clauses_total, r.verdict, r.passed) == (4, 6, "不合格", False)
     assert r.failures == [
         "第2条 探访总人次：目标 200人次，实际 150人次，差 50人次（完成 75.0%）",
-        "第4条 服务对象满意度：目标 85%，实际 80%，差 5%（完成 94.1%）",
+        "第4条 服务对象满意度：目标 85%，实际 80%，差 5 个百分点",  # a rate: 个百分点, no 完成率
     ]
     ok = apply_scheme(SPEC, progress({"visits_total": "met", "satisfaction": "met"}), 50.0, plain, name)
     assert (ok.clauses_met, ok.verdict, ok.passed, ok.failures) == (6, "合格", True, [])

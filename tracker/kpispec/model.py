@@ -423,12 +423,18 @@ class KPI(Strict):
         return self
 
     def default_pacing(self) -> Pacing:
-        """The spec's pacing, else the kind's default (running totals linear, the rest none)."""
+        """The spec's pacing, else the kind's default (running totals linear, the rest none; a
+        one-off deliverable, target 1 of whole units, due at the end)."""
         if self.pacing is not None:
             return self.pacing
         from tracker.measure.kinds import kind_of
 
-        return Pacing(mode=kind_of(self.kind).default_pacing(self))
+        impl = kind_of(self.kind)
+        mode = impl.default_pacing(self)
+        if mode is PacingMode.linear and self.target is not None and self.target <= 1 and self.rule is None \
+                and impl.whole_units(self):
+            return Pacing(mode=PacingMode.due, due="end")  # a one-off deliverable: never a fraction of one
+        return Pacing(mode=mode)
 
 
 class Clause(Strict):

@@ -8,6 +8,7 @@ pacing and status, and shapes series and distributions with pandas.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import literal, select
@@ -89,11 +90,13 @@ def _progress_of(ctx: Ctx, c: Compiled, v: dict[str, Any]) -> KpiProgress:
     violations = int(v.get("violations") or 0)
     measure = impl.measure(kpi)
     # a compliance share has no pace of its own: the per-member pace is inside the share
-    exp = None if measure else pacing.expected(kpi, project, ctx.as_of)
+    exact = None if measure else pacing.expected(kpi, project, ctx.as_of)
+    # whole units (人, 场, 份) are expected in whole numbers, rounded up; the status reads the exact pace
+    exp = math.ceil(exact - 1e-9) if exact is not None and impl.whole_units(kpi) else exact
     fc = pacing.forecast(kpi, project, ctx.as_of, actual, impl.universe(kpi, v))
     reached = bool(detail.pop("all_reached", False))
     status = impl.status(Facts(
-        comparator=kpi.comparator.value, target=kpi.target, actual=actual, expected=exp,
+        comparator=kpi.comparator.value, target=kpi.target, actual=actual, expected=exact,
         tolerance=kpi.tolerance, period_ended=ctx.as_of >= project.period.end, violations=violations,
         evidence=evidence, verdict=v.get("verdict"), rule=kpi.rule.value if kpi.rule else kpi.against,
         potential=_num(v.get("potential")), compliance_target=kpi.compliance_target, reached=reached,

@@ -54,6 +54,14 @@ class KpiProgress:
     def completion(self) -> float | None:
         """actual / target in percent, for >= KPIs with a positive target, counted in the target's
         unit (not for a compliance share)."""
+        if self.unit == "%":
+            return None  # a rate or share has no 完成率: the gap is in 个百分点
+        return self.attainment
+
+    @property
+    def attainment(self) -> float | None:
+        """actual / target in percent for >= KPIs with a positive target, rates included (partial
+        credit in a weighted scheme); not for a compliance share."""
         if self.target in (None, 0) or self.actual is None or self.comparator != ">=" or self.measure:
             return None
         return round(100.0 * self.actual / self.target, 1)

@@ -201,16 +201,17 @@ def describe_gap(k: KpiProgress) -> str:
         return f"{head}：{compliance_text(k)}"
     unit = "" if k.unit == "%" else k.unit
     pct = "%" if k.unit == "%" else ""
+    gap_unit = " 个百分点" if k.unit == "%" else unit  # 85% against 80%: 差 5 个百分点, not 5%
     target, actual = f"{fmt_num(k.target)}{pct}", f"{fmt_num(k.actual)}{pct}"
     if k.actual is None:
         return f"{head}：目标 {target}{unit}，尚无实际值"
     gap = abs(float(k.target) - float(k.actual))
     if k.comparator == ">=":
-        word = f"差 {fmt_num(gap)}{pct}{unit}"
+        word = f"差 {fmt_num(gap)}{gap_unit}"
     elif k.comparator == "<=":
-        word = f"超出 {fmt_num(gap)}{pct}{unit}"
+        word = f"超出 {fmt_num(gap)}{gap_unit}"
     else:
-        word = f"相差 {fmt_num(gap)}{pct}{unit}"
+        word = f"相差 {fmt_num(gap)}{gap_unit}"
     comp = f"（完成 {k.completion:.1f}%）" if k.completion is not None else ""
     extra = f"；违规 {k.violations} 条" if k.violations else ""
     return f"{head}：目标 {target}{unit}，实际 {actual}{unit}，{word}{comp}{extra}"
@@ -242,8 +243,8 @@ class ScoreResult:
 
 
 def _kpi_credit(k: KpiProgress, scheme: Scheme, dim: Dimension) -> float:
-    if dim.partial == "completion" and k.status in ("behind", "missed") and k.completion is not None:
-        return max(0.0, min(1.0, k.completion / 100.0))
+    if dim.partial == "completion" and k.status in ("behind", "missed") and k.attainment is not None:
+        return max(0.0, min(1.0, k.attainment / 100.0))
     return float(scheme.status_credit.get(k.status, 0.0))  # type: ignore[call-overload]
 
 

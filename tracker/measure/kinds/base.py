@@ -63,6 +63,11 @@ class KpiKind:
         """Whether the value accumulates over the period (forecast extrapolates it)."""
         return False
 
+    def whole_units(self, kpi: KPI) -> bool:
+        """Whether the value counts whole things (人, 场, 份 …): its expected value is shown rounded up,
+        and a target of 1 is a one-off deliverable (due at the end unless the spec paces it)."""
+        return False
+
     # -- the database side
     def compile(self, ctx: Ctx, clause: Clause, kpi: KPI, shared: dict[Any, Base] | None) -> Compiled:
         raise NotImplementedError

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 class Count(RecordKind):
     kind = Kind.count
     label = "计数"
+
+    def whole_units(self, kpi: KPI) -> bool:
+        return True
     by_month = True
     needs_field = False
     chart = "burnup"

@@ -24,6 +24,9 @@ class Coverage(KpiKind):
     kind = Kind.coverage
     label = "覆盖"
 
+    def whole_units(self, kpi: KPI) -> bool:
+        return True
+
     def check(self, kpi: KPI) -> str | None:
         if not kpi.members or kpi.field is None:
             return "coverage 类指标必须给出 members（集合）和 field（按哪个字段覆盖）"

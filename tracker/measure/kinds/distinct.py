@@ -19,6 +19,9 @@ import math
 class Distinct(RecordKind):
     kind = Kind.distinct
     label = "去重计数"
+
+    def whole_units(self, kpi: KPI) -> bool:
+        return True
     by_month = True
 
     def aggregate(self, counted: ColumnElement[bool], value: Any) -> ColumnElement[Any]:

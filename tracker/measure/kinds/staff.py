@@ -89,6 +89,9 @@ def staff_scope(ctx: Ctx, clause: Clause, kpi: KPI, s: Any) -> list[ColumnElemen
 class StaffKind(KpiKind):
     kind = Kind.staff
     label = "人员资质"
+
+    def whole_units(self, kpi: KPI) -> bool:
+        return kpi.rule is StaffRule.count_with
     own_records = "staff"
     needs_target = False
 

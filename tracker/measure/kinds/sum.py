@@ -20,6 +20,9 @@ import math
 class Sum(RecordKind):
     kind = Kind.sum
     label = "求和"
+
+    def whole_units(self, kpi: KPI) -> bool:
+        return kpi.field is not None and kpi.field.value in ("participants", "copies", "words")
     by_month = True
     chart = "burnup"
 
