@@ -54,7 +54,7 @@ def main() -> None:
         if type(e).__name__ == "NoArgsIsHelpError":  # a bare group: its help is the message
             typer.echo(message, err=True)
         else:
-            typer.echo(f"用法错误：{_usage_in_chinese(message)}\n运行 tracker --help 或 tracker <命令> --help 查看用法。",
+            typer.echo(f"用法错误：{_usage_in_chinese(message, e)}\n运行 tracker --help 或 tracker <命令> --help 查看用法。",
                        err=True)
         sys.exit(getattr(e, "exit_code", 2))
     except SystemExit:
@@ -100,9 +100,20 @@ _USAGE_PATTERNS = (
 )
 
 
-def _usage_in_chinese(message: str) -> str:
+def _usage_in_chinese(message: str, e: BaseException | None = None) -> str:
+    """Click's usage message in Chinese; a mistyped option or command names the closest one."""
     import re
 
+    from tracker.text import did_you_mean
+
+    ctx = getattr(e, "ctx", None)
+    name = getattr(e, "option_name", None)
+    if name and ctx is not None and type(e).__name__ == "NoSuchOption":
+        opts = [o for p in ctx.command.params for o in (*p.opts, *p.secondary_opts) if o.startswith("--")]
+        return f"没有选项 {name}{did_you_mean(name, opts)}；可用的选项：{'、'.join(opts)}"
+    m = re.match(r"No such command '([^']+)'\.", message.strip())
+    if m and ctx is not None and hasattr(ctx.command, "list_commands"):
+        return f"没有命令 “{m[1]}”{did_you_mean(m[1], ctx.command.list_commands(ctx))}"
     for pattern, render in _USAGE_PATTERNS:
         m = re.match(pattern, message.strip(), re.S)
         if m:

@@ -38,6 +38,8 @@ def _report(result: Any) -> None:
         typer.echo(f"……共 {result.invalid_rows} 行无效，其余问题详见错误文件", err=True)
     if result.error_file:
         typer.echo(f"错误文件（含“错误说明”列）：{result.error_file}", err=True)
+    for line in getattr(result, "understood", []):
+        typer.echo(line)
     for line in getattr(result, "sheet_lines", list)():
         typer.echo(line)
     typer.echo(result.summary())

@@ -282,6 +282,10 @@ def known_header(h: str) -> bool:
     return any(n in header_index(kd) for kd in KINDS.values())
 
 
+#: Words people swap in column names, tried first by ``suggest`` (建档时间 → 建档日期).
+NEAR_WORDS = (("时间", "日期"), ("日期", "时间"), ("个案", "小组"), ("号码", "编号"), ("名字", "姓名"), ("人数", "参与人数"))
+
+
 def suggest(kd: KindDef, name: str) -> str | None:
     """The column of ``kd`` a mistyped header or field name most likely meant (label or key)."""
     import difflib
@@ -291,6 +295,9 @@ def suggest(kd: KindDef, name: str) -> str | None:
     for c in kd.columns:
         for x in (c.label, c.key, *c.aliases):
             names.setdefault(norm_header(x), c.label if not n.isascii() else c.key)
+    for a, b in NEAR_WORDS:  # 建档时间 → 建档日期: the same name with a word people swap
+        if a in n and n.replace(a, b) in names:
+            return names[n.replace(a, b)]
     best = difflib.get_close_matches(n, list(names), n=1, cutoff=0.6)
     if best:
         return names[best[0]]

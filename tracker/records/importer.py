@@ -48,6 +48,7 @@ from tracker.records.columns import (
     match_headers,
     norm_header,
     resolve_kind,
+    suggest,
 )
 from tracker.records.errorfile import ERROR_HEADER, ROW_HEADER, ErrorWriter, default_error_path
 from tracker.records.insert import KeySet, Packer, Writer, lookup
@@ -138,6 +139,7 @@ class ImportResult:
     sheets: list[SheetReport] = field(default_factory=list)  # XLSX: every sheet, read or skipped
     per_sheet: dict[int, SheetReport] = field(default_factory=dict, repr=False)  # counts by sheet index
     footer_rows: int = 0  # rows skipped as a table's footer (合计, 小计, 制表人 …), all sheets
+    understood: list[str] = field(default_factory=list)  # what the import read the file as (Chinese lines)
     error_cap: int = 0  # the error file lists at most this many rows with errors (``TRACKER_MAX_ERROR_ROWS``)
 
     @property
@@ -197,10 +199,47 @@ class Layout:
     error_col: int | None
 
 
-def _layout(headers: list[str], kind: str | None, project: str, what: str) -> Layout:
+def _near_kind(headers: list[str], guess: str) -> tuple[str, list[tuple[str, str]]] | None:
+    """Another kind the headers would fit if near misses were meant as its columns (调查日期 as a
+    survey's 日期): (that kind, [(header, column label)]); None when the guess is the only fit."""
+    unknown = [i for i, h in enumerate(headers) if h.strip() and not known_header(h)]
+    if not unknown:
+        return None
+    for kd in KINDS.values():
+        if kd.kind == guess:
+            continue
+        matched = match_headers(kd, headers)
+        have = set(matched.values())
+        near: list[tuple[str, str]] = []
+        for i in unknown:
+            h = headers[i]
+            label = suggest(kd, h)
+            col = next((c for c in kd.required if c.label == label), None)
+            if col is not None and col.key not in have:
+                have.add(col.key)
+                near.append((h.strip(), col.label))
+        if near and all(c.key in have for c in kd.required) and (
+                not kd.detect_any or any(k in have for k in kd.detect_any)):
+            return kd.kind, near
+    return None
+
+
+def _layout(headers: list[str], kind: str | None, project: str, what: str, *, detected: bool = False) -> Layout:
+    """The column mapping of ``headers`` for ``kind`` (None, or ``detected``: the kind the headers
+    suggest; refused when another kind fits as well once near-miss names are read as its columns)."""
     if not any(h.strip() for h in headers):
         raise TrackerError(f"{what} 没有表头：第一行应为列名（如 日期、活动类型、服务对象编号）")
     guess, candidates = detect_kind(headers)
+    if kind is None or detected:
+        near = _near_kind(headers, kind or guess) if (kind or guess) else None
+        if near is not None:
+            other, pairs = near
+            g = kind or guess
+            said = "、".join(f"“{h}”像是“{label}”" for h, label in pairs)
+            raise TrackerError(
+                f"无法确定 {what} 的记录类型：按表头是“{KINDS[g].label}”，但{said}，那样就是“{KINDS[other].label}”。"
+                f"请用 --kind 指定：--kind {other}（{KINDS[other].label}，并把表头改为 "
+                f"{'、'.join(label for _, label in pairs)}）或 --kind {g}（{KINDS[g].label}）")
     if kind is None:
         if guess is None:
             if candidates:
@@ -215,7 +254,12 @@ def _layout(headers: list[str], kind: str | None, project: str, what: str) -> La
     missing = [c.label for c in kd.required if c.key not in matched.values()]
     if missing:
         hint = ""
-        if guess and guess != kd.kind:
+        near_miss = [(h.strip(), suggest(kd, h)) for i, h in enumerate(headers) if i not in matched and h.strip()]
+        near_miss = [(h, s_) for h, s_ in near_miss if s_ in missing]
+        near_miss = [(h, s_) for h, s_ in near_miss if not known_header(h)]  # 调查日期, not another kind's 建档日期
+        if near_miss:
+            hint = "；" + "、".join(f"列“{h}”是否就是“{s_}”？请把表头改为“{s_}”" for h, s_ in near_miss)
+        elif guess and guess != kd.kind:
             hint = f"；该文件看起来是“{KINDS[guess].label}”，请使用 --kind {guess}"
         raise TrackerError(f"{what} 不是“{kd.label}”文件：缺少必填列 {'、'.join(missing)}{hint}")
     positions: dict[int, str] = dict(matched)
@@ -348,10 +392,11 @@ def import_file(ws: Workspace, path: Path | str, project: str, kind: str | None 
     path = Path(path)
     ws.spec(project)  # an unknown project fails before the file is read
     src: Source = open_source(path)
+    given = kind is not None
     kind, reports = _pick_sheets(src, kind, sheet_names(sheet), path)
     many = src.fmt == "xlsx" and len(src.candidates) > 1
     lay = _layout(src.headers, kind, project, f"文件 {path.name}" if not many
-                  else f"文件 {path.name}（工作表 {'、'.join(sh.name for sh in src.sheets)}）")
+                  else f"文件 {path.name}（工作表 {'、'.join(sh.name for sh in src.sheets)}）", detected=not given)
     if parallel is None:
         parallel = (os.cpu_count() or 1) > 1 and (src.total_rows or 0) > chunk_size
 
@@ -367,6 +412,7 @@ def import_file(ws: Workspace, path: Path | str, project: str, kind: str | None 
                   skip_invalid=skip_invalid, entered_by=entered_by, progress=progress, total=src.total_rows,
                   ledger=ledger, sync=sync, sheet=src.sheet, source=src)
     result.sheets = _sheet_reports(src, result, reports)
+    result.understood = understood(lay, src.headers, src, given=given)
     if result.invalid_rows:
         # a second pass over the file: the input rows as written, with 原行号 and 错误说明 added
         writer = _writer(error_file or default_error_path(path, src.fmt), src.headers, lay)
@@ -402,6 +448,44 @@ def _write_errors(writer: ErrorWriter, result: ImportResult,
             break
     writer.note(f"另有 {result.unlisted_errors:,} 行有错误，未列出：错误文件最多列出前 {len(msgs):,} 行有错误的行"
                 "（上限 TRACKER_MAX_ERROR_ROWS）。错误这么多，多半是选错了文件或表头不对，请先核对后重新导入")
+
+
+def understood(lay: Layout, headers: list[str], src: Source | None, *, given: bool) -> list[str]:
+    """What the import read the file as, in Chinese: the record kind, the sheet(s) and header row,
+    the columns mapped to each field, the columns kept as extra attributes (with a "did you mean"
+    for near misses) and the columns not read."""
+    kd = lay.kd
+    out = [f"记录类型：{kd.label}" + ("（按 --kind 指定）" if given else "（按表头判断；如不对，请用 --kind 指定）")]
+    if src is not None and src.fmt == "xlsx":
+        if len(src.sheets) > 1:
+            rows = sorted({sh.header_row for sh in src.sheets})
+            out.append(f"读取工作表 {len(src.sheets)} 个：{'、'.join(sh.name for sh in src.sheets)}；表头在第"
+                       f"{'、'.join(str(r) for r in rows)}行")
+        else:
+            out.append(f"工作表“{src.sheet}”，表头在第{src.header_row}行")
+    elif src is not None:
+        out.append(f"表头在第{src.header_row}行")
+    mapped: list[str] = []
+    labels: set[str] = set()
+    for i, key in sorted(lay.positions.items()):
+        if key in lay.attr_cols or key == PROJECT_COL:
+            continue
+        label = kd.col(key).label
+        labels.add(label)
+        h = headers[i].strip()
+        mapped.append(label if norm_header(h) == norm_header(label) else f"{label}（列“{h}”）")
+    out.append("识别的列：" + "、".join(mapped))
+    if lay.attr_cols:
+        extra = []
+        for a in lay.attr_cols:
+            s_ = suggest(kd, a)
+            extra.append(f"{a}（是否想写“{s_}”？）" if s_ and s_ not in labels else a)
+        out.append("未识别、作为附加信息保存的列：" + "、".join(extra)
+                   + ("；如是拼写不同，请把表头改为建议的列名后重新导入" if any("是否想写" in x for x in extra) else ""))
+    skipped = [headers[i].strip() for i in sorted(lay.ignored) if headers[i].strip()]
+    if skipped:
+        out.append("不读取的列：" + "、".join(skipped))
+    return out
 
 
 def _sheet_reports(src: Source, result: ImportResult, skipped: list[SheetReport]) -> list[SheetReport]:
