@@ -48,6 +48,12 @@ def utc(moment: dt.datetime) -> dt.datetime:
     return aware(moment).astimezone(dt.UTC)
 
 
+def stored(moment: dt.datetime) -> dt.datetime:
+    """A moment read back from the database as aware UTC: the columns hold UTC, and SQLite gives it
+    back naive."""
+    return moment.astimezone(dt.UTC) if moment.utcoffset() is not None else moment.replace(tzinfo=dt.UTC)
+
+
 def known_on(moment: dt.datetime | None) -> dt.datetime | None:
     """A ``known_on`` moment as aware UTC (None stays None: the records as they are now)."""
     return None if moment is None else utc(moment)

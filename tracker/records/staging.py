@@ -79,7 +79,7 @@ def _aware(v: Any) -> dt.datetime | None:
         return None
     if isinstance(v, str):
         v = dt.datetime.fromisoformat(v)
-    return v if v.tzinfo is not None else v.replace(tzinfo=dt.UTC)
+    return clock.stored(v)
 
 
 def abandoned(conn: Any) -> list[Any]:

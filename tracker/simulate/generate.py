@@ -231,7 +231,8 @@ class _Gen:
             for c in creds:
                 if c == "no_criminal_record" and i == missing_at:
                     continue
-                obtained = started - dt.timedelta(days=self.rng.randint(10, 200))
+                # held before the project starts: any staff member may be named on any activity
+                obtained = min(started, self.start) - dt.timedelta(days=self.rng.randint(10, 200))
                 self.rows["credential"].append({
                     "record_id": f"{sid}-{c}", "staff_id": sid, "credential": c, "obtained_on": obtained,
                     "expires_on": None, "reference": f"证明{self.rng.randint(100000, 999999)}",
