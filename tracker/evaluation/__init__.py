@@ -157,11 +157,17 @@ def open_submission(ws: Any, project: str, kind: str, period: str | None = None,
     return info
 
 
+def load_submission(s: Any, sub_id: int) -> Submission:
+    """The submission row numbered ``sub_id`` in session ``s``, or a Chinese error."""
+    sub = s.get(Submission, sub_id)
+    if sub is None:
+        raise TrackerError(f"没有编号为 {sub_id} 的报送")
+    return sub
+
+
 def get_submission(ws: Any, sub_id: int) -> SubmissionInfo:
     with ws.session() as s:
-        sub = s.get(Submission, sub_id)
-        if sub is None:
-            raise TrackerError(f"没有编号为 {sub_id} 的报送")
+        sub = load_submission(s, sub_id)
         return _info(sub)
 
 
@@ -198,9 +204,7 @@ def save_narrative(ws: Any, sub_id: int, sections: dict[str, str], *, actor: str
     if unknown:
         raise TrackerError(f"没有栏目 “{'、'.join(unknown)}”：自评栏目为 {'、'.join(NARRATIVE_SECTIONS)}")
     with ws.session() as s:
-        sub = s.get(Submission, sub_id)
-        if sub is None:
-            raise TrackerError(f"没有编号为 {sub_id} 的报送")
+        sub = load_submission(s, sub_id)
         if sub.state not in ("draft", "returned"):
             raise TrackerError(f"该报送{STATES[sub.state]}，不能再修改自评内容"
                                + ("；如需修改，请审核人退回" if sub.state == "submitted" else ""))
@@ -229,9 +233,7 @@ def choose_photos(ws: Any, sub_id: int, photos: list[tuple[int, str | None]], *,
     if len(photos) > MAX_PHOTOS:
         raise TrackerError(f"报告最多放 {MAX_PHOTOS} 张照片，收到 {len(photos)} 张：请只选最能说明成效的几张")
     with ws.session() as s:
-        sub = s.get(Submission, sub_id)
-        if sub is None:
-            raise TrackerError(f"没有编号为 {sub_id} 的报送")
+        sub = load_submission(s, sub_id)
         if sub.kind not in ("midterm", "final"):
             raise TrackerError("只有中期、终期自评的报告附照片")
         if sub.state not in ("draft", "returned"):
@@ -266,9 +268,7 @@ def transition(ws: Any, sub_id: int, action: str, *, actor: str, role: str, comm
     comment = (comment or "").strip()
     kpi_comments = {k: v.strip() for k, v in (kpi_comments or {}).items() if v and v.strip()}
     with ws.session() as s:
-        sub = s.get(Submission, sub_id)
-        if sub is None:
-            raise TrackerError(f"没有编号为 {sub_id} 的报送")
+        sub = load_submission(s, sub_id)
         title = _info(sub).title
         if role not in act.roles:
             who = "、".join(label for r, label in ROLES.items() if r in act.roles)

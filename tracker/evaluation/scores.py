@@ -13,9 +13,10 @@ from typing import Any
 from sqlalchemy import select
 
 from tracker import audit
-from tracker.db.evaluation import EvaluatorScore, Submission
+from tracker.db.evaluation import EvaluatorScore
 from tracker.db.models import utcnow
 from tracker.errors import TrackerError
+from tracker.evaluation import load_submission
 
 
 @dataclass
@@ -57,9 +58,7 @@ def record_score(ws: Any, sub_id: int, *, evaluator: str, dimension: str, score:
     if not (0 <= float(score) <= w):
         raise TrackerError(f"“{dimension}”的分数应在 0 到 {w:g} 之间，收到 {score:g}")
     with ws.session() as s:
-        sub = s.get(Submission, sub_id)
-        if sub is None:
-            raise TrackerError(f"没有编号为 {sub_id} 的报送")
+        sub = load_submission(s, sub_id)
         if sub.kind not in ("midterm", "final"):
             raise TrackerError("只有中期、终期评估需要专家评分")
         if sub.state == "approved":
