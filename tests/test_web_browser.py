@@ -253,3 +253,50 @@ def test_operator_and_auditor_in_a_browser(srv: Server, browser: object, tmp_pat
         assert time.monotonic() - t0 < 30, list(d.downloads.iterdir())  # type: ignore[attr-defined]
         time.sleep(0.2)
     assert pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_operator_chooses_report_photos_in_a_browser(srv: Server, browser: object, tmp_path: Path) -> None:
+    """The 报告照片 page: upload two photos on 佐证材料, tick both, caption one, save; the thumbnails load."""
+    from PIL import Image, ImageDraw
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from tracker import evaluation as ev
+
+    d = browser
+    shots = Shots(d)
+    login(d, srv, "op_a")
+    wait_text(d, "我的项目")
+    for name, colour, size, description in [("入户探访.jpg", (190, 80, 60), (1600, 1200), "入户探访独居老人"),
+                                            ("志愿者培训.jpg", (60, 90, 180), (1200, 1600), "")]:
+        im = Image.new("RGB", size, colour)
+        draw = ImageDraw.Draw(im)
+        draw.rectangle((size[0] // 4, size[1] // 4, size[0] * 3 // 4, size[1] * 3 // 4), fill=(245, 240, 220))
+        draw.ellipse((size[0] // 3, size[1] // 3, size[0] * 2 // 3, size[1] * 2 // 3), fill=(40, 40, 40))
+        im.save(tmp_path / name, "JPEG", quality=88)
+        d.get(f"{srv.url}/projects/{A}/evidence")  # type: ignore[attr-defined]
+        d.find_element(By.NAME, "file").send_keys(str(tmp_path / name))  # type: ignore[attr-defined]
+        if description:
+            d.find_element(By.NAME, "description").send_keys(description)  # type: ignore[attr-defined]
+        d.find_element(By.CSS_SELECTOR, f"form[action='/projects/{A}/evidence'] button").click()  # type: ignore[attr-defined]
+        wait_text(d, name)
+    d.get(f"{srv.url}/projects/{A}/reports")  # type: ignore[attr-defined]
+    d.find_element(By.LINK_TEXT, "中期报告照片").click()  # type: ignore[attr-defined]
+    wait_text(d, "中期自评报告照片")
+    boxes = d.find_elements(By.CSS_SELECTOR, "input[name=photo]")  # type: ignore[attr-defined]
+    assert len(boxes) == 2
+    for img in d.find_elements(By.CSS_SELECTOR, ".photos img"):  # type: ignore[attr-defined]
+        WebDriverWait(d, 30).until(lambda _d, i=img: _d.execute_script(
+            "return arguments[0].complete && arguments[0].naturalWidth > 0", i))
+    for b in boxes:
+        b.click()
+    fig = d.find_elements(By.CSS_SELECTOR, ".photos figure")[0]  # type: ignore[attr-defined]
+    assert "志愿者培训.jpg" in fig.text  # newest first
+    fig.find_element(By.CSS_SELECTOR, "input[name^=caption_]").send_keys("志愿者培训现场")
+    d.find_element(By.XPATH, "//button[text()='保存报告照片']").click()  # type: ignore[attr-defined]
+    wait_text(d, "已保存报告照片选择：2 张")
+    assert len(d.find_elements(By.CSS_SELECTOR, ".photos figure.chosen")) == 2  # type: ignore[attr-defined]
+    shots.take("report-photos")
+    sub = ev.find_submission(srv.ws, A, "midterm")
+    assert sub is not None
+    assert [p["caption"] for p in sub.narrative["photos"]] == ["志愿者培训现场", "入户探访独居老人"]

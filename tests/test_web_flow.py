@@ -225,3 +225,102 @@ def test_admin_sets_the_running_organisation(srv: Server) -> None:
     assert [tuple(g) for g in got] == [("account.disable", "admin"), ("account.add", "admin"),
                                        ("project.organisation", "admin")]
     assert audit.verify(ws).ok
+
+
+def jpeg(colour: tuple[int, int, int], size: tuple[int, int]) -> bytes:
+    """A real JPEG photo-like image: a coloured field with a white square and a dark disc."""
+    from PIL import Image, ImageDraw
+
+    im = Image.new("RGB", size, colour)
+    d = ImageDraw.Draw(im)
+    d.rectangle((size[0] // 4, size[1] // 4, size[0] * 3 // 4, size[1] * 3 // 4), fill=(250, 250, 250))
+    d.ellipse((size[0] // 3, size[1] // 3, size[0] * 2 // 3, size[1] * 2 // 3), fill=(20, 20, 20))
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def test_operator_chooses_the_reports_photos_and_finds_them_in_the_pdf(srv: Server, tmp_path: Path) -> None:
+    import re
+    import subprocess
+
+    from PIL import Image
+
+    from tracker import evaluation as ev
+
+    op = srv.client("op_a")
+    csrf = csrf_of(op.get(f"/projects/{A}/evidence").text)
+    for name, content, description in [("入户探访.jpg", jpeg((200, 60, 60), (1600, 1200)), "入户探访独居老人"),
+                                       ("志愿者培训.jpg", jpeg((60, 60, 200), (900, 1600)), ""),
+                                       ("签到表.pdf", b"%PDF-1.4\n%%EOF\n", "七月签到表"),
+                                       ("不选的.png", PNG, "")]:
+        r = op.post(f"/projects/{A}/evidence", data={"csrf_token": csrf, "description": description},
+                    files={"file": (name, content)})
+        assert r.status_code == 303, r.text[-300:]
+    url = f"/projects/{A}/evaluation/midterm/photos"
+    assert url in op.get(f"/projects/{A}/reports").text
+    page = op.get(url)
+    assert page.status_code == 200 and "尚未开始填写中期自评" in page.text and "已选 0 张" in page.text
+    ids = dict(re.findall(r'<img src="/projects/' + A + r'/evidence/(\d+)/thumb\.jpg" alt="([^"]+)"', page.text))
+    assert sorted(ids.values()) == ["不选的.png", "入户探访.jpg", "志愿者培训.jpg"]  # photos only, no PDF
+    by_name = {v: k for k, v in ids.items()}
+    thumb = op.get(f"/projects/{A}/evidence/{by_name['入户探访.jpg']}/thumb.jpg")
+    assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(thumb.content)).size == (320, 240)  # 1600×1200 into the 320×240 box
+    assert 'placeholder="入户探访独居老人"' in page.text  # an empty caption takes the upload's description
+
+    # an auditor sees the page but may not choose
+    aud = srv.client("auditor")
+    page_a = aud.get(url)
+    assert page_a.status_code == 200 and "审核人如需更换，请退回自评" in page_a.text and "保存报告照片" not in page_a.text
+    r = aud.post(url, data={"csrf_token": csrf_of(page_a.text), "photo": by_name["入户探访.jpg"]})
+    assert r.status_code == 403 and "报告照片由社会组织选择" in r.text
+
+    # the operator chooses two, the second with its own caption: the draft self-assessment is opened
+    r = op.post(url, data={"csrf_token": csrf_of(page.text),
+                           "photo": [by_name["入户探访.jpg"], by_name["志愿者培训.jpg"]],
+                           f"caption_{by_name['入户探访.jpg']}": "",
+                           f"caption_{by_name['志愿者培训.jpg']}": "志愿者培训现场",
+                           f"caption_{by_name['不选的.png']}": "不该出现的说明"})
+    assert r.status_code == 303 and r.headers["location"] == url + "?saved=1"
+    page = op.get(r.headers["location"]).text
+    assert "已保存报告照片选择：2 张" in page and "中期自评：草稿" in page
+    assert page.index("入户探访.jpg") < page.index("志愿者培训.jpg") < page.index("不选的.png")  # chosen first
+    sub = ev.find_submission(srv.ws, A, "midterm")
+    assert sub is not None and sub.state == "draft"
+    assert sub.narrative["photos"] == [{"evidence": int(by_name["入户探访.jpg"]), "caption": "入户探访独居老人"},
+                                       {"evidence": int(by_name["志愿者培训.jpg"]), "caption": "志愿者培训现场"}]
+    assert [e.comment for e in ev.history(srv.ws, sub.id)][-1] == "选择报告照片 2 张"
+    # a PDF through the form is refused in Chinese, and nothing changes
+    from tracker import files
+
+    pdf_id = str(next(e.id for e in files.list_evidence(srv.ws, A) if e.file_name == "签到表.pdf"))
+    r = op.post(url, data={"csrf_token": csrf, "photo": [pdf_id]})
+    assert r.status_code == 400 and "不是照片：报告只附 JPG、PNG 照片" in r.text
+    assert len(ev.find_submission(srv.ws, A, "midterm").narrative["photos"]) == 2  # type: ignore[union-attr]
+
+    # the mid-term report, made in the background, shows both with their captions
+    r = op.post(f"/projects/{A}/reports", data={"csrf_token": csrf, "which": "midterm"})
+    job_url = r.headers["location"]
+    t0 = time.monotonic()
+    while "已完成" not in (p := op.get(job_url).text):
+        assert "失败" not in p, p[-800:]
+        assert time.monotonic() - t0 < 180
+        time.sleep(0.5)
+    pdf = tmp_path / "mid.pdf"
+    pdf.write_bytes(op.get(job_url + f"/files/{A}-midterm.pdf").content)
+    text = "".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout.split())
+    assert "项目照片" in text and "1.入户探访独居老人（" in text and "2.志愿者培训现场（" in text
+    assert "不该出现的说明" not in text
+    listing = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True,
+                             check=True).stdout.splitlines()[2:]
+    sizes = {(int(x.split()[3]), int(x.split()[4])) for x in listing if x.split()[2] == "image"}
+    assert (640, 480) in sizes and (270, 480) in sizes, sizes  # the two thumbnails, embedded small
+
+    # once submitted, the choice is frozen until an auditor returns it
+    ev.save_narrative(srv.ws, sub.id, {k: "已填写" for k in ev.NARRATIVE_SECTIONS}, actor="op_a", role="operator")
+    ev.submit(srv.ws, sub.id, actor="op_a")
+    page = op.get(url).text
+    assert "中期自评已提交，待审核，不能再修改报告照片；如需修改，请审核人退回" in page and "保存报告照片" not in page
+    r = op.post(url, data={"csrf_token": csrf, "photo": [by_name["不选的.png"]]})
+    assert r.status_code == 400 and "不能再修改报告照片" in r.text

@@ -72,7 +72,7 @@ def _b_objects(s: Server) -> dict[str, str]:
     rec = list_records(s.ws, B, "activity").rows[0]
     return {"code": B, "kpi_id": f"{B}.2.visits_total", "token": up.token, "evidence_id": str(ev.id),
             "job_id": str(job.id), "kind": "activity", "name": "2099B002-midterm.pdf", "login": "op_b",
-            "record": str(rec["id"]), "batch_id": str(rec["batch_id"])}
+            "record": str(rec["id"]), "batch_id": str(rec["batch_id"]), "which": "midterm"}
 
 
 def test_every_route_refuses_another_organisations_project(srv: Server) -> None:
@@ -163,7 +163,7 @@ def test_every_form_needs_its_csrf_token(srv: Server) -> None:
     html = a.get(f"/projects/{A}").text
     assert csrf_of(html)
     values = {"code": A, "kpi_id": f"{A}.6.experience", "token": "x", "evidence_id": "1", "job_id": "1",
-              "kind": "activity", "name": "x", "login": "op_b", "record": "1", "batch_id": "1"}
+              "kind": "activity", "name": "x", "login": "op_b", "record": "1", "batch_id": "1", "which": "midterm"}
     posts = [r for r in _routes(srv) if "POST" in r.methods and r.path != "/login"]
     assert len(posts) >= 14
     for route in posts:

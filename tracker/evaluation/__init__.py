@@ -256,6 +256,76 @@ def choose_photos(ws: Any, sub_id: int, photos: list[tuple[int, str | None]], *,
         return _info(sub)
 
 
+@dataclass(frozen=True)
+class PhotoOption:
+    """One of the project's photos on the photo picker: chosen or not, its caption in the report."""
+    evidence_id: int
+    file_name: str
+    description: str
+    uploaded_by: str
+    uploaded_at: dt.datetime
+    position: int | None  # 1, 2 … in the report; None: not chosen
+    caption: str
+
+
+@dataclass(frozen=True)
+class PhotoPage:
+    """What the web's 报告照片 page shows for a project's mid-term or final self-assessment."""
+    kind: str
+    submission: SubmissionInfo | None  # None: no self-assessment opened yet (choosing opens it)
+    options: list[PhotoOption]
+    editable: bool
+    why_not: str  # when not editable, why (Chinese)
+
+    @property
+    def title(self) -> str:
+        return KINDS[self.kind]
+
+    @property
+    def chosen(self) -> list[PhotoOption]:
+        return sorted((o for o in self.options if o.position), key=lambda o: o.position or 0)
+
+
+def _report_kind(kind: str) -> str:
+    if kind not in ("midterm", "final"):
+        raise TrackerError(f"报告类型 “{kind}” 无效：只有中期（midterm）、终期（final）报告附照片")
+    return kind
+
+
+def photo_page(ws: Any, project: str, kind: str, role: str) -> PhotoPage:
+    """The project's JPG/PNG evidence (newest first) with the photos the ``kind`` self-assessment has
+    chosen, and whether an account of ``role`` may change the choice now: operators (and admins)
+    while the submission is a draft or returned. Auditors see the choice but do not make it: the
+    photos are part of the NGO's self-assessment, and an auditor who wants others returns it."""
+    from tracker import files
+
+    _check_role(role)
+    kind = _report_kind(kind)
+    sub = find_submission(ws, project, kind)
+    chosen = {int(p["evidence"]): (i, p.get("caption") or "")
+              for i, p in enumerate((sub.narrative.get("photos") if sub else None) or [], 1)}  # type: ignore[union-attr]
+    options = [PhotoOption(e.id, e.file_name, e.description or "", e.uploaded_by, _aware(e.uploaded_at),  # type: ignore[arg-type]
+                           chosen.get(e.id, (None, ""))[0], chosen.get(e.id, (None, ""))[1])
+               for e in files.list_evidence(ws, project) if e.content_type in PHOTO_TYPES]
+    options.sort(key=lambda o: (o.position is None, o.position or 0))  # the chosen first, in report order
+    if role not in ("operator", "admin"):
+        why = "报告照片由社会组织在提交自评前选择；审核人如需更换，请退回自评并写明意见"
+    elif sub is not None and sub.state not in ("draft", "returned"):
+        why = f"{sub.title}{sub.state_label}，不能再修改报告照片" + ("；如需修改，请审核人退回" if sub.state == "submitted" else "")
+    else:
+        why = ""
+    return PhotoPage(kind, sub, options, not why, why)
+
+
+def choose_report_photos(ws: Any, project: str, kind: str, photos: list[tuple[int, str | None]], *, actor: str,
+                         role: str) -> SubmissionInfo:
+    """``choose_photos`` for the project's ``kind`` self-assessment, opening it as a draft first if
+    there is none yet (the web's 报告照片 page)."""
+    kind = _report_kind(kind)
+    sub = find_submission(ws, project, kind) or open_submission(ws, project, kind, actor=actor, role=role)
+    return choose_photos(ws, sub.id, photos, actor=actor, role=role)
+
+
 def transition(ws: Any, sub_id: int, action: str, *, actor: str, role: str, comment: str = "",
                kpi_comments: dict[str, str] | None = None, at: dt.datetime | None = None) -> SubmissionInfo:
     """Move a submission by ``action`` (submit, return, approve, unlock, relock), checked against ``ACTIONS``."""

@@ -49,20 +49,13 @@ def thumbnail(path: Path) -> str | None:
     """A small JPEG of the photo at ``path`` as a data: URI (None: unreadable). The same file gives
     the same bytes, so a signed report stays byte-identical."""
     import base64
-    import io
 
-    from PIL import Image, ImageOps
+    from tracker.files import thumbnail_jpeg
 
-    try:
-        with Image.open(path) as im:
-            im = ImageOps.exif_transpose(im)
-            im = im.convert("RGB")
-            im.thumbnail(THUMB_BOX)
-            buf = io.BytesIO()
-            im.save(buf, "JPEG", quality=82)
-    except Exception:  # a broken photo must not stop the report
+    data = thumbnail_jpeg(path, THUMB_BOX)
+    if data is None:
         return None
-    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+    return "data:image/jpeg;base64," + base64.b64encode(data).decode()
 
 
 def report_photos(ws: Any, code: str, chosen: list[dict[str, Any]]) -> list[dict[str, Any]]:

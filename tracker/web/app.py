@@ -470,6 +470,35 @@ def create_app(ws: Any = None, *, worker: bool = True, warm: bool = False) -> Fa
         return FileResponse(path, media_type=row.content_type, filename=row.file_name,
                             headers={"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"})
 
+    @app.get("/projects/{code}/evidence/{evidence_id}/thumb.jpg")
+    def evidence_thumb(request: Request, evidence_id: int, code: str = Depends(project)) -> Response:
+        return Response(files.evidence_thumbnail(W(), code, evidence_id), media_type="image/jpeg",
+                        headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"})
+
+    # ---------------------------------------------------------------- the report's photos (self-assessment)
+
+    @app.get("/projects/{code}/evaluation/{which}/photos")
+    def photos_page(request: Request, which: str, code: str = Depends(project)) -> Response:
+        from tracker import evaluation
+
+        ws = W()
+        return page(request, "photos.html", spec=ws.spec(code), pp=evaluation.photo_page(ws, code, which, who(request).role),
+                    which=which, max_photos=evaluation.MAX_PHOTOS, caption_max=evaluation.CAPTION_MAX,
+                    saved=request.query_params.get("saved") == "1")
+
+    @app.post("/projects/{code}/evaluation/{which}/photos")
+    def photos_choose(request: Request, which: str, code: str = Depends(project),
+                      form: list = Depends(_form_items)) -> Response:
+        from tracker import evaluation
+
+        p = who(request)
+        if not accounts.may_write_records(p):
+            raise Denied(403, "报告照片由社会组织选择：审核人如需更换，请退回自评并写明意见")
+        fields = dict(form)
+        chosen = [(int(v), fields.get(f"caption_{v}")) for k, v in form if k == "photo" and v.isdigit()]
+        evaluation.choose_report_photos(W(), code, which, chosen, actor=p.author, role=p.role)
+        return RedirectResponse(f"/projects/{code}/evaluation/{which}/photos?saved=1", status_code=303)
+
     # ---------------------------------------------------------------- reports (background)
 
     @app.get("/projects/{code}/reports")
@@ -662,6 +691,12 @@ async def _guard(request: Request) -> None:
 async def _form(request: Request) -> dict:
     form = await request.form()
     return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+async def _form_items(request: Request) -> list:
+    """Every text field of the form as (name, value), repeated names kept (checkboxes)."""
+    form = await request.form()
+    return [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
 
 
 def _safe_next(nxt: str | None) -> str:
