@@ -552,6 +552,9 @@ def test_superseded_clauses_and_kpis_are_kept_but_not_counted(db_url: str) -> No
     assert f"{CODE}.9.meals_total" not in ids and f"{CODE}.7.timely_old" not in ids
     m = next(k for k in p.kpis if k.id == f"{CODE}.9a.meals_total")
     assert (m.actual, m.target, m.clause) == (2, 300, 9)  # the contract's integer clause number
+    j = next(k for k in p.to_json()["kpis"] if k["id"] == m.id)
+    assert (j["clause"], j["clause_label"]) == (9, "9a")  # and the release table's own number beside it
+    assert all("clause_label" not in k for k in p.to_json()["kpis"] if k["id"] != m.id)
     spec = ws.spec(CODE)
     assert [c.clause for c in clause_results(spec, p)][-3:] == [8, "9a", 10]  # clause 9 is not judged
     assert superseded_rows(spec) == [

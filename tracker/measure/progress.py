@@ -106,6 +106,7 @@ def _progress_of(ctx: Ctx, c: Compiled, v: dict[str, Any]) -> KpiProgress:
         comparator=kpi.comparator.value, target=kpi.target, unit=kpi.unit, text=c.clause.text,
         actual=actual, expected=exp, forecast=fc, status=status, violations=violations,
         evidence=evidence, excerpt=kpi.excerpt, detail=detail, measure=measure,
+        clause_label=None if isinstance(c.clause.clause, int) else c.clause.label,
     )
 
 

@@ -44,6 +44,7 @@ class KpiProgress:
     excerpt: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)  # e.g. uncovered members, denominators
     measure: str | None = None  # what actual measures: "compliance_pct", "covered_pct", "incident_count" …
+    clause_label: str | None = None  # the clause as the release table numbers it (5.1, 9a), where not an integer
 
     @property
     def actual_unit(self) -> str:
@@ -73,6 +74,7 @@ class KpiProgress:
             "expected": _num(self.expected), "forecast": _num(self.forecast), "status": self.status,
             "violations": self.violations, "label": self.label, "evidence": self.evidence,
             "detail": self.detail, "measure": self.measure,
+            **({"clause_label": self.clause_label} if self.clause_label else {}),
         }
 
 
