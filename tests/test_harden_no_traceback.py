@@ -153,8 +153,10 @@ def test_output_files_of_listings_and_places_that_cannot_be_written(cli: dict[st
         _fails(cli, f"--out 应为文件名，而 {tmp_path} 是目录", *cmd, "--format", "csv", "--out", str(tmp_path))
         _fails(cli, "是文件而不是目录", *cmd, "--format", "xlsx", "--out", str(afile / "x.xlsx"))
         _fails(cli, "/proc", *cmd, "--format", "csv", "--out", "/proc/tracker-test.csv")
-    _fails(cli, "/proc", "template", "--project", CODE, "--kind", "activity", "--out", "/proc/tracker-test.xlsx")
-    _fails(cli, "/proc", "report", "midterm", "--project", CODE, "--out", "/proc/tracker-test")
+    # not "找不到 …" alone, which reads as if the file to be written should have existed
+    _fails(cli, "/proc/tracker-test.xlsx，或无法在它所在的目录中新建文件", "template", "--project", CODE, "--kind",
+           "activity", "--out", "/proc/tracker-test.xlsx")
+    _fails(cli, "无法在它所在的目录中新建文件", "report", "midterm", "--project", CODE, "--out", "/proc/tracker-test")
     bad = write_csv(tmp_path / "bad.csv", [ACT, ["A1", "2024-07-01", "培训", -5, ""]])
     _fails(cli, "/proc", "import", str(bad), "--project", CODE, "--error-file", "/proc/tracker-test.csv")
     assert not list(Path(tmp_path).glob("*.part")) and not afile.is_dir()

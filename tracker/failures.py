@@ -82,7 +82,8 @@ def _os_message(e: OSError) -> str | None:
     if isinstance(e, PermissionError):
         return f"没有权限访问 {p}：请检查文件和目录的读写权限，或换一个位置"
     if isinstance(e, FileNotFoundError):
-        return f"找不到 {p}：请检查路径是否正确"
+        # reading a missing file, or writing where no file can be created (/proc, a vanished folder)
+        return f"找不到 {p}，或无法在它所在的目录中新建文件：请检查路径是否正确，写出文件时请换一个可写的位置"
     if isinstance(e, FileExistsError):
         return f"{p} 已存在：请换一个名字或先删除它"
     if e.errno == 28:  # ENOSPC
