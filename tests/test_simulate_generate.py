@@ -136,3 +136,19 @@ def test_violations_are_injected_for_the_violations_profile(specs: dict) -> None
     assert len(staff - holders) == 1  # one staff member without 无犯罪记录证明
     assert len(data.frames["incident"]) == 1
     assert len(data.violations) == 5
+
+
+@pytest.mark.parametrize("code", ["2099B001", "2099B010"])
+def test_staff_are_named_only_on_days_they_are_in_post_with_their_credentials(specs: dict, code: str) -> None:
+    """Late hires (the fifth staff member on) start between the project start and the mid-term: an
+    activity names only staff already in post that day, each holding, by then, every credential they
+    hold at all (so a credential rule finds only the deliberate violation)."""
+    data = generate_project(specs[code])
+    staff = data.frames["staff"].set_index("name")
+    act = data.frames["activity"]
+    started = act["staff"].map(staff["started_on"])
+    assert started.notna().all() and (started <= act["date"]).all()
+    late = staff[staff["started_on"] > data.frames["activity"]["date"].min()]
+    assert len(late) >= 1  # the rule above is not vacuous: some staff join after the first activity
+    cred = data.frames["credential"].merge(data.frames["staff"][["staff_id", "started_on"]], on="staff_id")
+    assert (cred["obtained_on"] < cred["started_on"]).all()

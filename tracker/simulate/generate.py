@@ -104,7 +104,7 @@ class _Gen:
         self.violations: list[str] = []
         self.approval_day = self.start + dt.timedelta(days=self.rng.randint(2, 6))
         self.first_day = self.approval_day + dt.timedelta(days=self.rng.randint(3, 8))
-        self.staff_names: list[str] = []
+        self.staff_in_post: list[tuple[dt.date, str]] = []  # (started_on, name), in the order hired
 
     # ------------------------------------------------------------------ small helpers
 
@@ -220,9 +220,9 @@ class _Gen:
         for i in range(k):
             sid = f"{self.code[4:]}-S{i + 1:02d}"
             name = ppl.chinese_name(self.rng, "adult", self.rng.random() < 0.4)
-            self.staff_names.append(name)
             started = self.start - dt.timedelta(days=self.rng.randint(0, 20)) if i < 4 else \
                 self.day_between(self.start, self.mid)
+            self.staff_in_post.append((started, name))
             self.rows["staff"].append({
                 "record_id": sid, "staff_id": sid, "name": name, "role": STAFF_ROLES[i % len(STAFF_ROLES)],
                 "works_with_children": children and STAFF_ROLES[i % len(STAFF_ROLES)] != "财务",
@@ -231,8 +231,8 @@ class _Gen:
             for c in creds:
                 if c == "no_criminal_record" and i == missing_at:
                     continue
-                # held before the project starts: any staff member may be named on any activity
-                obtained = min(started, self.start) - dt.timedelta(days=self.rng.randint(10, 200))
+                # held before the person starts work: they are named only on activities from then on
+                obtained = started - dt.timedelta(days=self.rng.randint(10, 200))
                 self.rows["credential"].append({
                     "record_id": f"{sid}-{c}", "staff_id": sid, "credential": c, "obtained_on": obtained,
                     "expires_on": None, "reference": f"证明{self.rng.randint(100000, 999999)}",
@@ -292,7 +292,9 @@ class _Gen:
     # ------------------------------------------------------------------ activities
 
     def activity_row(self, t: ActivityType, date: dt.date, **kw: Any) -> dict[str, Any]:
-        row = {"date": date, "activity": t.key, "staff": self.rng.choice(self.staff_names)}
+        # only staff already in post on the day (the first four start before the project does)
+        in_post = [name for started, name in self.staff_in_post if started <= date]
+        row = {"date": date, "activity": t.key, "staff": self.rng.choice(in_post)}
         row.update(kw)
         return row
 
