@@ -104,6 +104,29 @@ def test_sql_snapshot(kind: str, dialect: str) -> None:
         "TRACKER_UPDATE_SNAPSHOTS=1 and review the diff")
 
 
+#: Clause shapes a kind compiles differently from its first fixture KPI: snapshot name → KPI id.
+SHAPES = {
+    "per_person.roster_files": "2099A001.21.household_files",  # 一户一档: a deliverable per member, due
+    "staff.experience": "2099A001.22.supervisor_qualified",  # 督导: a credential and 5 years, by role
+}
+
+
+@pytest.mark.parametrize("dialect", sorted(DIALECTS))
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_sql_snapshot_of_clause_shapes(shape: str, dialect: str) -> None:
+    spec = _fixture()
+    kpi_id = SHAPES[shape]
+    body = explain_sql(spec, kpi_id, AS_OF, DIALECTS[dialect])
+    sql = f"-- {kpi_id} as of {AS_OF}\n{body}\n"
+    path = SNAPSHOTS / f"{shape}.{dialect}.sql"
+    if os.environ.get("TRACKER_UPDATE_SNAPSHOTS") == "1":
+        path.write_text(sql, encoding="utf-8")
+    assert path.exists(), f"no snapshot {path.name}: run with TRACKER_UPDATE_SNAPSHOTS=1 and review it"
+    assert sql == path.read_text(encoding="utf-8"), (
+        f"{kpi_id} compiles to different SQL on {dialect}; if the change is meant, regenerate with "
+        "TRACKER_UPDATE_SNAPSHOTS=1 and review the diff")
+
+
 def test_charts_and_monthly_series_are_the_kinds_own() -> None:
     """A kind that is by_month or draws a burn-up has its own monthly statement; a distribution chart
     has its own distribution statement; the others have none."""

@@ -556,7 +556,8 @@ def test_superseded_clauses_and_kpis_are_kept_but_not_counted(db_url: str) -> No
     assert (j["clause"], j["clause_label"]) == (9, "9a")  # and the release table's own number beside it
     assert all("clause_label" not in k for k in p.to_json()["kpis"] if k["id"] != m.id)
     spec = ws.spec(CODE)
-    assert [c.clause for c in clause_results(spec, p)][-3:] == [8, "9a", 10]  # clause 9 is not judged
+    judged = [c.clause for c in clause_results(spec, p)]
+    assert judged[judged.index(8):judged.index(10) + 1] == [8, "9a", 10]  # clause 9 is not judged
     assert superseded_rows(spec) == [
         {"clause": "7", "what": "第7条 探访及时率（原）（目标 95%）", "by": "第7条 探访及时率（目标 90%）",
          "correction": "2024年7月更正公告"},
@@ -646,3 +647,120 @@ def test_a_child_protection_rule_broken_in_practice_is_missed(db_url: str) -> No
     assert [(r["what"], r["date"], r["reason"]) for r in viol] == [
         ("S2", d("2024-09-10"), "缺少有效的无犯罪记录证明；2024-09-10 起在没有有效无犯罪记录证明的情况下参与了活动"),
         ("S4", d("2024-07-15"), "2024-07-15 起在没有有效无犯罪记录证明的情况下参与了活动")]
+
+
+def test_every_member_has_a_file_from_enrolment_to_exit(db_url: str) -> None:
+    """"一户一档" (``per_person`` over a roster, ``source: deliverable``): every elder has a 服务档案
+    naming it. Roster enrolled over several months, one member leaving:
+    H1 enrolled 06-01, file 06-20; H2 enrolled 08-10, file 12-05; H3 enrolled 10-01, 结案 11-30,
+    no file; H4 enrolled 2025-01-10, file 2025-02-01; H5 enrolled 07-01, no file (only a 宣传报道
+    naming it, another type). A 服务档案 naming nobody and one of a 个案 (not an elder) count for no one.
+    ``household_files`` is due at the end (the default), ``files_by_midterm`` at the midterm (11-15)."""
+    ws = workspace(db_url)
+    person(ws, "H1", enrolled_on=d("2024-06-01"), name="陈一")
+    person(ws, "H2", enrolled_on=d("2024-08-10"))
+    person(ws, "H3", enrolled_on=d("2024-10-01"), exit_on=d("2024-11-30"), name="林三")
+    person(ws, "H4", enrolled_on=d("2025-01-10"))
+    person(ws, "H5", enrolled_on=d("2024-07-01"), name="黄五")
+    person(ws, "C1", population="cases", enrolled_on=d("2024-06-01"))
+    for pid, day in [("H1", "2024-06-20"), ("H2", "2024-12-05"), ("H4", "2025-02-01"), (None, "2024-07-01"),
+                     ("C1", "2024-07-02")]:
+        add(ws, "deliverable", deliverable_type="service_file", person_id=pid, title="服务档案", date=d(day))
+    add(ws, "deliverable", deliverable_type="publicity", person_id="H5", title="报道", date=d("2024-07-03"))
+
+    # 09-30: on the roster H1, H2, H5 (H3, H4 not enrolled yet); H1 has its file: 1/3, nobody
+    # broke it (not due yet): on track, no violation
+    p = compute_progress(ws, CODE, AS_OF)
+    f = kp(p, "household_files")
+    assert (f.actual, f.violations, f.status, f.measure, f.target) == (pytest.approx(100 / 3), 0, "on_track",
+                                                                       "compliance_pct", 1)
+    assert f.detail == {"members": 3, "members_compliant": 1, "judged": 3, "missed": 0, "below_pace": 2,
+                        "smallest": 0, "units": 3}
+    m = kp(p, "files_by_midterm")
+    assert (m.actual, m.violations, m.status) == (pytest.approx(100 / 3), 0, "on_track")
+    assert list_violations(ws, CODE, f"{CODE}.21.household_files", AS_OF) == []
+
+    # 11-20: the midterm (11-15) is past: H2, H3, H5 have none → 1/4, 3 violations, missed
+    m = kp(compute_progress(ws, CODE, d("2024-11-20")), "files_by_midterm")
+    assert (m.actual, m.violations, m.status) == (25, 3, "missed")
+
+    # 12-31: H2's file (12-05) is in; H3 left on 11-30 without one: broken for good although the
+    # end is still to come; H5 is still in the service and may still get one
+    p = compute_progress(ws, CODE, d("2024-12-31"))
+    f = kp(p, "household_files")
+    assert (f.actual, f.violations, f.status) == (50, 1, "missed")
+    assert (f.detail["members"], f.detail["missed"], f.detail["below_pace"]) == (4, 1, 1)
+    viol = list_violations(ws, CODE, f"{CODE}.21.household_files", d("2024-12-31"))
+    assert [(r["person"], r["name"], r["reason"]) for r in viol] == [
+        ("H3", _mask_name("林三"), "没有“服务档案”（要求每人不少于 1 份）（2024-11-30 已结案）")]
+    m = kp(p, "files_by_midterm")  # H2 late but in; H3, H5 without
+    assert (m.actual, m.violations, m.status) == (50, 2, "missed")
+
+    # the end: H1, H2, H4 have one; H3 (left) and H5 do not: 3/5
+    f = kp(compute_progress(ws, CODE, END), "household_files")
+    assert (f.actual, f.violations, f.status) == (60, 2, "missed")
+    viol = list_violations(ws, CODE, f"{CODE}.21.household_files", END)
+    assert sorted((r["person"], r["name"]) for r in viol) == [("H3", _mask_name("林三")), ("H5", _mask_name("黄五"))]
+    assert [r["reason"] for r in viol if r["person"] == "H5"] == ["没有“服务档案”（要求每人不少于 1 份）"]
+
+    # every member with a file before the end: met early
+    add(ws, "deliverable", deliverable_type="service_file", person_id="H5", title="服务档案", date=d("2024-09-01"))
+    f = kp(compute_progress(ws, CODE, AS_OF), "household_files")  # H1, H5 of H1, H2, H5
+    assert (f.actual, f.status) == (pytest.approx(200 / 3), "on_track")
+    add(ws, "deliverable", deliverable_type="service_file", person_id="H2", title="服务档案", date=d("2024-09-02"))
+    f = kp(compute_progress(ws, CODE, AS_OF), "household_files")
+    assert (f.actual, f.violations, f.status) == (100, 0, "met")
+
+
+def test_staff_rules_scoped_by_role_with_minimum_experience(db_url: str) -> None:
+    """"助教教师具有3年以上工作经验" (``where.roles: [助教教师]``, ``min_experience_years: 3``),
+    judged on the day each started on the project (入职日期, else the period start 2024-06-01):
+    T1 from 06-01, 从业 2021-06-01: 36 months, 3 years ✓; T2 from 07-15, 从业 2021-08-01: 35 months ✗;
+    T3 no 入职日期, 工作年限 5 ✓; T4 工作年限 2 ✗; T5 nothing recorded ✗; T6 is a 社工 (not in scope).
+    "督导须具备社工证及5年以上经验": U1 从业 2019-06-01 (60 months) with 社工证 ✓; U2 工作年限 6 without
+    社工证 ✗; U3 从业 2020-01-01, 53 months at the period start, with 社工证 ✗."""
+    ws = workspace(db_url)
+    add(ws, "staff", staff_id="T6", name="周社工", role="社工", practice_since=d("2024-01-01"))
+    a = kp(compute_progress(ws, CODE, AS_OF), "aide_experience")  # no 助教教师 recorded: no evidence
+    assert (a.status, a.detail["reason"]) == ("pending", "尚未登记工作人员：请先导入在此指标范围内的工作人员名单")
+    for sid, name, start, since, years in [
+            ("T1", "王老师", "2024-06-01", "2021-06-01", None), ("T2", "李老师", "2024-07-15", "2021-08-01", None),
+            ("T3", "赵老师", None, None, 5), ("T4", "钱老师", None, None, 2), ("T5", "孙老师", None, None, None)]:
+        add(ws, "staff", staff_id=sid, name=name, role="助教教师", started_on=d(start) if start else None,
+            practice_since=d(since) if since else None, experience_years=years)
+    for sid, name, since, years, cert in [("U1", "吴督导", "2019-06-01", None, True), ("U2", "郑督导", None, 6, False),
+                                          ("U3", "冯督导", "2020-01-01", None, True)]:
+        add(ws, "staff", staff_id=sid, name=name, role="督导", started_on=d("2024-06-01"),
+            practice_since=d(since) if since else None, experience_years=years)
+        if cert:
+            add(ws, "credential", staff_id=sid, credential="social_worker")
+
+    p = compute_progress(ws, CODE, AS_OF)
+    a = kp(p, "aide_experience")  # T2, T4, T5 lack it; nobody took part in an activity yet: behind
+    assert (a.actual, a.violations, a.evidence, a.status, a.measure) == (3, 3, 5, "behind", "lacking_count")
+    assert a.detail == {"staff": 5, "lacking": 3, "acted_without": 0}
+    assert kp(compute_progress(ws, CODE, END), "aide_experience").status == "missed"
+    s = kp(p, "supervisor_qualified")
+    assert (s.actual, s.violations, s.evidence, s.status) == (2, 2, 3, "behind")
+    viol = list_violations(ws, CODE, f"{CODE}.22.supervisor_qualified", AS_OF)
+    assert [(r["what"], r["name"], r["reason"]) for r in viol] == [
+        ("U2", _mask_name("郑督导"), "缺少有效的社工证"),
+        ("U3", _mask_name("冯督导"), "工作经验不足5年（从业起始日期 2020-01-01，入项时满 4 年）")]
+
+    # T2 assists a class on 08-01 without the experience: a finding, missed at once
+    add(ws, "activity", activity_type="tutoring", participants=10, staff="李老师", date=d("2024-08-01"))
+    add(ws, "activity", activity_type="lecture", participants=30, staff="U3", date=d("2024-09-10"))
+    p = compute_progress(ws, CODE, AS_OF)
+    a = kp(p, "aide_experience")
+    assert (a.actual, a.violations, a.status, a.detail["acted_without"]) == (3, 3, "missed", 1)
+    viol = list_violations(ws, CODE, f"{CODE}.22.aide_experience", AS_OF)
+    assert [(r["what"], r["name"], r["date"], r["reason"]) for r in viol] == [
+        ("T2", _mask_name("李老师"), d("2024-08-01"),
+         "工作经验不足3年（从业起始日期 2021-08-01，入项时满 2 年）；2024-08-01 起在工作经验不足3年的情况下参与了活动"),
+        ("T4", _mask_name("钱老师"), None, "工作经验不足3年（登记的工作年限 2 年）"),
+        ("T5", _mask_name("孙老师"), None, "缺少工作经验记录：未登记从业起始日期或工作年限（要求3年以上）")]
+    s = kp(p, "supervisor_qualified")
+    assert (s.violations, s.status) == (2, "missed")
+    assert [r["reason"] for r in list_violations(ws, CODE, f"{CODE}.22.supervisor_qualified", AS_OF)
+            if r["what"] == "U3"] == ["工作经验不足5年（从业起始日期 2020-01-01，入项时满 4 年）；"
+                                      "2024-09-10 起在工作经验不足5年的情况下参与了活动"]

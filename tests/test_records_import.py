@@ -229,3 +229,27 @@ def test_dry_run_writes_nothing(ws, tmp_path: Path) -> None:
     r = import_file(ws, f, CODE, dry_run=True)
     assert (r.imported, r.committed) == (1, False)
     assert counts(ws) == before
+
+
+def test_deliverables_of_one_person_and_staff_experience(ws, tmp_path: Path) -> None:
+    """一户一档: a deliverable may name the 服务对象 it is for (on the roster; two files of one day
+    and title for two people are two records); staff carry 从业起始日期 and 工作年限."""
+    load_roster(ws, tmp_path)
+    rows = [["日期", "成果类型", "标题", "服务对象编号"],
+            ["2024-08-01", "调研报告", "一户一档", "P001"],
+            ["2024-08-01", "调研报告", "一户一档", "P002"],
+            ["2024-08-01", "调研报告", "一户一档", "P404"]]
+    r = import_file(ws, write_csv(tmp_path / "files.csv", rows), CODE, "deliverable")
+    assert r.imported == 0 and [(e.row, e.column, e.message) for e in r.invalid] == [
+        (4, "服务对象编号", f"服务对象编号“P404”不在项目 {CODE} 的服务对象名册中（请先导入名册）")]
+    r = import_file(ws, write_csv(tmp_path / "files.csv", rows[:3]), CODE, "deliverable")
+    assert (r.imported, r.invalid_rows) == (2, 0)
+    staff = [["工作人员编号", "姓名", "岗位", "入职日期", "从业起始日期", "工作年限"],
+             ["W1", "王五", "助教教师", "2024-06-01", "2020-09-01", ""],
+             ["W2", "赵六", "督导", "", "", "6.5"]]
+    assert import_file(ws, write_csv(tmp_path / "staff.csv", staff), CODE).imported == 2
+    with ws.session() as s:
+        assert sorted(d.person_id for d in s.exec(select(Deliverable))) == ["P001", "P002"]
+        st = {x.staff_id: x for x in s.exec(select(Staff))}
+        assert (st["W1"].practice_since, st["W1"].experience_years) == (dt.date(2020, 9, 1), None)
+        assert (st["W2"].practice_since, st["W2"].experience_years) == (None, 6.5)

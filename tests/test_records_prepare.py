@@ -5,7 +5,8 @@ Three kinds of evidence:
   fixed set of generated chunks before it was rewritten for speed (regenerated once since, when
   impossible years and infinite numbers became errors, and when the roster and activity gained
   their empty 结案日期 and 需求登记日期 columns, and when a date without a year (6月1日) took the
-  period's year; each changed row was reviewed); it must
+  period's year, and when deliverables gained 服务对象编号 (part of their identity) and staff
+  从业起始日期 and 工作年限; each changed row was reviewed); it must
   return exactly that today (values with their Python types, dedupe keys, record ids, attributes,
   errors in their order);
 - worked examples: small chunks whose expected values and Chinese messages are written out here;

@@ -210,6 +210,8 @@ class Deliverable(RecordBase, table=True):
     date: dt.date
     deliverable_type: str = Field(max_length=48)
     title: str | None = None
+    person_id: str | None = Field(default=None, max_length=64,
+                                  description="服务对象编号：一户一档、一人一策等按对象的成果（可空）")
     words: int | None = None
     minutes: float | None = None
     copies: int | None = None
@@ -246,6 +248,8 @@ class Staff(RecordBase, table=True):
     works_with_children: bool | None = Field(default=False, description="是否接触儿童；空白按否")
     started_on: dt.date | None = None
     left_on: dt.date | None = Field(default=None, description="离职日期：当天起不再在岗")
+    practice_since: dt.date | None = Field(default=None, description="从业起始日期：工作经验从此日算起")
+    experience_years: float | None = Field(default=None, description="工作年限（入项时，年）；有从业起始日期时以日期为准")
 
 
 class StaffCredential(RecordBase, table=True):

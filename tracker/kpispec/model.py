@@ -372,6 +372,8 @@ class KPI(Strict):
     incident_types: list[Key] | None = None
     credential: Key | None = None
     rule: StaffRule | None = None
+    min_experience_years: float | None = Field(default=None, gt=0, description=(
+        "staff：工作经验不少于 N 年（从业起始日期或工作年限，按入项之日计），如 3年以上 写 3"))
     reference: Key | None = Field(default=None, description="timeliness：参照日期列，如 requested_on（需求登记日期）")
     against: Literal["funding", "budget", "spend"] | None = Field(default=None, description=(
         "expense：占比的分母——资助金额 funding、预算（所列科目的核定金额，无科目时为预算合计）budget、全部支出 spend；"
@@ -418,6 +420,8 @@ class KPI(Strict):
             raise ValueError(msg)
         if (self.where.roles or self.where.employment) and self.kind not in (Kind.staff, Kind.headcount):
             raise ValueError("where.roles 和 where.employment 只适用于 staff 和 headcount 类指标")
+        if self.min_experience_years is not None and self.kind is not Kind.staff:
+            raise ValueError("min_experience_years（工作经验年限）只适用于 staff 类指标")
         if self.where.categories and self.kind is not Kind.expense:
             raise ValueError("where.categories（经费科目）只适用于 expense 类指标")
         return self
@@ -431,6 +435,8 @@ class KPI(Strict):
 
         impl = kind_of(self.kind)
         mode = impl.default_pacing(self)
+        if mode is PacingMode.due:  # a kind's own one-off: due at the end
+            return Pacing(mode=PacingMode.due, due="end")
         if mode is PacingMode.linear and self.target is not None and self.target <= 1 and self.rule is None \
                 and impl.whole_units(self):
             return Pacing(mode=PacingMode.due, due="end")  # a one-off deliverable: never a fraction of one

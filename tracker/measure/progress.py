@@ -95,12 +95,13 @@ def _progress_of(ctx: Ctx, c: Compiled, v: dict[str, Any]) -> KpiProgress:
     exp = math.ceil(exact - 1e-9) if exact is not None and impl.whole_units(kpi) else exact
     fc = pacing.forecast(kpi, project, ctx.as_of, actual, impl.universe(kpi, v))
     reached = bool(detail.pop("all_reached", False))
+    not_due = bool(detail.pop("not_due", False))
     status = impl.status(Facts(
         comparator=kpi.comparator.value, target=kpi.target, actual=actual, expected=exact,
         tolerance=kpi.tolerance, period_ended=ctx.as_of >= project.period.end, violations=violations,
         evidence=evidence, verdict=v.get("verdict"), rule=kpi.rule.value if kpi.rule else kpi.against,
         potential=_num(v.get("potential")), compliance_target=kpi.compliance_target, reached=reached,
-        broken=int(detail.get("missed", detail.get("acted_without")) or 0) if measure else 0))
+        broken=int(detail.get("missed", detail.get("acted_without")) or 0) if measure else 0, not_due=not_due))
     return KpiProgress(
         id=c.kpi_id, clause=c.clause.number, key=kpi.key, label=kpi.label, kind=kpi.kind.value,
         comparator=kpi.comparator.value, target=kpi.target, unit=kpi.unit, text=c.clause.text,

@@ -55,6 +55,7 @@ class Facts:
     compliance_target: float | None = None  # per-member rules: the share of member-periods accepted
     reached: bool = False  # per-member rules: every member already has the whole period's minimum
     broken: int = 0  # per-member rules: member-periods that broke the rule for good
+    not_due: bool = False  # per-member rules paced due: the due date is still to come
 
 
 def compare(comparator: str, actual: float, target: float) -> bool:

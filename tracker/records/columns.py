@@ -140,6 +140,7 @@ KINDS: dict[str, KindDef] = {
             _RID, _DATE,
             Col("deliverable", "成果类型", VOCAB, db="deliverable_type", required=True, vocab="deliverable_types"),
             Col("title", "标题"),
+            _PERSON,
             Col("words", "字数", COUNT),
             Col("minutes", "时长（分钟）", NUMBER),
             Col("copies", "数量", COUNT),
@@ -147,7 +148,7 @@ KINDS: dict[str, KindDef] = {
             Col("district", "区县", DISTRICT, aliases=("区县（市）", "区、县（市）", "所属区县")),
             Col("town", "乡镇街道", TOWN, aliases=("乡镇（街道）", "镇街", "乡镇", "街道", "所属乡镇街道")),
             Col("file", "文件"),
-        ), identity=("date", "deliverable", "title")),
+        ), identity=("date", "deliverable", "title", "person_id")),
         KindDef("approval", "审批记录", (
             _RID,
             Col("date", "审批日期", DATE, required=True),
@@ -172,6 +173,8 @@ KINDS: dict[str, KindDef] = {
             Col("works_with_children", "是否接触儿童", BOOL),
             Col("started_on", "入职日期", DATE),
             Col("left_on", "离职日期", DATE),
+            Col("practice_since", "从业起始日期", DATE, aliases=("从业日期", "参加工作日期", "参加工作时间")),
+            Col("experience_years", "工作年限", NUMBER, aliases=("从业年限", "工作经验（年）", "工作经验年限")),
         ), natural_key="staff_id", identity=("staff_id",)),
         KindDef("credential", "工作人员资质", (
             _RID,

@@ -808,7 +808,7 @@ def _run(ws: Workspace, project: str, lay: Layout, chunks: Callable[[Context, Pa
             conn = session.connection()
         ctx = Context(project, spec, kd, attr_cols=lay.attr_cols, id_key=hash_key,
                       id_attr_cols={h for h in lay.attr_cols if "身份证" in h or "证件号" in h}, sheet_names=names)
-        if kd.kind == "activity":
+        if kd.kind in ("activity", "deliverable"):
             ctx.roster = _roster(conn, project)
         constant = {"project_code": project, "entered_at": now, "entered_by": entered_by,
                     "source_file": source_file, "batch_id": bid}

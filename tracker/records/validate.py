@@ -541,6 +541,14 @@ def _kind_rules(kd: KindDef, ctx: Context, cols: dict[str, _Col], errs: _Errors)
         codes, pairs = _pairs(en, ex, both)
         early = np.array([b < a for a, b in pairs], dtype=bool)
         errs.same(both[early[codes]], "结案日期", "结案日期早于建档日期，请核对两个日期")
+    elif kd.kind == "deliverable" and ctx.roster is not None:
+        # 一户一档, 一人一策: a deliverable of one person names someone on the roster
+        pids = cols["person_id"]
+        unknown = np.array([v is not None and v not in ctx.roster for v in pids.vals], dtype=bool)
+        pos = np.flatnonzero(unknown[pids.codes] & ~errs.has("服务对象编号"))
+        errs.add(pos, ["服务对象编号"] * len(pos),
+                 [f"服务对象编号“{pids.vals[k]}”不在项目 {ctx.project} 的服务对象名册中（请先导入名册）"
+                  for k in pids.codes[pos].tolist()])
     elif kd.kind == "approval":
         vf, vt = cols["valid_from"], cols["valid_to"]
         both = np.flatnonzero(~vf.is_none() & ~vt.is_none())

@@ -35,7 +35,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "expense": ("record_id", "date", "category", "amount", "notes"),
     "deliverable": ("record_id", "date", "deliverable", "title", "words", "minutes", "copies", "file",
                     "level", "district", "town"),
-    "staff": ("record_id", "staff_id", "name", "role", "works_with_children", "started_on"),
+    "staff": ("record_id", "staff_id", "name", "role", "works_with_children", "started_on", "practice_since"),
     "credential": ("record_id", "staff_id", "credential", "obtained_on", "expires_on", "reference"),
     "assessment": ("record_id", "date", "instrument", "person_id", "phase", "score", "passed"),
     "incident": ("record_id", "date", "incident_type", "description", "notes"),
@@ -217,16 +217,22 @@ class _Gen:
         if self.profile.violations and "no_criminal_record" in self.needs.staff_credentials:
             missing_at = 3
             self.violations.append("一名工作人员缺少无犯罪记录证明")
+        # a staff rule scoped to a role nobody of the usual roles holds (助教教师): the first ones hold it
+        roles = [r for r in self.needs.staff_roles if r not in STAFF_ROLES]
+        k = max(k, len(roles) + 2)
         for i in range(k):
             sid = f"{self.code[4:]}-S{i + 1:02d}"
             name = ppl.chinese_name(self.rng, "adult", self.rng.random() < 0.4)
             started = self.start - dt.timedelta(days=self.rng.randint(0, 20)) if i < 4 else \
                 self.day_between(self.start, self.mid)
             self.staff_in_post.append((started, name))
+            role = roles[i] if i < len(roles) else STAFF_ROLES[i % len(STAFF_ROLES)]
+            # years of practice before joining: more than any staff rule asks (3年以上工作经验)
+            years = self.needs.staff_experience + 1 + i % 5  # not drawn: the random stream stays as it was
             self.rows["staff"].append({
-                "record_id": sid, "staff_id": sid, "name": name, "role": STAFF_ROLES[i % len(STAFF_ROLES)],
-                "works_with_children": children and STAFF_ROLES[i % len(STAFF_ROLES)] != "财务",
-                "started_on": started,
+                "record_id": sid, "staff_id": sid, "name": name, "role": role,
+                "works_with_children": children and role != "财务",
+                "started_on": started, "practice_since": started - dt.timedelta(days=math.ceil(years * 366)),
             })
             for c in creds:
                 if c == "no_criminal_record" and i == missing_at:

@@ -92,6 +92,8 @@ class ProjectNeeds:
     incident_types: list[str]
     staff_credentials: dict[str, int | None]  # credential -> None (all have) | count_with target
     all_types_district_rules: list[tuple[Field_, int, tuple[str, ...] | None]]
+    staff_experience: float = 0.0  # years of practice every staff member must have had on joining
+    staff_roles: tuple[str, ...] = ()  # roles (岗位) a staff rule is scoped to: someone holds each
 
 
 def due_of(kpi: KPI) -> str | None:
@@ -116,6 +118,8 @@ class Needs:
         self.deliverable_gate: list[str] = []
         self.incident_types: list[str] = []
         self.credentials: dict[str, int | None] = {}
+        self.staff_experience = 0.0
+        self.staff_roles: list[str] = []
         self.global_rules: list[tuple[Field_, int, tuple[str, ...] | None]] = []
 
     def per_type(self, k: KPI, *, sizes_roster: bool = False, assessment: str = "count",
@@ -217,4 +221,5 @@ def analyse(spec: Spec) -> ProjectNeeds:
     if loose:
         sizes[""] = int(max([act[tk].people for tk in loose] + [60]))
     return ProjectNeeds(act, needs.deliverable, instr, surveys, sizes, needs.approval_gate, needs.deliverable_gate,
-                        needs.incident_types, needs.credentials, needs.global_rules)
+                        needs.incident_types, needs.credentials, needs.global_rules, needs.staff_experience,
+                        tuple(needs.staff_roles))

@@ -33,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from tracker.kpispec.model import KPI, PER_LABELS, Clause, Field_, Kind, PacingMode, Per, add_months
+from tracker.kpispec.model import KPI, PER_LABELS, Clause, Field_, Kind, PacingMode, Per, Source, add_months
 from tracker.measure.compile import Base, Compiled, Ctx, literal_table, own_statement, roster_members, sum_if
 from tracker.measure.kinds._records import out_of_bounds, rule_text
 from tracker.measure.kinds.base import NUMERIC_FIELDS, KpiKind, _num
@@ -95,6 +95,17 @@ def per_person_reason(kpi: KPI, amount: str) -> str:
     if every:
         return f"本{every} {amount}，规则为每{every}{rule_text(kpi.comparator, kpi.target, unit)}"
     return f"仅 {amount}，规则为每人{rule_text(kpi.comparator, kpi.target, unit)}"
+
+
+def file_reason(ctx: Ctx, kpi: KPI, n: float) -> str:
+    """一户一档: 没有“服务档案”（要求每人不少于 1 份）; 仅 1 份“个案计划”（要求每人不少于 2 份）."""
+    if kpi.source is Source.assessment:
+        labels = [i.label for i in ctx.spec.instruments if i.key == kpi.where.instrument]
+    else:
+        labels = [d.label for d in ctx.spec.deliverable_types if d.key in (kpi.where.types or [])]
+    what = "或".join(f"“{x}”" for x in labels) or "记录"
+    rule = f"要求每人{rule_text(kpi.comparator, kpi.target, kpi.unit)}"
+    return f"没有{what}（{rule}）" if n == 0 else f"仅 {n:g} {kpi.unit}{what}（{rule}）"
 
 
 def slot_text(ctx: Ctx, per: Per, slot: int) -> str | None:
@@ -201,24 +212,54 @@ def _at_most(kpi: KPI) -> bool:
     return kpi.comparator.value == "<="
 
 
+def due_on(ctx: Ctx, kpi: KPI) -> dt.date | None:
+    """The due date of a whole-period minimum paced ``due`` (一户一档: every member's file by the
+    end, by default, for records of a deliverable or an assessment); None for other pacing."""
+    p = kpi.default_pacing()
+    if kpi.per is not Per.period or _at_most(kpi) or p.mode is not PacingMode.due or p.due is None:
+        return None
+    if p.due == "end":
+        return ctx.period_end
+    if p.due == "midterm":
+        return ctx.spec.project.midterm_date
+    assert isinstance(p.due, dt.date)
+    return p.due
+
+
+def not_due(ctx: Ctx, kpi: KPI) -> bool:
+    """A whole-period minimum paced ``due`` whose due date is still to come: nobody has broken it
+    yet, except members who left the service without it."""
+    due = due_on(ctx, kpi)
+    return due is not None and ctx.as_of < due
+
+
 def _paced(ctx: Ctx, kpi: KPI) -> bool:
-    """A whole-period minimum before the period is over: judged against the pace, not broken yet."""
-    return kpi.per is Per.period and ctx.as_of < ctx.period_end and not _at_most(kpi)
+    """A whole-period minimum before the period is over: judged against the pace, not broken yet
+    (paced ``due``: judged as it stands, broken once due)."""
+    return (kpi.per is Per.period and ctx.as_of < ctx.period_end and not _at_most(kpi)
+            and due_on(ctx, kpi) is None)
 
 
-def below(ctx: Ctx, kpi: KPI, n: ColumnElement[Any]) -> ColumnElement[bool]:
+def below(ctx: Ctx, kpi: KPI, n: ColumnElement[Any], until: ColumnElement[Any] | None = None) -> ColumnElement[bool]:
     """A member-slot breaking the rule. A whole-period minimum can only be broken once the period
-    is over."""
+    is over; paced ``due``, once it is due, or once the member left the service (``until``, its
+    结案日期, on or before the as-of date) without it."""
+    target = kpi.target or 0
+    if not_due(ctx, kpi):
+        if until is None:
+            return false()
+        return and_(until.is_not(None), until <= literal(ctx.as_of, Date), n < target)
     if _paced(ctx, kpi):
         return false()
-    target = kpi.target or 0
     return n > target if _at_most(kpi) else n < target
 
 
 def complies(ctx: Ctx, kpi: KPI, g: MemberGrid) -> ColumnElement[bool]:
     """A judged member-slot that meets the rule. A whole-period minimum before the period is over
     meets it when the member is on pace: at least target × (days since the member's start) / (days
-    from its start to the period end), less the KPI's tolerance."""
+    from its start to the period end), less the KPI's tolerance; paced ``due``, when it has it."""
+    if not_due(ctx, kpi):
+        return g.n >= (kpi.target or 0)
     if not _paced(ctx, kpi):
         return not_(below(ctx, kpi, g.n))
     start = func.coalesce(g.members.c.since, literal(ctx.period_start, Date))
@@ -248,8 +289,13 @@ class PerPerson(KpiKind):
         return []
 
     def default_pacing(self, kpi: KPI) -> PacingMode:
-        # "每人不少于2次" over the whole period: by mid-period each member should be half-way.
-        return PacingMode.linear if kpi.per is Per.period else PacingMode.none
+        # "每人不少于2次" over the whole period: by mid-period each member should be half-way. A file,
+        # plan or assessment every member must have ("一户一档", "每户前测"): due at the end.
+        if kpi.per is not Per.period:
+            return PacingMode.none
+        if kpi.source in (Source.deliverable, Source.assessment):
+            return PacingMode.due
+        return PacingMode.linear
 
     def measure(self, kpi: KPI) -> str | None:
         return "compliance_pct"
@@ -264,7 +310,7 @@ class PerPerson(KpiKind):
                        if kpi.each else literal(0))
         ok = complies(ctx, kpi, g)
         cells = select(g.members.c.member.label("member"), n.label("n"), case((ok, 1), else_=0).label("ok"),
-                       case((below(ctx, kpi, n), 1), else_=0).label("broken"),
+                       case((below(ctx, kpi, n, g.members.c.until), 1), else_=0).label("broken"),
                        func.coalesce(g.counts.c.records, 0).label("records")).select_from(g.grid).subquery("cells")
         extreme = func.max(cells.c.n) if _at_most(kpi) else func.min(cells.c.n)
         per_member = (select(cells.c.member, func.min(cells.c.ok).label("all_ok"),
@@ -284,6 +330,7 @@ class PerPerson(KpiKind):
             func.count().label("members"),
             func.coalesce(func.sum(pm.all_ok), 0).label("members_compliant"),
             func.coalesce(func.min(pm.all_reached), 0).label("all_reached"),
+            literal(1 if not_due(ctx, kpi) else 0).label("not_due"),
         ).select_from(per_member)
         return own_statement(ctx, clause, kpi, stmt)
 
@@ -291,15 +338,18 @@ class PerPerson(KpiKind):
         kid = ctx.spec.kpi_id(clause, kpi)
         g = member_grid(ctx, kpi)
         rows = out_of_bounds(conn, ctx, kid, g.base, g.conds, g.ok, kpi) if kpi.each else []
-        q = (select(g.members.c.member, g.slots.c.slot, g.n.label("n")).select_from(g.grid)
-             .where(below(ctx, kpi, g.n)).order_by(g.members.c.member, g.slots.c.slot))
-        for member, slot, n in conn.execute(q):
+        q = (select(g.members.c.member, g.slots.c.slot, g.n.label("n"), g.members.c.until).select_from(g.grid)
+             .where(below(ctx, kpi, g.n, g.members.c.until)).order_by(g.members.c.member, g.slots.c.slot))
+        for member, slot, n, until in conn.execute(q):
             n = float(n)
             when = slot_text(ctx, kpi.per, int(slot))
             amount = f"{n:g} {kpi.unit.split('/')[0]}" if kpi.field else f"{n:g} 次"
+            reason = (file_reason(ctx, kpi, n) if kpi.source in (Source.deliverable, Source.assessment)
+                      and kpi.per is Per.period else per_person_reason(kpi, amount))
+            if until is not None and until <= ctx.as_of:
+                reason += f"（{until} 已结案）"
             rows.append(dict(kpi_id=kid, table="roster" if kpi.by is Field_.person else kpi.by.value,
-                             id=None, record_id=None, date=None, what=when, person=member,
-                             reason=per_person_reason(kpi, amount)))
+                             id=None, record_id=None, date=None, what=when, person=member, reason=reason))
         return rows
 
     def shape(self, kpi: KPI, values: dict[str, Any]) -> tuple[float | None, dict[str, Any]]:
@@ -316,6 +366,8 @@ class PerPerson(KpiKind):
                   "units": judged}
         if kpi.compliance_target is not None:
             detail["compliance_target"] = kpi.compliance_target
+        if values.get("not_due"):
+            detail["not_due"] = True  # paced due, not due yet: nobody behind (popped into the status facts)
         if judged and kpi.per is Per.period and not _at_most(kpi) and values.get("all_reached"):
             detail["all_reached"] = True  # every member already has the whole period's minimum
         return actual, detail
@@ -334,7 +386,7 @@ class PerPerson(KpiKind):
             return "met" if ok else "missed"
         if facts.reached:
             return "met"
-        if ok:
+        if ok or (facts.not_due and facts.broken == 0):
             return "on_track"
         if facts.compliance_target is None and facts.broken > 0:
             return "missed"

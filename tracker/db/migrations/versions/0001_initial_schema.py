@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-02 00:29:59.912248
+Create Date: 2026-12-02 03:20:50.159600
 """
 
 from collections.abc import Sequence
@@ -523,6 +523,7 @@ def upgrade() -> None:
         sa.Column("date", sa.Date(), nullable=False),
         sa.Column("deliverable_type", sqlmodel.sql.sqltypes.AutoString(length=48), nullable=False),
         sa.Column("title", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("person_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("words", sa.Integer(), nullable=True),
         sa.Column("minutes", sa.Float(), nullable=True),
         sa.Column("copies", sa.Integer(), nullable=True),
@@ -775,6 +776,8 @@ def upgrade() -> None:
         sa.Column("works_with_children", sa.Boolean(), nullable=True),
         sa.Column("started_on", sa.Date(), nullable=True),
         sa.Column("left_on", sa.Date(), nullable=True),
+        sa.Column("practice_since", sa.Date(), nullable=True),
+        sa.Column("experience_years", sa.Float(), nullable=True),
         sa.ForeignKeyConstraint(
             ["batch_id"],
             ["importbatch.id"],
