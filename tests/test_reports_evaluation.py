@@ -215,3 +215,53 @@ def test_evaluators_scores_beside_the_pre_score(ws, tmp_path: Path, monkeypatch,
     ev.approve(ws, sub.id, actor="周审核")
     with pytest.raises(TrackerError, match="已批准签署，不能再修改评分"):
         record_score(ws, sub.id, evaluator="周审核", dimension="项目成效", score=20)
+
+
+def test_signed_final_report_has_what_an_evaluator_signs(ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15 item 5, read back from the signed final report's PDF text: page one (承接组织, period,
+    evaluation date, evaluators, verdict), every clause with target, 应完成, actual, status and evidence
+    count, a manual verdict with its evidence, evaluator and date, the narrative, fund use by budget
+    line, the mid-term findings followed up, the sign-off block; no command line, option or English
+    key anywhere in the text."""
+    from tracker import clock
+
+    manual = next(ws.spec(seed.CODE).kpi_id(c, k) for c, k in ws.spec(seed.CODE).iter_kpis() if k.kind.value == "manual")
+    record_judgement(ws, manual, "met", "抽查档案5份，3份未更新近况，其余完整", "周审核")
+    mid = ev.open_submission(ws, seed.CODE, "midterm", actor="王社工", role="operator", narrative=NARRATIVE)
+    ev.submit(ws, mid.id, actor="王社工")
+    ev.return_submission(ws, mid.id, actor="周审核", comment="请补充培训签到表",
+                         kpi_comments={f"{seed.CODE}.3.trainings": "一场只有12人，请说明"})
+    ev.submit(ws, mid.id, actor="王社工")
+    ev.approve(ws, mid.id, actor="周审核", comment="培训须在下半周期补足")
+    final_text = {"项目进展概述": "全周期探访一百余人次。", "亮点与成效": "建立了邻里守望小组。",
+                  "存在问题": "志愿者流动较大。", "下一步计划": "与镇街共建长效机制。"}
+    fin = ev.open_submission(ws, seed.CODE, "final", actor="王社工", role="operator", narrative=final_text)
+    ev.submit(ws, fin.id, actor="王社工")
+    ev.approve(ws, fin.id, actor="李专家", comment="同意结项")
+    approved_on = clock.local_date(ev.get_submission(ws, fin.id).approved_at)
+    signed = render_signed_report(ws, fin.id, tmp_path / "final")
+
+    page1 = "".join(_pdf_text(signed.pdf, 1, 1).split())
+    assert "承接组织测试社会工作服务中心" in page1
+    assert "项目周期2024-06-01至2025-03-31" in page1
+    assert f"评估日期{approved_on}" in page1
+    assert re.search(r"评估专家(周审核、李专家|李专家)", page1), page1
+    verdict = re.search(r"评估结论(\S{2,6}?)（?", page1)
+    assert verdict and verdict[1] and not verdict[1].startswith("（"), page1
+    text = _pdf_text(signed.pdf)
+    flat = "".join(text.split())
+    # every clause: target, 应完成, actual, 完成率, status, violations, evidence count
+    assert "指标目标应完成实际完成率状态违规佐证" in flat
+    assert f"人工评定：达标；依据：抽查档案5份，3份未更新近况，其余完整；评定人：周审核；评定日期：{clock.today()}" in flat
+    for title, body in final_text.items():
+        assert title in flat and body in flat, title
+    assert "中期评估意见及整改情况" in flat and "中期退回意见：请补充培训签到表" in flat and "一场只有12人，请说明" in flat
+    assert "中期评估意见：培训须在下半周期补足" in flat
+    for line in ("人员费用", "活动费用", "办公费用", "预算执行率"):
+        assert line in flat, line
+    assert "评估专家（签字）" in flat and "由李专家批准签署" in flat
+    # no command line, no option, no English key
+    assert "tracker " not in text and "--" not in text
+    keys = set(re.findall(r"\b[a-z]+(?:_[a-z]+)+\b", text)) | set(re.findall(r"\b(?:midterm|final|met|missed|"
+                                                                         r"behind|on_track|pending|roster|activity)\b", text))
+    assert not keys, keys

@@ -69,3 +69,50 @@ def test_monthly_email_says_what_to_do(db_url: str, smtp: LoopbackSmtp, monkeypa
     june_digest = _text(mails[("digest@example.org", "全市公益创投项目2024年6月"[-7:])])
     assert "本月没有录入任何记录" not in june_digest
     assert f"有指标滞后或未达标的项目（1 个）：{P1}" in june_digest
+
+
+def test_new_violations_and_what_is_due_in_60_days(db_url: str, smtp: LoopbackSmtp, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The fixture project with a training clause (each session ≥ 20 people; 5 sessions due by the
+    mid-term, 2024-11-15): September's email, sent as of 2024-09-30, names the session of 12 imported
+    that month as a new violation and lists what falls due within 60 days (the training target, 0 of
+    5 done since the session of 12 does not count, and the mid-term itself); October's has no new
+    violation and 1 of 5 (the session of 25)."""
+    import yaml
+
+    from tracker.records.importer import import_rows
+
+    monkeypatch.setenv("TRACKER_ID_KEY", "test-key-not-secret")
+    monkeypatch.setenv("TRACKER_DATA", str(tmp_path / "data"))
+    spec = yaml.safe_load((SPECS / "D901.yaml").read_text("utf-8"))
+    spec["activity_types"].append({"key": "training", "label": "志愿者培训", "serves": "group"})
+    spec["clauses"].append({"clause": 3, "text": "中期前开展志愿者培训不少于5场，每场不少于20人", "kpis": [
+        {"key": "trainings", "kind": "count", "label": "志愿者培训场次", "excerpt": "志愿者培训不少于5场",
+         "where": {"types": ["training"]}, "each": [{"field": "participants", "min": 20}], "target": 5, "unit": "场",
+         "pacing": {"mode": "due", "due": "midterm"}}]})
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "D901.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), "utf-8")
+    ws = open_workspace(db_url, specs)
+    add_visits(ws, P1, [("2024-06-03", "E001"), ("2024-09-10", "E002")])
+    r = import_rows(ws, P1, "activity", [{"记录编号": "T1", "日期": "2024-09-20", "活动类型": "志愿者培训", "参与人数": "12"},
+                                         {"记录编号": "T2", "日期": "2024-10-08", "活动类型": "志愿者培训", "参与人数": "25"}],
+                    source_name="培训.xlsx", entered_by="test")
+    assert r.imported == 2, r.invalid
+    add_contact(ws, P1, "ngo", "王小明", "ngo@example.org", since=d("2024-09-01"))
+    tick(ws, d("2024-11-01"), smtp=smtp.settings(), settings=FAST)
+    mails = {str(r.msg["Subject"]).rsplit("）", 1)[1]: r for r in smtp.received if r.rcpt_tos == ["ngo@example.org"]}
+    assert {"2024年9月", "2024年10月"} <= set(mails)
+    september = _text(mails["2024年9月"])
+    (tmp_path / "september.txt").write_text(september, "utf-8")
+    assert "【新增违规记录】" in september
+    assert "- 第3条 志愿者培训场次：本月新增 1 条违规记录（累计 1 条）" in september
+    assert "【未来 60 天内到期】" in september
+    # the session of 12 breaks the rule and is not counted: none of the 5 done yet
+    assert "- 第3条 志愿者培训场次：须在 2024-11-15 前完成（目前 0 / 5）" in september
+    assert "- 中期评估：2024-11-15（请提前准备自评报告与佐证材料）" in september
+    assert 'id="violations"' in _html(mails["2024年9月"]) and 'id="due"' in _html(mails["2024年9月"])
+    october = _text(mails["2024年10月"])
+    assert "本月新增" not in october  # T2 has 25 people: nothing new
+    assert "- 第3条 志愿者培训场次：须在 2024-11-15 前完成（目前 1 / 5）" in october
+    for body in (september, october):
+        assert body.startswith("王小明：") and "tracker " not in body and "--" not in body

@@ -55,8 +55,12 @@ def _figure(w: float = 6.4, h: float = 2.5) -> Figure:
 
 
 def _png(fig: Figure) -> bytes:
+    """The figure as PNG bytes, drawn once. ``savefig`` would draw it twice: a figure with a layout
+    engine gets a dry-run draw to place everything, then the real one; printing on the Agg canvas
+    lays out at the start of its single draw and gives the same bytes (tested) in about two thirds
+    of the CPU time."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
+    fig.canvas.print_png(buf, metadata={"Software": None})  # type: ignore[attr-defined]
     return buf.getvalue()
 
 
