@@ -2,7 +2,10 @@
 column, in free text and as a 服务对象编号, is searched in the SQLite database file and its WAL, in
 every report (HTML, PDF text), the portfolio export, the emails, the error files and every command's
 output. None of them is found in clear (names are stored in the database by design, masked in all
-that leaves it). Phone numbers in free text are masked too; a declared contact-phone column keeps them."""
+that leaves it). Phone numbers in free text are masked too; a declared contact-phone column keeps them.
+Error files are the one exception by design (they keep the user's cells so that they can be corrected
+and imported again): they are checked to hold only cells of the input, each row one input row, and an
+错误说明 without any ID number or name."""
 
 from __future__ import annotations
 
@@ -77,8 +80,8 @@ def test_no_id_number_or_name_leaks_anywhere(env: dict[str, str], tmp_path: Path
     out.append(_run(environ, "import", str(roster), "--project", P1))
     assert "新增 20 条" in out[-1]
     # a roster whose 服务对象编号 is the ID number: refused, the number never repeated
-    bad = _write(tmp_path / "坏名册.csv", [["服务对象编号", "姓名", "建档日期"]]
-                 + [[idn, name, "2024-06-01"] for _, name, idn, _ in ppl])
+    bad_rows = [["服务对象编号", "姓名", "建档日期"]] + [[idn, name, "2024-06-01"] for _, name, idn, _ in ppl]
+    bad = _write(tmp_path / "坏名册.csv", bad_rows)
     refused = _run(environ, "import", str(bad), "--project", P1)
     assert "(exit 1)" in refused
     assert "填写的是身份证号，身份证号不能用作编号" in refused and "请把身份证号填在“身份证号”列" in refused
@@ -113,8 +116,12 @@ def test_no_id_number_or_name_leaks_anywhere(env: dict[str, str], tmp_path: Path
             texts.append(_xlsx_text(p))
         else:
             texts.append(p.read_text("utf-8"))
-    for p in tmp_path.glob("*错误*"):
-        texts.append(_xlsx_text(p) if p.suffix == ".xlsx" else p.read_text("utf-8-sig"))
+    # error files are the exception: they keep the user's own cells (to be corrected and imported
+    # again), so they are checked to hold nothing else: each row is an input row, cell for cell
+    inputs = {"坏名册.错误说明.csv": bad_rows, "活动.错误说明.csv": acts, "活动错误.xlsx": acts}
+    assert sorted(p.name for p in tmp_path.glob("*错误*")) == sorted(inputs)
+    for name, rows in inputs.items():
+        _only_input_cells(tmp_path / name, rows, ppl)
     # emails: the monthly messages of the project and the digest, with their PDF attachments
     from tracker.scheduling.contacts import add_contact
     from tracker.scheduling.tick import tick
@@ -144,6 +151,35 @@ def test_no_id_number_or_name_leaks_anywhere(env: dict[str, str], tmp_path: Path
         assert f"电话{phone}".encode() not in raw and f"手机{phone}".encode() not in raw
     assert mask_id(ppl[0][2]).encode() in raw  # masked forms are what is stored
     assert ppl[0][3].encode() in raw  # the declared contact phone column keeps its number
+
+
+def _only_input_cells(path: Path, rows: list[list[str]], ppl: list[tuple[str, str, str, str]]) -> None:
+    """Each row of an error file is the input row its 原行号 names, cell for cell (a CSV cell that
+    Excel would run as a formula gets an apostrophe; an XLSX date is a date), then 原行号 and an
+    错误说明 that names nobody: nothing from the database, no other row."""
+    import datetime as dt
+
+    from openpyxl import load_workbook
+
+    if path.suffix == ".xlsx":
+        got = [list(r) for r in load_workbook(path, read_only=True).worksheets[0].iter_rows(values_only=True)]
+    else:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            got = list(csv.reader(f))
+    assert got[0] == [*rows[0], "原行号", "错误说明"], path
+    seen = set()
+    for line in got[1:]:
+        *cells, row, why = ["" if v is None else v.date().isoformat() if isinstance(v, dt.datetime) else str(v)
+                            for v in line]
+        assert row.isdigit() and row not in seen, (path, line)
+        seen.add(row)
+        want = rows[int(row) - 1]
+        if path.suffix == ".csv":
+            want = ["'" + v if v and v[0] in "=+-@" else v for v in want]
+        assert cells == want, (path, line)
+        assert all(idn not in why and name not in why for _, name, idn, _ in ppl), (path, why)
+    assert len(seen) == len(rows) - 1 or path.suffix == ".xlsx", path  # every input row, the one in error explained
+    assert any(line[-1] for line in got[1:]), path
 
 
 def _xlsx_text(path: Path) -> str:

@@ -324,3 +324,48 @@ def test_operator_chooses_the_reports_photos_and_finds_them_in_the_pdf(srv: Serv
     assert "中期自评已提交，待审核，不能再修改报告照片；如需修改，请审核人退回" in page and "保存报告照片" not in page
     r = op.post(url, data={"csrf_token": csrf, "photo": [by_name["不选的.png"]]})
     assert r.status_code == 400 and "不能再修改报告照片" in r.text
+
+
+def test_error_file_only_for_the_uploading_organisation_and_gone_after_30_days(
+        srv: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The error file keeps the uploaded names in clear: the uploading organisation's accounts may
+    download it, the auditor and the admin may not; 30 days after the upload the sweep (on the one
+    clock) deletes the upload's folder, and the page and the download say it has expired."""
+    import datetime as dt
+
+    from tracker import accounts, clock, config, uploads
+
+    accounts.add_account(srv.ws, "op_a2", "operator", PASSWORD, organisation="甲社会工作服务中心", projects=[A])
+    c = srv.client("op_a")
+    csrf = csrf_of(c.get(f"/projects/{A}/upload").text)
+    loc = upload(c, csrf, "名册.csv", (ROSTER + "P3,王小五,无此人群,寿昌镇,2024-06-05\n").encode())
+    token = loc.rsplit("/", 1)[-1]
+    r = c.get(loc + "/errors.xlsx")
+    assert r.status_code == 200
+    cells = [[x.value for x in row] for row in load_workbook(io.BytesIO(r.content)).active.iter_rows()]
+    assert [row[1] for row in cells[1:]] == ["张三", "李四", "王小五"]  # the uploaded cells, names in clear
+    assert "王小五" not in c.get(loc).text  # the page shows the reasons, not the cells
+    assert srv.client("op_a2").get(loc + "/errors.xlsx").status_code == 200  # the same organisation
+    for login in ("auditor", "admin"):
+        other = srv.client(login)
+        r = other.get(loc + "/errors.xlsx")
+        assert r.status_code == 403 and "王小五" not in r.text, login  # the auditor: no upload pages at all
+        if login == "admin":  # the admin may upload and correct records, but not have this file
+            assert "只有上传它的机构的账号可以下载" in r.text
+            page = other.get(loc).text
+            assert "/errors.xlsx" not in page and "只有上传它的机构的账号可以下载" in page
+    folder = config.data_dir() / "uploads" / token
+    assert folder.is_dir()
+
+    real = clock.now
+    monkeypatch.setattr(clock, "now", lambda: real() + dt.timedelta(days=29))
+    assert uploads.sweep(srv.ws) == 0 and folder.is_dir()  # 29 days: kept
+    monkeypatch.setattr(clock, "now", lambda: real() + dt.timedelta(days=30, minutes=1))
+    assert uploads.sweep(srv.ws) == 1 and not folder.exists()
+    monkeypatch.setattr(clock, "now", real)
+    r = c.get(loc + "/errors.xlsx")
+    assert r.status_code == 404 and "已过期" in r.text
+    page = c.get(loc).text
+    assert "30 天后删除" in page and "/confirm" not in page
+    r = c.post(loc + "/confirm", data={"csrf_token": csrf})
+    assert r.status_code == 400 and "已过期" in r.text

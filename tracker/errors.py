@@ -18,3 +18,7 @@ class TrackerError(Exception):
 
 class NotFound(TrackerError):
     """Something asked for by its id that does not exist, or not for the one asking (HTTP 404)."""
+
+
+class Forbidden(TrackerError):
+    """Something the one asking may see exists but is not theirs to have (HTTP 403)."""

@@ -2,12 +2,14 @@
 
 ``submit`` queues a job; a worker (``Worker``, a thread the web app starts, or any process calling
 ``run_next``) claims one queued job at a time with a conditional UPDATE, so two workers never run the
-same job. A page reads ``get_job`` to show the progress and, when done, the files."""
+same job. A page reads ``get_job`` to show the progress and, when done, the files. The worker also
+deletes uploads past their 30 days (``tracker.uploads.sweep``) when it starts and every hour."""
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from tracker.errors import NotFound, TrackerError
 
 JOB_KINDS = {"project_report": "项目报告", "portfolio": "全部项目汇总"}
 WHICH = {"midterm": "中期", "final": "终期"}
+SWEEP_SECONDS = 3600  # the worker deletes uploads past their 30 days this often (and when it starts)
 
 
 def submit(ws, kind: str, account_id: int, project: str | None = None, **params: Any) -> BackgroundJob:  # type: ignore[no-untyped-def]
@@ -130,7 +133,11 @@ class Worker(threading.Thread):
     def run(self) -> None:
         # Jobs left running by a stopped server start again.
         _requeue_stale(self.ws)
+        swept = None
         while not self._stop_event.is_set():
+            if swept is None or time.monotonic() - swept >= SWEEP_SECONDS:
+                swept = time.monotonic()
+                _sweep(self.ws)
             try:
                 busy = run_next(self.ws)
             except Exception:
@@ -141,6 +148,17 @@ class Worker(threading.Thread):
 
     def stop(self) -> None:
         self._stop_event.set()
+
+
+def _sweep(ws) -> None:  # type: ignore[no-untyped-def]
+    """Uploads older than 30 days deleted (``tracker.uploads.sweep``); a failure is printed, the
+    worker goes on."""
+    from tracker import uploads
+
+    try:
+        uploads.sweep(ws)
+    except Exception:
+        traceback.print_exc()
 
 
 def _requeue_stale(ws) -> None:  # type: ignore[no-untyped-def]

@@ -2,25 +2,35 @@
 to the operator with every error by row and column, and imported only when they confirm.
 
 The file is kept under ``<data>/uploads/<token>/<its name>`` between the two steps, so the records
-carry the operator's own file name as their source; the error file (the rows in error with an
-错误说明 column) is written beside it."""
+carry the operator's own file name as their source; the error file (the file's rows with 原行号 and
+错误说明 added, the cells as the operator typed them, names and ID numbers included, so that it can be
+corrected and uploaded again) is written beside it.
+
+Both hold personal data in clear, so: only the accounts of the organisation that uploaded the file
+may download the error file (:func:`may_download_errors`; not auditors, not admins, who see the
+masked records instead), and :func:`sweep` deletes an upload's folder ``RETENTION_DAYS`` (30) days
+after it was uploaded (the web server sweeps when it starts and every hour, and every new upload
+sweeps first), and likewise the command line's fallback error files under ``<data>/errors/``."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from sqlalchemy import select
 
-from tracker import config
-from tracker.db.accounts import PendingUpload
-from tracker.errors import NotFound, TrackerError
+from tracker import clock, config
+from tracker.db.accounts import Account, PendingUpload
+from tracker.errors import Forbidden, NotFound, TrackerError
 from tracker.files import LEDGER_MAX, check_ledger, new_token, receive, safe_name
 from tracker.records.importer import ImportResult, import_file
 
 MAX_SHOWN_ERRORS = 2000
 MAX_SHOWN_DIFF = 200  # rows listed per part of the ledger diff (the counts are complete)
+RETENTION_DAYS = 30  # an upload's folder (the ledger and its error file) is deleted after this
+EXPIRED = "上传的文件已过期（上传 30 天后删除）：请重新上传"
 
 
 def _dir(token: str) -> Path:
@@ -55,6 +65,7 @@ def check_upload(ws, code: str, file_name: str, stream: BinaryIO, account_id: in
     """Receive a ledger, refuse what is not a sound CSV/XLSX, dry-run the import; nothing is written
     to the record tables."""
     ws.spec(code)
+    sweep(ws)
     got = receive(stream, LEDGER_MAX, "上传的表格")
     token = new_token()
     d = _dir(token)
@@ -92,6 +103,8 @@ def get_upload(ws, code: str, token: str) -> PendingUpload:  # type: ignore[no-u
 def confirm_upload(ws, code: str, token: str, author: str, *, skip_invalid: bool = False) -> PendingUpload:  # type: ignore[no-untyped-def]
     """Import a checked upload for real (all or nothing unless ``skip_invalid``)."""
     row = get_upload(ws, code, token)
+    if row.state == "expired":
+        raise TrackerError(EXPIRED)
     if row.state != "checked":
         raise TrackerError("这份文件已经处理过了：如需再次导入，请重新上传")
     path = _dir(token) / row.file_name
@@ -110,10 +123,68 @@ def confirm_upload(ws, code: str, token: str, author: str, *, skip_invalid: bool
         return fresh  # type: ignore[return-value]
 
 
-def error_file(ws, code: str, token: str) -> Path:  # type: ignore[no-untyped-def]
+def may_download_errors(ws, who, row: PendingUpload) -> bool:  # type: ignore[no-untyped-def]
+    """The error file holds the uploaded cells in clear: the account that uploaded it, or another
+    account of the same organisation, may download it; nobody else (an auditor or admin neither)."""
+    if who.id == row.account_id:
+        return True
+    if who.organisation_id is None:
+        return False
+    with ws.session() as s:
+        uploader = s.get(Account, row.account_id)
+    return uploader is not None and uploader.organisation_id == who.organisation_id
+
+
+def error_file(ws, code: str, token: str, who=None) -> Path:  # type: ignore[no-untyped-def]
+    """The error file of an upload, for ``who`` (a ``tracker.accounts.Principal``; None: no check,
+    for the library's own callers)."""
     row = get_upload(ws, code, token)
+    if who is not None and not may_download_errors(ws, who, row):
+        raise Forbidden("错误说明表含有上传时的原始姓名和身份证号，只有上传它的机构的账号可以下载")
+    if row.state == "expired":
+        raise NotFound(EXPIRED)
     name = row.summary.get("error_file")
     p = _dir(token) / name if name else None
     if p is None or not p.is_file():
         raise NotFound("这次上传没有错误文件")
     return p
+
+
+def sweep(ws, now: dt.datetime | None = None) -> int:  # type: ignore[no-untyped-def]
+    """Delete what uploads keep in clear once ``RETENTION_DAYS`` have passed (the one clock,
+    ``tracker.clock.now``): each older upload's folder (its ledger and error file; the row stays,
+    marked ``expired``), folders under ``<data>/uploads/`` that no row names, and the command line's
+    fallback error files under ``<data>/errors/``. Returns how many folders and files went."""
+    cutoff = clock.utc(now or clock.now()) - dt.timedelta(days=RETENTION_DAYS)
+    gone = 0
+    with ws.session() as s:
+        old = list(s.execute(select(PendingUpload).where(PendingUpload.created_at < cutoff,
+                                                         PendingUpload.state != "expired")).scalars())
+        for row in old:
+            d = _dir(row.token)
+            if d.exists():
+                shutil.rmtree(d, ignore_errors=True)
+                gone += 1
+            row.state = "expired"
+            s.add(row)
+        s.commit()
+        known = set(s.execute(select(PendingUpload.token)).scalars())
+    limit = cutoff.timestamp()
+    root = config.data_dir() / "uploads"
+    for d in (root.iterdir() if root.is_dir() else []):
+        if d.is_dir() and d.name not in known and _mtime(d) < limit:
+            shutil.rmtree(d, ignore_errors=True)
+            gone += 1
+    errors = config.data_dir() / "errors"
+    for f in (errors.iterdir() if errors.is_dir() else []):
+        if f.is_file() and not f.is_symlink() and _mtime(f) < limit:
+            f.unlink(missing_ok=True)
+            gone += 1
+    return gone
+
+
+def _mtime(p: Path) -> float:
+    try:
+        return p.lstat().st_mtime
+    except OSError:
+        return float("inf")

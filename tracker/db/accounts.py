@@ -94,7 +94,7 @@ class PendingUpload(SQLModel, table=True):
     suffix: str = Field(max_length=8)
     kind: str | None = Field(default=None, max_length=32)
     summary: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, nullable=False)
-    state: str = Field(default="checked", max_length=16, description="checked | imported | discarded")
+    state: str = Field(default="checked", max_length=16, description="checked | imported | discarded | expired")
     batch_id: int | None = None
     created_at: dt.datetime = Field(default_factory=utcnow)
 

@@ -1,9 +1,13 @@
 """The error file: the input rows with 原行号 and 错误说明 added.
 
-It is meant to be corrected and imported again: it keeps the input's cells, except that ID numbers
-(wherever they are) and names are masked, and it is created readable by its owner only (mode
-0600). Its own columns are skipped when it is imported again. In
-an XLSX error file date cells are dates again; a cell that Excel would run as a formula (it begins
+It is meant to be corrected and imported again, so it keeps the input's cells as they were, names
+and ID numbers included (masked ones could not be corrected): it holds nothing the input did not,
+is written next to the input (or where ``--error-file`` says), and is created readable by its owner
+only (mode 0600). Through the web only the uploading organisation's accounts may download it, and it
+is deleted 30 days after the upload (``tracker.uploads``). Only the 错误说明 text is tracker's own,
+and it never carries an ID number in clear (``tracker.records.scrub.scrub_message``): messages are
+printed and shown on pages too, where everything keeps masking. Its own columns are skipped when it
+is imported again. In an XLSX error file date cells are dates again; a cell that Excel would run as a formula (it begins
 with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is written as text in XLSX and, in CSV,
 prefixed with an apostrophe (OWASP's advice against CSV injection); plain numbers such as ``-3``
 stay as they are.
@@ -26,8 +30,7 @@ from typing import IO, Any
 
 from tracker import config
 from tracker.errors import TrackerError
-from tracker.records.privacy import mask_id, mask_name
-from tracker.records.scrub import scrub_rows
+from tracker.records.scrub import scrub_message
 
 ERROR_HEADER = "错误说明"
 ROW_HEADER = "原行号"
@@ -80,17 +83,16 @@ def create_private(path: Path, suffix: str, *, what: str = "错误文件",
 
 class ErrorWriter:
     """Streams rows out as they are checked; ``close(keep=False)`` (or any failure) deletes the
-    temporary file again. ``date_cols``: positions of date columns (dates again in XLSX)."""
+    temporary file again. ``date_cols``: positions of date columns (dates again in XLSX). The cells
+    are written as given; a 错误说明 is scrubbed of ID numbers once more."""
 
     def __init__(self, path: Path, headers: list[str], *, date_cols: set[int] | None = None,
-                 replace_cols: dict[str, int] | None = None, id_cols: set[int] | None = None,
-                 name_cols: set[int] | None = None):
+                 replace_cols: dict[str, int] | None = None):
         self.path = Path(path)
         if self.path.is_dir():
             raise TrackerError(f"错误文件路径 {self.path} 是一个文件夹：请给出文件名，如 {self.path / '错误说明.xlsx'}")
         self.fmt = "xlsx" if self.path.suffix.lower() == ".xlsx" else "csv"
         self.date_cols = date_cols or set()
-        self.id_cols, self.name_cols = id_cols or set(), name_cols or set()
         replace = dict(replace_cols or {})  # an error file imported again: its own columns are reused
         self.headers = list(headers)
         for name in (ROW_HEADER, ERROR_HEADER):
@@ -110,25 +112,18 @@ class ErrorWriter:
 
     def write(self, cells: list[list[str]], messages: list[str], rows: list[int] | None = None) -> None:
         width = len(self.headers)
-        cells = scrub_rows(cells)  # ID numbers in any cell masked
         for k, (row, msg) in enumerate(zip(cells, messages, strict=True)):
-            out = ["" if v is None else str(v) for v in row]
-            for j in self.id_cols:
-                if j < len(out) and out[j]:
-                    out[j] = mask_id(out[j])
-            for j in self.name_cols:
-                if j < len(out) and out[j]:
-                    out[j] = mask_name(out[j])
+            out = ["" if v is None else str(v) for v in row]  # the user's own cells, unmasked
             if len(out) < width:
                 out += [""] * (width - len(out))
             out[self.row_col] = str(rows[k]) if rows is not None else ""
-            out[self.msg_col] = msg
+            out[self.msg_col] = scrub_message(msg) if msg else ""
             self.w.writerow(out)
 
     def note(self, text: str) -> None:
         """A last line holding only a 错误说明 (the count of errors not listed)."""
         out = [""] * len(self.headers)
-        out[self.msg_col] = text
+        out[self.msg_col] = scrub_message(text)
         self.w.writerow(out)
 
     def close(self, keep: bool) -> Path | None:

@@ -56,6 +56,7 @@ from tracker.records.ledger import LedgerDiff, Sync
 from tracker.records.pipeline import Chunk, Job, prepare_chunk, worker_chunks
 from tracker.records.privacy import id_key
 from tracker.records.reader import ROW_SPAN, Sheet, Source, cell_text, mark_rows, open_source
+from tracker.records.scrub import scrub_message
 from tracker.records.validate import PROJECT_COL, Context, duplicate_message
 from tracker.records.visibility import visible
 
@@ -502,15 +503,13 @@ def _sheet_reports(src: Source, result: ImportResult, skipped: list[SheetReport]
 
 
 def _writer(path: Path, headers: list[str], lay: Layout) -> ErrorWriter:
-    """The error file keeps the input's cells; an error file imported again reuses its own columns."""
+    """The error file keeps the input's cells as they are (unmasked: the user corrects them); an error
+    file imported again reuses its own columns."""
     dates = {c.key for c in lay.kd.columns if c.type == DATE}
     date_cols = {i for i, k in lay.positions.items() if k in dates}
     own = {norm_header(ERROR_HEADER): ERROR_HEADER, norm_header(ROW_HEADER): ROW_HEADER}
     replace = {own[norm_header(h)]: i for i, h in enumerate(headers) if norm_header(h) in own}
-    id_cols = {i for i, k in lay.positions.items() if k == "id_number" or "身份证" in str(k) or "证件号" in str(k)}
-    name_cols = {i for i, k in lay.positions.items() if k == "name"}
-    return ErrorWriter(path, headers, date_cols=date_cols, replace_cols=replace, id_cols=id_cols,
-                       name_cols=name_cols)
+    return ErrorWriter(path, headers, date_cols=date_cols, replace_cols=replace)
 
 
 def import_rows(ws: Workspace, project: str, kind: str, rows: pd.DataFrame | list[dict[str, Any]], *, source_name: str,
@@ -685,7 +684,8 @@ class _Store:
         result.unchanged += unchanged
         result.corrected_earlier += corrected
         result.invalid_rows += len(errors)
-        for i in sorted(errors):
+        for i in sorted(errors):  # messages added here (duplicates quote a 记录编号): scrubbed like the others
+            errors[i] = [(col, scrub_message(msg)) for col, msg in errors[i]]
             for col, msg in errors[i]:
                 if len(result.invalid) < MAX_KEPT_ERRORS:
                     k, row = divmod(int(ch.rows[i]), ROW_SPAN)

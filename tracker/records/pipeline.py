@@ -27,7 +27,7 @@ from tracker.errors import TrackerError
 from tracker.limits import limit
 from tracker.records.insert import Packer, dedupe_ints
 from tracker.records.reader import ROW_SPAN, Source
-from tracker.records.scrub import scrub_cells
+from tracker.records.scrub import scrub_messages as scrub_message_list
 from tracker.records.validate import PROJECT_COL, Context, prepare
 from tracker.records.values import BadCell
 
@@ -148,11 +148,11 @@ def _label(key: str, c: Any, ctx: Context) -> str:
 
 
 def scrub_messages(errors: dict[int, list[tuple[str, str]]]) -> None:
-    """Reasons may quote a cell: none may carry an ID number in clear."""
+    """Reasons may quote a cell: none may carry an ID number in clear (not even a mistyped one)."""
     if not errors:
         return
     distinct = list({m for es in errors.values() for _, m in es})
-    clean = scrub_cells(distinct, phones=False)  # type: ignore[arg-type]
+    clean = scrub_message_list(distinct)
     if clean is distinct:
         return
     to = dict(zip(distinct, clean, strict=True))

@@ -72,6 +72,7 @@ class Source:
     candidates: list[Sheet] = field(default_factory=list)  # XLSX: every visible sheet with something in it
     sheets: list[Sheet] = field(default_factory=list)  # XLSX: the sheets this import reads, in order
     hidden_sheets: list[str] = field(default_factory=list)  # XLSX: sheets hidden in Excel (not read)
+    error_file: bool = False  # CSV: tracker's own error file (原行号 and 错误说明 columns), imported again
 
     def use(self, sheets: list[Sheet]) -> None:
         """Read these sheets (in this order): their headers become one list of columns, the first
@@ -129,7 +130,10 @@ class Source:
             for chunk in reader:
                 rows = np.arange(first, first + len(chunk))
                 first += len(chunk)
-                yield _drop_empty(chunk.fillna(""), rows)
+                chunk = chunk.fillna("")
+                if self.error_file:
+                    chunk = _unquote(chunk)
+                yield _drop_empty(chunk, rows)
         except pd.errors.ParserError as e:
             raise TrackerError(f"CSV 格式错误：{_parser_detail(e, self.header_row)}。请检查该行的列数或引号") from None
         except UnicodeDecodeError:
@@ -386,7 +390,22 @@ def open_source(path: Path) -> Source:
     while headers and not headers[-1]:
         headers.pop()
     limits.check_rows(path.name, max(lines - hi - 1, 0))
-    return Source(path, "csv", sha, enc, headers, hi + 1, max(lines - hi - 1, 0), sep)
+    own = {"原行号", "错误说明"}
+    return Source(path, "csv", sha, enc, headers, hi + 1, max(lines - hi - 1, 0), sep,
+                  error_file=own <= {h.replace(" ", "") for h in headers})
+
+
+def _unquote(chunk: pd.DataFrame) -> pd.DataFrame:
+    """A CSV error file's cells as the user typed them: the apostrophe the error file put before a
+    formula-like cell (``'=1+1``, against CSV injection) is taken off again."""
+    from tracker.records.errorfile import is_formula_like
+
+    for c in chunk.columns:
+        col = chunk[c]
+        hit = col.str.startswith("'")
+        if hit.any():
+            chunk[c] = [v[1:] if h and is_formula_like(v[1:]) else v for v, h in zip(col.tolist(), hit.tolist(), strict=True)]
+    return chunk
 
 
 def _sheet_xml_size(path: Path) -> int:

@@ -6,6 +6,9 @@ it appears in a cell that is stored; a mobile (``138****5678``) or landline phon
 except in a column declared a contact phone (``PHONE_HEADERS``). A code column (服务对象编号,
 记录编号 …) holding an ID number is refused: an ID number must never be a record's identity.
 
+Messages (:func:`scrub_message`) are scrubbed harder: every run shaped like an ID number is masked,
+even one whose check character is wrong.
+
 Everything works on a chunk's distinct cells and starts with one regular-expression scan over all of
 them joined: a chunk without any run of digits long enough costs one C-level pass, and only the
 cells with a hit are looked at one by one.
@@ -123,15 +126,19 @@ def is_phone_header(header: str) -> bool:
     return any(h in header for h in PHONE_HEADERS)
 
 
-def scrub_rows(rows: list[list[str]]) -> list[list[str]]:
-    """Rows of cells (an error file's) with every ID number masked."""
-    flat = [c if isinstance(c, str) else "" for r in rows for c in r]
-    hits = _hit_cells(flat, _IDS)
+def scrub_message(s: str) -> str:
+    """A message (an error's 错误说明, printed, shown on a page, written in the error file) with every
+    run shaped like an ID number masked, valid or not: a mistyped ID number quoted by a message is
+    still someone's ID number. Phone numbers stay (a message never quotes one but the user's own)."""
+    return _IDS.sub(lambda m: mask_id(m.group(0)), s) if s else s
+
+
+def scrub_messages(messages: list[str]) -> list[str]:
+    """Messages scrubbed as :func:`scrub_message` does; the same list when none holds an ID-shaped run."""
+    hits = _hit_cells(messages, _IDS)
     if not hits:
-        return rows
-    out = [list(r) for r in rows]
-    where = [(i, j) for i, r in enumerate(rows) for j in range(len(r))]
-    for k in hits:
-        i, j = where[k]
-        out[i][j] = scrub_text(flat[k], phones=False)
+        return messages
+    out = list(messages)
+    for i in hits:
+        out[i] = scrub_message(out[i])
     return out

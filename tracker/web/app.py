@@ -33,7 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tracker import accounts, clock, dashboard, files, jobs, uploads
 from tracker.accounts import Principal
-from tracker.errors import NotFound, TrackerError
+from tracker.errors import Forbidden, NotFound, TrackerError
 
 HERE = Path(__file__).resolve().parent
 COOKIE = "tracker_session"
@@ -124,7 +124,7 @@ def create_app(ws: Any = None, *, worker: bool = True, warm: bool = False) -> Fa
 
     @app.exception_handler(TrackerError)
     async def _tracker_error(request: Request, exc: TrackerError) -> Response:
-        status = 404 if isinstance(exc, NotFound) else 400
+        status = 404 if isinstance(exc, NotFound) else 403 if isinstance(exc, Forbidden) else 400
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": exc.message}, status_code=status)
         return page(request, "error.html", status, message=exc.message, back=request.headers.get("referer"))
@@ -285,7 +285,8 @@ def create_app(ws: Any = None, *, worker: bool = True, warm: bool = False) -> Fa
     @app.get("/projects/{code}/upload/{token}")
     def upload_result(request: Request, token: str, code: str = Depends(writer)) -> Response:
         row = uploads.get_upload(W(), code, token)
-        return page(request, "upload_result.html", spec=W().spec(code), up=row, s=row.summary)
+        return page(request, "upload_result.html", spec=W().spec(code), up=row, s=row.summary,
+                    can_download=uploads.may_download_errors(W(), who(request), row))
 
     @app.post("/projects/{code}/upload/{token}/confirm")
     def upload_confirm(request: Request, token: str, code: str = Depends(writer),
@@ -295,7 +296,7 @@ def create_app(ws: Any = None, *, worker: bool = True, warm: bool = False) -> Fa
 
     @app.get("/projects/{code}/upload/{token}/errors.xlsx")
     def upload_errors(request: Request, token: str, code: str = Depends(writer)) -> Response:
-        path = uploads.error_file(W(), code, token)
+        path = uploads.error_file(W(), code, token, who(request))
         return FileResponse(path, filename=path.name,
                             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
