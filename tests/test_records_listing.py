@@ -15,7 +15,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "records"))
-from records_support import CODE, SPECS
+from records_support import CODE, SPECS, counts
 
 from tracker.errors import TrackerError
 from tracker.records import amend, import_file
@@ -85,10 +85,22 @@ def test_mistyped_set_column_and_log_option_are_errors(roster_ws, tmp_path: Path
     ws = roster_ws
     import_file(ws, ledger(tmp_path / "a.xlsx", JULY[:1]), CODE)
     rid = list_records(ws, CODE, "activity").rows[0]["id"]
+    before = counts(ws)
     with pytest.raises(TrackerError, match="没有列“服务对像编号”（是否想写“服务对象编号”？）"):
         amend(ws, CODE, "activity", None, {"服务对像编号": "P002"}, reason="改对象", author="王五", row_id=rid)
+    # a right column beside the mistyped one changes nothing either: the whole amendment is refused
+    with pytest.raises(TrackerError, match="没有列“服务对像编号”"):
+        amend(ws, CODE, "activity", None, {"备注": "改了", "服务对像编号": "P002"}, reason="改对象", author="王五",
+              row_id=rid)
+    assert counts(ws) == before and len(record_history(ws, CODE, "activity", rid)) == 1
     env = {**os.environ, "TRACKER_DB_URL": db_url, "TRACKER_SPECS": str(SPECS)}
     tracker = Path(sys.executable).parent / "tracker"
+    p = subprocess.run([str(tracker), "amend", "--project", CODE, "--kind", "activity", "--row-id", str(rid),
+                        "--set", "服务对像编号=P002", "--reason", "改对象"], env=env, capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 1 and "没有列“服务对像编号”（是否想写“服务对象编号”？）" in p.stderr, p.stderr
+    assert "Traceback" not in p.stderr and p.stdout == ""
+    assert counts(ws) == before and [r["person_id"] for r in list_records(ws, CODE, "activity").rows] == ["P001"]
     p = subprocess.run([str(tracker), "log", "activity", "--project", CODE, "--date", "2024-07-02",
                         "--activity", "培训", "--participants", "5", "--stafff", "李四"],
                        env=env, capture_output=True, text=True, timeout=120)
