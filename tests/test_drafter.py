@@ -212,7 +212,20 @@ def test_drafter_recovers_at_least_90_percent_of_the_2024_targets(tmp_path: Path
     rows = drafter_comparison.main(tmp_path / "cmp.md")
     with_target = sum(r.with_target for r in rows)
     recovered = sum(r.target_kind for r in rows)
-    assert with_target == 422
+    assert with_target == 432  # 422, and the ten file-per-member KPIs of the rewritten 2024 specs
     assert recovered / with_target >= 0.90
     b004e = next(r for r in rows if r.code == "2024B004E")
     assert (b004e.committed, b004e.with_target, b004e.target_kind) == (9, 6, 6)
+
+
+def test_files_for_every_member_and_staff_experience() -> None:
+    s = drafted("1. 为服务对象建立一户一档，包含基本信息\n2. 对不少于200家机构开展实地测评，各形成一份反馈报告\n"
+                "3. 助教教师要求工作经验三年以上\n4. 督导须具备5年以上社会工作经验")
+    got = [(k.kind.value, k.source.value, k.target, k.min_experience_years) for _, k in s.iter_kpis()
+           if k.kind.value in ("per_person", "staff")]
+    assert got == [("per_person", "deliverable", 1, None), ("per_person", "deliverable", 1, None),
+                   ("staff", "activity", None, 3), ("staff", "activity", None, 5)]
+    files = [k for _, k in s.iter_kpis() if k.kind.value == "per_person"]
+    assert [s.deliverable_types[[d.key for d in s.deliverable_types].index(k.where.types[0])].label
+            for k in files] == ["一户一档服务档案", "反馈报告"]
+    assert all(k.where.population == "clients" for k in files)

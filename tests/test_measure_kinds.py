@@ -703,6 +703,16 @@ def test_every_member_has_a_file_from_enrolment_to_exit(db_url: str) -> None:
     assert sorted((r["person"], r["name"]) for r in viol) == [("H3", _mask_name("林三")), ("H5", _mask_name("黄五"))]
     assert [r["reason"] for r in viol if r["person"] == "H5"] == ["没有“服务档案”（要求每人不少于 1 份）"]
 
+    # "每家测评机构各形成一份反馈报告" (``members_served_by: [visit]``): only the members a visit
+    # served are judged: H1 (visited 06-05, has its file) and H5 (visited 07-10, none) of five
+    for pid, day in [("H1", "2024-06-05"), ("H5", "2024-07-10"), ("H2", "2024-10-20")]:
+        add(ws, "activity", activity_type="visit", person_id=pid, date=d(day))
+    s = kp(compute_progress(ws, CODE, AS_OF), "served_files")  # H2's visit is after 09-30
+    assert (s.actual, s.detail["members"], s.violations, s.status) == (50, 2, 0, "on_track")
+    s = kp(compute_progress(ws, CODE, END), "served_files")  # H1, H2 have theirs, H5 not
+    assert (s.actual, s.detail["members"], s.violations, s.status) == (pytest.approx(200 / 3), 3, 1, "missed")
+    assert [r["person"] for r in list_violations(ws, CODE, f"{CODE}.21.served_files", END)] == ["H5"]
+
     # every member with a file before the end: met early
     add(ws, "deliverable", deliverable_type="service_file", person_id="H5", title="服务档案", date=d("2024-09-01"))
     f = kp(compute_progress(ws, CODE, AS_OF), "household_files")  # H1, H5 of H1, H2, H5

@@ -68,7 +68,7 @@ def quantities(text: str) -> list[Quantity]:
 def _used_numbers(clause: Clause) -> set[float]:
     used: set[float] = set()
     for k in clause.kpis:
-        for v in (k.target, k.cap_per_person, k.min_each if k.min_each != 1 else None):
+        for v in (k.target, k.cap_per_person, k.min_each if k.min_each != 1 else None, k.min_experience_years):
             if v is not None:
                 used.add(float(v))
         if k.min_each == 1 and k.members is not None:

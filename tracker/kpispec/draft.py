@@ -515,6 +515,24 @@ class _ClauseDrafter:
             self.add("staff", "工作人员教师资格证", self.excerpt(m.start(), m.end()), "人",
                      "起草器按“教师资格证”推定的人员资质要求，请核对适用的工作人员", rule="all_have",
                      credential=self.d.credential("teacher_cert", "教师资格证"))
+        m = re.search(r"(?:工作|从业|相关|专业)?经验(?:在)?([一二两三四五六七八九十\d.]+)年(?:及)?以上"
+                      r"|([一二两三四五六七八九十\d.]+)年(?:及)?以上(?:的)?(?:相关|专业|工作|从业|社会工作)*(?:经验|经历)", n)
+        years = _num(m.group(1) or m.group(2)) if m else None
+        if m and years:  # 3年以上工作经验: a staff rule with a minimum experience
+            self.rule_spans.append((m.start(), m.end()))
+            self.add("staff", "工作人员工作经验", self.excerpt(m.start(), m.end()), "人",
+                     "起草器按“N年以上工作经验”推定的人员经验要求，请用 where.roles 或 where.types 限定适用的岗位",
+                     rule="all_have", min_experience_years=_plain(years))
+        m = re.search(r"[^,，;；。]*(?:一户一档|一人[(（]?家?[)）]?一策|一人一档|各形成一份|各出具一份|逐[个家]出具)[^,，;；。]*", n)
+        if m:  # 一户一档, 一人一策, 每家各形成一份反馈报告: a record of a type for every roster member
+            self.rule_spans.append((m.start(), m.end()))
+            what = re.search(r"一户一档|一人[(（]?家?[)）]?一策|一人一档案?|反馈报告|评估报告|报告|档案", m.group())
+            label = {"一户一档": "一户一档服务档案"}.get(what.group(), what.group()) if what else "服务档案"
+            self.add("per_person", f"每名服务对象一份{label}", self.excerpt(m.start(), m.end()), "份",
+                     "起草器按“一户一档/一人一策/各形成一份”推定为名册内每个对象一份成果记录（填写服务对象编号），"
+                     "请核对人群；只对接受过某类服务的对象判定时写 members_served_by",
+                     source="deliverable", where={"types": [self.d.deliverable(label)],
+                                                  "population": self.d.population("服务对象")}, target=1)
 
 
 def draft_spec(project: ReleaseProject, programme: Programme | None = None) -> dict[str, Any]:

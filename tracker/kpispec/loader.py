@@ -252,6 +252,9 @@ def _check_refs(kpi: KPI, loc: list[Any], add: Any, acts: set[str], pops: set[st
     for j, t in enumerate(w.types or []):
         if t not in type_vocab:
             add([*loc, "where", "types", j], f"项目未声明的{type_name} “{t}”{did_you_mean(t, type_vocab)}")
+    for j, t in enumerate(kpi.members_served_by or []):
+        if t not in acts:
+            add([*loc, "members_served_by", j], f"项目未声明的活动类型 “{t}”{did_you_mean(t, acts)}")
     if w.population and w.population not in pops:
         add([*loc, "where", "population"], f"项目未声明的人群 “{w.population}”{did_you_mean(w.population, pops)}")
     for j, r in enumerate(w.respondent_types or []):

@@ -368,6 +368,8 @@ class KPI(Strict):
     by: Field_ = Field(default=Field_.person, description="per_person：按人（缺省）或按小组、镇街等")
     measure: RateMeasure | None = None
     members: list[str] | None = Field(default=None, description="coverage：须覆盖的集合")
+    members_served_by: list[Key] | None = Field(default=None, description=(
+        "per_person：只判定接受过这些类型活动的名册对象（如 每家实地测评机构各形成一份反馈报告）"))
     min_each: int = Field(default=1, ge=1)
     incident_types: list[Key] | None = None
     credential: Key | None = None
@@ -420,6 +422,8 @@ class KPI(Strict):
             raise ValueError(msg)
         if (self.where.roles or self.where.employment) and self.kind not in (Kind.staff, Kind.headcount):
             raise ValueError("where.roles 和 where.employment 只适用于 staff 和 headcount 类指标")
+        if self.members_served_by and self.kind is not Kind.per_person:
+            raise ValueError("members_served_by 只适用于 per_person 类指标")
         if self.min_experience_years is not None and self.kind is not Kind.staff:
             raise ValueError("min_experience_years（工作经验年限）只适用于 staff 类指标")
         if self.where.categories and self.kind is not Kind.expense:

@@ -34,7 +34,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "approval": ("record_id", "date", "activity", "valid_from", "valid_to", "reference", "notes"),
     "expense": ("record_id", "date", "category", "amount", "notes"),
     "deliverable": ("record_id", "date", "deliverable", "title", "words", "minutes", "copies", "file",
-                    "level", "district", "town"),
+                    "level", "district", "town", "person_id"),
     "staff": ("record_id", "staff_id", "name", "role", "works_with_children", "started_on", "practice_since"),
     "credential": ("record_id", "staff_id", "credential", "obtained_on", "expires_on", "reference"),
     "assessment": ("record_id", "date", "instrument", "person_id", "phase", "score", "passed"),
@@ -647,10 +647,33 @@ class _Gen:
                 rows.append({"date": d, "deliverable": key, "title": title, "words": words, "minutes": minutes,
                              "copies": copies, "file": f"{self.code}/{key}-{i + 1:02d}.{ext}", "level": level,
                              "district": district, "town": town})
+        rows.extend(self.member_files(labels))
         rows.sort(key=lambda r: (r["date"], r["deliverable"], r["title"]))
         for i, r in enumerate(rows):
             r["record_id"] = f"{self.code[4:]}-D{i + 1:04d}"
         self.rows["deliverable"] = rows
+
+    def member_files(self, labels: dict[str, str]) -> list[dict[str, Any]]:
+        """一户一档: one file per roster member (of those an activity of the named types served), dated
+        a few weeks after its enrolment (or first service) and before it is due."""
+        rows: list[dict[str, Any]] = []
+        served_on: dict[tuple[str, str], dt.date] = {}
+        for r in self.rows["activity"]:
+            if r.get("person_id"):
+                key = (r["activity"], r["person_id"])
+                served_on[key] = min(served_on.get(key, r["date"]), r["date"])
+        for key, n in self.needs.deliverable.items():
+            for pop, types, due in n.files_for:
+                last = self.due_date(due) if due else self.end - dt.timedelta(days=7)
+                for p in self.roster.get(pop, []):
+                    firsts = [served_on[(t, p.person_id)] for t in types if (t, p.person_id) in served_on]
+                    if types and not firsts:
+                        continue
+                    start = max([p.enrolled_on, *firsts])
+                    day = min(start + dt.timedelta(days=self.rng.randint(3, 30)), max(last, start), self.end)
+                    rows.append({"date": day, "deliverable": key, "title": f"{labels.get(key, key)}（{p.person_id}）",
+                                 "file": f"{self.code}/{key}-{p.person_id}.pdf", "person_id": p.person_id})
+        return rows
 
     # ------------------------------------------------------------------ all
 

@@ -49,6 +49,8 @@ class TypeNeeds:
     duration_months: float | None = None
     levels: dict[str, int] = field(default_factory=dict)  # level -> how many at least at it
     due: str | None = None  # "midterm" | "end" | ISO date: one-off, dated before it
+    # one record per roster member (一户一档): (population, activity types that served the member, due)
+    files_for: list[tuple[str, tuple[str, ...], str | None]] = field(default_factory=list)
 
     def bump(self, name: str, value: float) -> None:
         setattr(self, name, max(getattr(self, name), value))

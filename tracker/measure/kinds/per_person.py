@@ -34,7 +34,17 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from tracker.kpispec.model import KPI, PER_LABELS, Clause, Field_, Kind, PacingMode, Per, Source, add_months
-from tracker.measure.compile import Base, Compiled, Ctx, literal_table, own_statement, roster_members, sum_if
+from tracker.measure.compile import (
+    Base,
+    Compiled,
+    Ctx,
+    _alias,
+    literal_table,
+    own_statement,
+    roster_members,
+    sum_if,
+    visible,
+)
 from tracker.measure.kinds._records import out_of_bounds, rule_text
 from tracker.measure.kinds.base import NUMERIC_FIELDS, KpiKind, _num
 from tracker.measure.sqlfuncs import days_between, month_start, period_slot, py_month_index
@@ -194,10 +204,17 @@ def member_grid(ctx: Ctx, kpi: KPI) -> MemberGrid:
              .group_by(funit).subquery("first_seen"))
     if kpi.by is Field_.person and kpi.where.population:
         roster = roster_members(ctx, kpi.where.population)
-        members = (select(roster.c.member,
-                          func.coalesce(roster.c.enrolled, first.c.first, literal(ctx.period_start, Date))
-                          .label("since"), roster.c.exited.label("until"))
-                   .select_from(roster.outerjoin(first, first.c.member == roster.c.member)).subquery("members"))
+        members_q = (select(roster.c.member,
+                            func.coalesce(roster.c.enrolled, first.c.first, literal(ctx.period_start, Date))
+                            .label("since"), roster.c.exited.label("until"))
+                     .select_from(roster.outerjoin(first, first.c.member == roster.c.member)))
+        if kpi.members_served_by:  # 每家测评机构各一份: only the members an activity of these types served
+            a = _alias("activity", "served")
+            served = select(a.c.person_id).where(
+                a.c.project_code == ctx.code, visible(a, ctx.known_on), a.c.date <= ctx.as_of,
+                a.c.activity_type.in_(kpi.members_served_by), a.c.person_id.is_not(None))
+            members_q = members_q.where(roster.c.member.in_(served))
+        members = members_q.subquery("members")
     else:
         members = select(first.c.member, first.c.first.label("since"),
                          cast(null(), Date).label("until")).subquery("members")
@@ -280,6 +297,8 @@ class PerPerson(KpiKind):
     def check(self, kpi: KPI) -> str | None:
         if kpi.by is Field_.person and not kpi.where.population:
             return "按人的 per_person 指标必须给出 where.population（对整个名册判定）"
+        if kpi.members_served_by and kpi.by is not Field_.person:
+            return "members_served_by 只适用于按人（by: person）判定的 per_person 指标"
         return None
 
     def spec_checks(self, kpi: KPI) -> list[tuple[str, str]]:
@@ -398,7 +417,14 @@ class PerPerson(KpiKind):
         return select(cells.c.n, func.count()).group_by(cells.c.n).order_by(cells.c.n)
 
     def simulation_needs(self, kpi: KPI, needs: Needs) -> None:
+        from tracker.simulate.needs import due_of
+
         t = kpi.target or 0.0
+        if kpi.source is Source.deliverable:  # 一户一档: a file per member (served by the types named)
+            for n, _share in needs.per_type(kpi):
+                if kpi.where.population:
+                    n.files_for.append((kpi.where.population, tuple(kpi.members_served_by or ()), due_of(kpi)))
+            return
         for n, _share in needs.per_type(kpi, assessment="per_person"):
             if kpi.where.districts:
                 n.in_districts = tuple(kpi.where.districts)
