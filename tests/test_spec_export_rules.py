@@ -55,6 +55,21 @@ def test_export_carries_the_rules(monkeypatch: Any) -> None:
     assert any(r["pacing"]["mode"] == "due" and r["pacing"]["due"] for r in rows.values())
 
 
+def test_export_carries_the_clause_shapes(monkeypatch: Any) -> None:
+    """一户一档 (a deliverable per roster member, due at the end), 每家测评机构一份反馈报告 (only the
+    members an activity served) and 三年以上工作经验 (a staff rule with a minimum experience)."""
+    rows = {r["id"]: r for r in _export(monkeypatch)}
+    files = rows["2024C001A.1.household_files"]
+    assert (files["kind"], files["source"], files["target"], files["population"], files["where"]["types"],
+            files["per"], files["by"], files["pacing"]) == (
+        "per_person", "deliverable", 1, "destitute", ["household_file"], "period", "person",
+        {"mode": "due", "due": "end"})
+    assert rows["2024B006.2.feedback_each"]["members_served_by"] == ["onsite_assessment"]
+    exp = rows["2024A005.2.aide_teacher_experience"]
+    assert (exp["kind"], exp["rule"], exp["min_experience_years"], exp["target"]) == ("staff", "all_have", 3, None)
+    assert "credential" not in exp and exp["where"] == {"types": ["inclusion_aide"]}
+
+
 def test_every_number_of_a_clause_is_in_its_exported_kpis(monkeypatch: Any) -> None:
     rows = _export(monkeypatch)
     by_clause: dict[tuple[str, int], set[float]] = {}
