@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def _rules(k: KPI) -> tuple:
-    each = tuple(sorted((b.field.value, b.min, b.max) for b in k.each))
+    each = tuple(sorted((b.field.value if b.field else "", b.min, b.max) for e in k.each for b in e.leaves))
     return each, k.cap_per_person, k.per.value
 
 

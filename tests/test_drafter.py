@@ -100,6 +100,18 @@ def test_rules_before_their_count_minutes_and_per_person_amounts() -> None:
     assert kpis(s, 5) == [("distinct", 1000, "人", ">=", ()), ("per_person", 2, "次", ">=", ())]
 
 
+def test_an_either_or_length_drafts_any_of() -> None:
+    """"服务时长不少于3天（或24小时）" after a count of camps: one either/or rule on each camp, not a
+    count of 3 天 and a sum of 24 小时; a total length stays a sum."""
+    s = drafted("1. 开展家庭成长营不少于2期，每个成长营参与家庭不少于35户，服务时长不少于3天（或24小时）\n"
+                "2. 志愿服务时长不少于1000小时")
+    (camps,) = next(c for c in s.clauses if c.clause == 1).kpis
+    assert (camps.kind.value, camps.target, camps.unit) == ("count", 2, "期")
+    assert [(b.field.value, b.min) for b in camps.each[0].leaves] == [("participants", 35)]
+    assert [(b.field.value, b.min) for b in camps.each[1].leaves] == [("days", 3), ("hours", 24)]
+    assert kpis(s, 2) == [("sum", 1000, "小时", ">=", ())]
+
+
 def test_time_limits_draft_timeliness() -> None:
     s = drafted("1. 接到服务需求后3天（或24小时）内上门服务，服务及时率不低于90%\n"
                 "2. 接到求助后24小时内响应\n"

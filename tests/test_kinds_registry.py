@@ -108,6 +108,8 @@ def test_sql_snapshot(kind: str, dialect: str) -> None:
 SHAPES = {
     "per_person.roster_files": "2099A001.21.household_files",  # 一户一档: a deliverable per member, due
     "staff.experience": "2099A001.22.supervisor_qualified",  # 督导: a credential and 5 years, by role
+    "count.any_of": "2099A001.11.camps",  # 3天（或24小时）: an either/or per-record bound
+    "per_person.per_project": "2099A001.11.inclusion_monthly",  # 每月开展不少于1次: the project as a whole
 }
 
 

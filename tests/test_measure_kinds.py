@@ -774,3 +774,56 @@ def test_staff_rules_scoped_by_role_with_minimum_experience(db_url: str) -> None
     assert [r["reason"] for r in list_violations(ws, CODE, f"{CODE}.22.supervisor_qualified", AS_OF)
             if r["what"] == "U3"] == ["工作经验不足5年（从业起始日期 2020-01-01，入项时满 4 年）；"
                                       "2024-09-10 起在工作经验不足5年的情况下参与了活动"]
+
+
+def test_either_or_bounds_any_of(db_url: str) -> None:
+    """"服务时长不少于3天（或24小时）": a camp counts when it lasts 3 days or 24 hours (and has 10
+    people); a camp short on both is a violation naming both values."""
+    ws = workspace(db_url)
+    for day, n, days, hours in [("2024-07-01", 30, 3, None),   # 3 days: counts
+                                ("2024-07-15", 30, 2, 24),     # 2 days but 24 hours: counts
+                                ("2024-08-01", 30, 2, 20),     # 2 days, 20 hours: too short
+                                ("2024-08-10", 8, 3, None),    # long enough, 8 people: too few
+                                ("2024-09-01", 20, None, None)]:  # no length recorded: too short
+        add(ws, "activity", activity_type="camp", participants=n, days=days, hours=hours, date=d(day))
+    camps = kp(compute_progress(ws, CODE, AS_OF), "camps")
+    assert (camps.actual, camps.evidence, camps.violations) == (2, 2, 3)
+    assert (camps.expected, camps.status) == (1, "met")  # 2 × 122/304 = 0.80 → 1; 2 of 2 reached
+    viol = list_violations(ws, CODE, f"{CODE}.11.camps", AS_OF)
+    rule = "规则为每条记录参与人数不少于 10 人，时长不少于 3 天或 24 小时"
+    assert [(r["date"], r["reason"]) for r in viol] == [
+        (d("2024-08-01"), f"时长不足（天数 2 天、时长 20 小时），{rule}"),
+        (d("2024-08-10"), f"参与人数 8 人，{rule}"),
+        (d("2024-09-01"), f"时长不足（天数未填写、时长未填写），{rule}"),
+    ]
+
+
+def test_project_wide_rule_per_month_and_quarter(db_url: str) -> None:
+    """"每月开展融合活动不少于1次" for the project as a whole (``per_person`` with ``by: project``):
+    every ended month of the period is judged once, months before the start and the running month are
+    not; ``actual`` is the share of months that meet it, each month missed is a violation named in
+    Chinese. With a numeric field the month's (quarter's) sum is judged."""
+    ws = workspace(db_url)
+    for day, n in [("2024-03-20", 50),   # before the period: no month judged for it
+                   ("2024-07-03", 15), ("2024-07-20", 20), ("2024-08-08", 10),
+                   ("2024-10-05", 30)]:  # after the as-of date
+        add(ws, "activity", activity_type="inclusion", participants=n, date=d(day))
+    p = compute_progress(ws, CODE, AS_OF)
+    m = kp(p, "inclusion_monthly")  # June 0, July 2, August 1, September 0: 2 of 4 months
+    assert (m.actual, m.evidence, m.violations, m.measure) == (50.0, 3, 2, "compliance_pct")
+    assert m.detail == {"members": 1, "members_compliant": 0, "judged": 4, "missed": 2, "below_pace": 0,
+                        "smallest": 0, "units": 4}
+    assert m.status == "missed"  # a month gone by without one: broken for good under the strict reading
+    viol = list_violations(ws, CODE, f"{CODE}.11.inclusion_monthly", AS_OF)
+    assert [(r["what"], r["date"], r["person"], r["reason"]) for r in viol] == [
+        ("2024年6月", d("2024-06-30"), None, "2024年6月 0 次，规则为项目每月不少于 1 次"),
+        ("2024年9月", d("2024-09-30"), None, "2024年9月 0 次，规则为项目每月不少于 1 次"),
+    ]
+    # October is running on 10-15 (not judged yet, though it has a record); judged once it has ended.
+    assert kp(compute_progress(ws, CODE, d("2024-10-15")), "inclusion_monthly").detail["judged"] == 4
+    later = kp(compute_progress(ws, CODE, d("2024-10-31")), "inclusion_monthly")
+    assert (later.actual, later.detail["judged"], later.violations) == (60.0, 5, 2)  # 3 of 5 months
+    q = kp(p, "inclusion_quarterly")  # Q2 (June only): 0 人次; Q3: 15 + 20 + 10 = 45 ≥ 40
+    assert (q.actual, q.violations, q.detail["judged"], q.detail["smallest"]) == (50.0, 1, 2, 0)
+    viol = list_violations(ws, CODE, f"{CODE}.11.inclusion_quarterly", AS_OF)
+    assert [r["reason"] for r in viol] == ["2024年第2季度 0 人次，规则为项目每季度不少于 40 人次"]

@@ -138,6 +138,29 @@ def test_unknown_field_suggests_known_one() -> None:
     assert "未知字段" in errs and "是否想写 “unit”" in errs
 
 
+def test_malformed_any_of_names_file_line_and_what_is_wrong() -> None:
+    """An either/or rule (``each: [{any_of: [...]}]``) with one alternative, with its own field beside
+    any_of, or with an alternative lacking min/max: one precise Chinese error each, at its line."""
+    where = "        where: {types: [home_visit]}\n        target: 15000\n"
+    cases = [
+        ("        each:\n          - any_of: [{field: hours, min: 1}]\n", "any_of 至少需要两个择一的条件",
+         "clauses[1].kpis[2].each[0]"),
+        ("        each:\n          - {field: days, any_of: [{field: days, min: 3}, {field: hours, min: 24}]}\n",
+         "写了 any_of 就不能再写 field、min、max", "clauses[1].kpis[2].each[0]"),
+        ("        each:\n          - any_of:\n              - {field: days, min: 3}\n              - {field: hours}\n",
+         "each 条目至少需要 min 或 max", "clauses[1].kpis[2].each[0].any_of[1]"),
+        ("        each:\n          - any_of: [{field: dayz, min: 3}, {field: hours, min: 24}]\n", "取值 “dayz” 无效",
+         "clauses[1].kpis[2].each[0].any_of[0].field"),
+    ]
+    for each, message, path in cases:
+        text = EXAMPLE.replace(where, where.replace("        target", each + "        target"), 1)
+        errs = _errors(text)
+        assert len(errs) == 1, errs
+        line = _line_of(text, "- {field: hours}" if "{field: hours}\n" in each else "- any_of" if "- any_of" in each
+                        else "- {field: days, any_of")
+        assert f"bad.yaml:{line}" in errs[0] and path in errs[0] and message in errs[0], (errs[0], line)
+
+
 def test_yaml_syntax_error_has_line() -> None:
     errs = _errors(EXAMPLE.replace("clauses:\n", "clauses:\n  - clause: [\n", 1))
     assert "YAML 语法错误" in errs[0] and "bad.yaml:" in errs[0]

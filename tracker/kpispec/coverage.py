@@ -73,7 +73,7 @@ def _used_numbers(clause: Clause) -> set[float]:
                 used.add(float(v))
         if k.min_each == 1 and k.members is not None:
             used.add(1.0)
-        for b in k.each:
+        for b in (leaf for e in k.each for leaf in e.leaves):
             used |= {float(x) for x in (b.min, b.max) if x is not None}
         if k.members:
             used.add(float(len(k.members)))

@@ -93,6 +93,10 @@ class _Qty:
     seg_end: int
 
 
+#: Units of a record's length, and the field each is recorded in (an either/or of two: 3天（或24小时）).
+_LENGTH_UNITS = {"天": "days", "小时": "hours", "个小时": "hours"}
+
+
 def _plain(v: float) -> float | int:
     return int(v) if float(v).is_integer() else v
 
@@ -194,7 +198,10 @@ class _ClauseDrafter:
         self.within: list[tuple[_Qty, str]] = []  # 3天内, 24小时内: the time limits of a timeliness rule
         self.timed = False  # a timeliness KPI (or the manual one standing for it) was drafted
         timely_rule = re.search(r"及时|响应|接到|受理|登记后|派单|需求后|申请后", self.norm)
-        for q in qs:
+        skip: set[int] = set()
+        for i, q in enumerate(qs):
+            if i in skip:
+                continue
             seg = self.norm[q.seg_start:q.seg_end]
             before = self.norm[q.seg_start:q.start]
             ex = self.excerpt(q.seg_start, q.seg_end)
@@ -212,6 +219,16 @@ class _ClauseDrafter:
             if unit in ("年", "月", "周", "日") and not re.search(r"持续|连续|跟踪|服务时间|服务期", before):
                 self.not_targets.append({"value": self.excerpt(q.start, q.end),
                                          "reason": "起草器判断为时间或频次单位，不是指标目标（请复核）"})
+                continue
+            # ---- an either/or length of each record: 服务时长不少于3天（或24小时）
+            nxt = qs[i + 1] if i + 1 < len(qs) else None
+            if nxt is not None and last_count is not None and last_count["kind"] == "count" \
+                    and unit in _LENGTH_UNITS and nxt.unit in _LENGTH_UNITS and nxt.unit != unit \
+                    and re.fullmatch(r"\s*[（(]?\s*或\s*", self.norm[q.end:nxt.start]):
+                last_count.setdefault("each", []).append(
+                    {"any_of": [{"field": _LENGTH_UNITS[unit], "min": _plain(q.value)},
+                                {"field": _LENGTH_UNITS[nxt.unit], "min": _plain(nxt.value)}]})
+                skip.add(i + 1)
                 continue
             # ---- per-record rules: 每场不少于30人, 每次不少于3小时, 每场5-10人, 每个成长营参与家庭不少于35户
             per_rec = per_rec or re.search(r"每个[^,，;；每]{0,4}(营|班|课|活动)[^每]*$", before)

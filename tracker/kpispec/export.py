@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracker.kpispec.model import KPI, Spec
+from tracker.kpispec.model import KPI, Bound, Spec
 
 # Fields of the base row, or not rules (documentation, review state, history).
 _NOT_RULES = {"key", "kind", "label", "excerpt", "target", "comparator", "unit", "notes", "draft", "draft_reason",
-              "renamed_from", "pacing", "source", "where"}
+              "renamed_from", "pacing", "source", "where", "each"}
 
 
 def _number(v: Any) -> Any:
     return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
+def _bound(b: Bound) -> dict[str, Any]:
+    return {"field": b.field.value if b.field else None, "min": _number(b.min), "max": _number(b.max)}
 
 
 def kpi_rules(kpi: KPI) -> dict[str, Any]:
@@ -33,7 +37,12 @@ def kpi_rules(kpi: KPI) -> dict[str, Any]:
         if name not in _NOT_RULES:
             out[name] = value
     if kpi.each:
-        out["each"] = [{"field": b.field.value, "min": _number(b.min), "max": _number(b.max)} for b in kpi.each]
+        plain = [_bound(b) for b in kpi.each if b.any_of is None]
+        if plain:
+            out["each"] = plain
+        either = [[_bound(x) for x in b.any_of] for b in kpi.each if b.any_of is not None]
+        if either:  # each group: a record meets at least one of its bounds
+            out["any_of"] = either
     if kind_of(kpi.kind).per_member:
         out["per"], out["by"] = kpi.per.value, kpi.by.value
     if kpi.members is not None:

@@ -85,6 +85,7 @@ class Field_(StrEnum):
     words = "words"  # deliverable: 字数
     minutes = "minutes"  # deliverable: 时长（分钟）
     copies = "copies"  # deliverable: 数量（册、份、个）
+    project = "project"  # only as per_person's `by`: the project as a whole (每月开展不少于1次), not a field
 
 
 class Comparator(StrEnum):
@@ -268,17 +269,37 @@ def budget_key(category: str) -> str:
 
 
 class Bound(Strict):
-    """A per-record rule: a record outside [min, max] does not count and is a violation."""
+    """A per-record rule: a record outside [min, max] does not count and is a violation. With
+    ``any_of`` (and no field of its own), a record meets the rule when it meets any one of the
+    listed bounds: "服务时长不少于3天（或24小时）" is ``{any_of: [{field: days, min: 3}, {field: hours, min: 24}]}``."""
 
-    field: Field_
+    field: Field_ | None = None
     min: float | None = None
     max: float | None = None
+    any_of: list[Bound] | None = Field(default=None, description="择一条件：满足其中任一项即可，如 3天或24小时")
 
     @model_validator(mode="after")
     def _some_bound(self) -> Bound:
+        if self.any_of is not None:
+            if self.field is not None or self.min is not None or self.max is not None:
+                raise ValueError("each 条目写了 any_of 就不能再写 field、min、max：择一的每个条件写在 any_of 的各项里，"
+                                 "如 {any_of: [{field: days, min: 3}, {field: hours, min: 24}]}")
+            if len(self.any_of) < 2:
+                raise ValueError("any_of 至少需要两个择一的条件，如 [{field: days, min: 3}, {field: hours, min: 24}]；"
+                                 "只有一个条件时直接写 {field, min, max}")
+            if any(b.any_of is not None for b in self.any_of):
+                raise ValueError("any_of 的各项须为 {field, min, max}，不能再嵌套 any_of")
+            return self
+        if self.field is None:
+            raise ValueError("each 条目须给出 field（或用 any_of 列出择一的条件）")
         if self.min is None and self.max is None:
             raise ValueError("each 条目至少需要 min 或 max")
         return self
+
+    @property
+    def leaves(self) -> list[Bound]:
+        """The plain bounds of this rule: itself, or the alternatives of ``any_of``."""
+        return list(self.any_of) if self.any_of is not None else [self]
 
 
 class Where(Strict):
@@ -365,7 +386,7 @@ class KPI(Strict):
     each: list[Bound] = Field(default_factory=list, description="每条记录须满足的下限/上限")
     cap_per_person: int | None = Field(default=None, ge=1, description="每名对象最多计入的记录数")
     per: Per = Per.period
-    by: Field_ = Field(default=Field_.person, description="per_person：按人（缺省）或按小组、镇街等")
+    by: Field_ = Field(default=Field_.person, description="per_person：按人（缺省）或按小组、镇街等；project：整个项目每期判定（每月开展不少于1次）")
     measure: RateMeasure | None = None
     members: list[str] | None = Field(default=None, description="coverage：须覆盖的集合")
     members_served_by: list[Key] | None = Field(default=None, description=(
@@ -426,6 +447,8 @@ class KPI(Strict):
             raise ValueError("members_served_by 只适用于 per_person 类指标")
         if self.min_experience_years is not None and self.kind is not Kind.staff:
             raise ValueError("min_experience_years（工作经验年限）只适用于 staff 类指标")
+        if self.field is Field_.project or any(b.field is Field_.project for e in self.each for b in e.leaves):
+            raise ValueError("project 不是记录的字段，只能写在 per_person 的 by 里（by: project：按整个项目每期判定）")
         if self.where.categories and self.kind is not Kind.expense:
             raise ValueError("where.categories（经费科目）只适用于 expense 类指标")
         return self

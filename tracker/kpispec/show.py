@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tracker.kpispec.model import Spec
-from tracker.measure.kinds import kind_label
+from tracker.measure.kinds import kind_label, rule_text
 from tracker.text import display_width, pad
 
 
@@ -31,4 +31,9 @@ def render_spec_table(spec: Spec) -> str:
         lines.append("  ".join(pad(c, widths[i]) for i, c in enumerate(r)).rstrip())
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
+    rules = [(spec.kpi_id(clause, kpi), text) for clause, kpi in spec.iter_kpis() if (text := rule_text(kpi))]
+    if rules:  # the rules besides the targets: per-record bounds (择一 included), per-member and per-period rules
+        lines += ["", "规则："]
+        w = max(display_width(kid) for kid, _ in rules)
+        lines += [f"  {pad(kid, w)}  {text}" for kid, text in rules]
     return "\n".join(lines)

@@ -58,6 +58,7 @@ from tracker.errors import TrackerError
 from tracker.kpispec.model import (
     KPI,
     LEVELS,
+    Bound,
     Clause,
     Field_,
     Source,
@@ -79,7 +80,7 @@ SOURCE_TABLES = {
 # The column a KPI's where.types filters on, per source.
 TYPE_COLUMN = {Source.activity: "activity_type", Source.deliverable: "deliverable_type"}
 # Spec field → column name in the record tables.
-FIELD_COLUMN = {Field_.person: "person_id", Field_.group: "group_name"}
+FIELD_COLUMN = {Field_.person: "person_id", Field_.group: "group_name", Field_.project: "project_code"}
 TABLES = {t.name: t for t in (Activity.__table__, Deliverable.__table__, Person.__table__, Survey.__table__,
                               Assessment.__table__, Approval.__table__, Incident.__table__, Staff.__table__,
                               StaffCredential.__table__, Expense.__table__)}
@@ -218,16 +219,21 @@ class Base:
             conds.append(self.column("district").in_(w.districts))
         return conds
 
+    def _bound_parts(self, b: Bound) -> list[ColumnElement[bool]]:
+        if b.any_of is not None:
+            return [or_(*[and_(*self._bound_parts(x)) for x in b.any_of])]
+        v = self.field(b.field)  # type: ignore[arg-type]
+        parts: list[ColumnElement[bool]] = [v.is_not(None)]
+        if b.min is not None:
+            parts.append(v >= b.min)
+        if b.max is not None:
+            parts.append(v <= b.max)
+        return parts
+
     def each_ok(self, kpi: KPI) -> ColumnElement[bool]:
-        """A record inside every per-record bound (a missing value is outside)."""
-        parts: list[ColumnElement[bool]] = []
-        for b in kpi.each:
-            v = self.field(b.field)
-            parts.append(v.is_not(None))
-            if b.min is not None:
-                parts.append(v >= b.min)
-            if b.max is not None:
-                parts.append(v <= b.max)
+        """A record inside every per-record rule of ``each`` (a missing value is outside); an
+        ``any_of`` rule holds when any one of its bounds does."""
+        parts = [p for b in kpi.each for p in self._bound_parts(b)]
         return and_(true(), *parts) if parts else true()
 
     def select(self, *cols: Any) -> Select[Any]:

@@ -361,8 +361,16 @@ def html_for(report: ProjectReport, directory: Path | None = None) -> str:
         "latest_entry": local(report.fingerprint.latest),
         "describe_gap": describe_gap, "topics": TOPICS, "ev": report.evaluation, "es": report.evaluated,
         "verdicts": {"met": "达标", "missed": "未达标"},
+        "rules": kpi_rules_text(report.spec),
     }
     return render_template("project.html.j2", ctx, directory)
+
+
+def kpi_rules_text(spec: Spec) -> dict[str, str]:
+    """Each KPI's rules besides its target, in Chinese (每条记录…时长不少于 3 天或 24 小时; 项目每月不少于 1 次)."""
+    from tracker.measure.kinds import rule_text
+
+    return {spec.kpi_id(c, k): t for c, k in spec.iter_kpis() if (t := rule_text(k))}
 
 
 def render_project_report(ws: Workspace, code: str, which: str, as_of: dt.date | None, out_dir: Path,

@@ -117,6 +117,26 @@ class _Gen:
             return lo
         return lo + dt.timedelta(days=self.rng.randint(0, (hi - lo).days))
 
+    def every_slot(self, dates: list[dt.date], n: TypeNeeds) -> list[dt.date]:
+        """``dates`` and, appended, enough more that every month (or week from the period start) from
+        the first activity day to the end has ``project_per_month`` (``project_per_week``) of them."""
+        per, weekly = (n.project_per_week, True) if n.project_per_week else (n.project_per_month, False)
+        if not per:
+            return dates
+        if weekly:
+            spans = [(max(self.first_day, self.start + dt.timedelta(days=7 * w)),
+                      min(self.end, self.start + dt.timedelta(days=7 * w + 6)))
+                     for w in range((self.end - self.start).days // 7 + 1)]
+        else:
+            spans = [(m, min(month_end(m), self.end)) for m in _months(self.first_day, self.end)]
+        out = list(dates)
+        for lo, hi in spans:
+            if lo > hi:
+                continue
+            have = sum(1 for d in dates if lo <= d <= hi)
+            out.extend(self.day_between(lo, hi) for _ in range(per - have))
+        return out
+
     def spread(self, k: int, lo: dt.date, hi: dt.date) -> list[dt.date]:
         """k dates spread evenly over [lo, hi] with some jitter, sorted."""
         if k <= 0:
@@ -362,6 +382,11 @@ class _Gen:
                 start = max(lo, p.enrolled_on) if (n.duration_months or per_each > 1) else lo
                 per_person[p.person_id] = self.spread(k, start, self.end - dt.timedelta(days=5)) \
                     if (n.duration_months or per_each > 1 or k > 1) else [self.day_between(lo, self.end)]
+        if n.project_per_month or n.project_per_week:  # the project as a whole, every month (week)
+            have = [d for ds in per_person.values() for d in ds]
+            for d in self.every_slot(have, n)[len(have):]:
+                p = self.rng.choice(served)
+                per_person.setdefault(p.person_id, []).append(d)
         by_id = {p.person_id: p for p in served}
         # behind projects skip some of the regular (monthly, weekly) visits
         thin = self.profile.thin if (n.per_month or n.per_week) else 1.0
@@ -413,6 +438,8 @@ class _Gen:
             if pace >= 1:
                 sessions = max(sessions, rule_count, len(cover))
             dates = self.spread(sessions, self.first_day, self.end - dt.timedelta(days=7))
+            dates = sorted(self.every_slot(dates, n))
+            sessions = len(dates)
         avg = max(p_min * 1.2, (n.participants_avg or 0) * 1.08, 18.0)
         if n.participants_sum:
             avg = max(avg, self.n(n.participants_sum) * 1.08 / max(sessions, 1))

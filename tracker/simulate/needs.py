@@ -24,6 +24,8 @@ class TypeNeeds:
     per_period: int = 0  # each person at least n records over the period
     per_month: int = 0
     per_week: int = 0
+    project_per_month: int = 0  # the project as a whole: at least n records of the type every month
+    project_per_week: int = 0  # … every week (counted from the period start)
     whole_roster: bool = False
     participants_min: float | None = None
     participants_max: float | None = None
@@ -178,8 +180,10 @@ class Needs:
         out = []
         for tk in types:
             n = table.setdefault(tk, TypeNeeds())
-            for b in k.each:
-                n.bound(b.field, b.min, b.max)
+            for b in k.each:  # an either/or rule: records are made to meet its first alternative
+                first = b.leaves[0]
+                if first.field is not None:
+                    n.bound(first.field, first.min, first.max)
             if k.cap_per_person:
                 n.cap = k.cap_per_person if n.cap is None else min(n.cap, k.cap_per_person)
             if k.where.level_at_least:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from functools import cache
 
-from tracker.kpispec.model import Kind
+from tracker.kpispec.model import KPI, Kind
 from tracker.measure.kinds.base import KpiKind
 
 _MODULES = ("count", "sum", "average", "distinct", "per_person", "rate", "coverage", "duration",
@@ -36,3 +36,8 @@ def kind_of(kind: Kind | str) -> KpiKind:
 
 def kind_label(kind: Kind | str) -> str:
     return kind_of(kind).label
+
+
+def rule_text(kpi: KPI) -> str | None:
+    """A KPI's rules besides its target, in Chinese (per-record bounds, a per-period rule), or None."""
+    return kind_of(kpi.kind).rule_text(kpi)

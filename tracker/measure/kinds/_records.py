@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from sqlalchemy import ColumnElement, and_, case, func, literal, not_, or_, select, true
 from sqlalchemy.engine import Connection
 
-from tracker.kpispec.model import KPI, Bound, Clause, PacingMode
+from tracker.kpispec.model import KPI, Bound, Clause, Field_, PacingMode
 from tracker.measure.compile import Base, Compiled, Ctx, own_statement, shared_aggs, sum_if
 from tracker.measure.kinds.base import KpiKind
 from tracker.measure.status import Facts, cumulative_status, state_status
@@ -65,36 +65,76 @@ def rule_text(comparator: Any, target: float, unit: str = "") -> str:
     return f"{op} {target:g}{' ' + unit.split('/')[0] if unit else ''}"
 
 
+#: Fields that measure how long a record lasted: an either/or of them reads 时长不少于 3 天或 24 小时.
+_LENGTH_FIELDS = {"days", "hours", "minutes"}
+
+
+def _amount(v: float, unit: str) -> str:
+    return f"{v:g}{' ' + unit if unit else ''}"
+
+
 def bound_text(b: Bound) -> str:
-    """每条记录的要求 in words: 参与人数不少于 20 人, 时长在 1–3 小时之间."""
-    label, unit = FIELD_LABELS.get(b.field.value, (b.field.value, ""))
+    """每条记录的要求 in words: 参与人数不少于 20 人, 时长在 1–3 小时之间; an either/or rule: 时长不少于
+    3 天或 24 小时 (lengths), else its bounds joined by 或."""
+    if b.any_of is not None:
+        alts = b.any_of
+        if all(x.max is None and x.field is not None and x.field.value in _LENGTH_FIELDS for x in alts):
+            return "时长不少于 " + "或 ".join(_amount(x.min or 0, FIELD_LABELS[x.field.value][1]) for x in alts)
+        return "或".join(bound_text(x) for x in alts)
+    label, unit = FIELD_LABELS.get(b.field.value, (b.field.value, ""))  # type: ignore[union-attr]
     if b.min is not None and b.max is not None:
         return f"{label}在 {b.min:g}–{b.max:g}{' ' + unit if unit else ''} 之间"
     if b.min is not None:
-        return f"{label}不少于 {b.min:g}{' ' + unit if unit else ''}"
-    return f"{label}不多于 {b.max:g}{' ' + unit if unit else ''}"
+        return f"{label}不少于 {_amount(b.min, unit)}"
+    return f"{label}不多于 {_amount(b.max or 0, unit)}"
+
+
+def each_text(kpi: KPI) -> str | None:
+    """All per-record rules of a KPI in words (spec show, reports, the export's ``each_text``), or None."""
+    return "，".join(bound_text(b) for b in kpi.each) or None
 
 
 def _value_text(b: Bound, v: Any) -> str:
-    label, unit = FIELD_LABELS.get(b.field.value, (b.field.value, ""))
+    label, unit = FIELD_LABELS.get(b.field.value, (b.field.value, ""))  # type: ignore[union-attr]
     if v is None:
         return f"{label}未填写"
     v = float(v)
     return f"{label} {v:g}{' ' + unit if unit else ''}"
 
 
+def _breaks(b: Bound, values: dict[str, Any]) -> bool:
+    if b.any_of is not None:
+        return all(_breaks(x, values) for x in b.any_of)
+    v = values.get(b.field.value)  # type: ignore[union-attr]
+    return v is None or (b.min is not None and float(v) < b.min) or (b.max is not None and float(v) > b.max)
+
+
+def _broken_text(b: Bound, values: dict[str, Any]) -> str:
+    if b.any_of is None:
+        return _value_text(b, values.get(b.field.value))  # type: ignore[union-attr]
+    what = "时长不足" if all(x.field is not None and x.field.value in _LENGTH_FIELDS for x in b.any_of) else "择一条件均不满足"
+    return f"{what}（{'、'.join(_value_text(x, values.get(x.field.value)) for x in b.any_of)}）"  # type: ignore[union-attr]
+
+
 def bounds_reason(kpi: KPI, values: dict[str, Any] | None = None) -> str:
     """Why a record is outside its bounds, with the value that broke each broken bound:
-    参与人数 15 人，规则为每场（条）参与人数不少于 20 人."""
-    rules = "，".join(bound_text(b) for b in kpi.each)
+    参与人数 15 人，规则为每场（条）参与人数不少于 20 人; an either/or rule broken: 时长不足（天数 2 天、
+    时长 20 小时），规则为每条记录时长不少于 3 天或 24 小时."""
+    rules = each_text(kpi) or ""
     if values is None:
         return f"不满足每条记录的要求：{rules}"
-    broken = []
-    for b in kpi.each:
-        v = values.get(b.field.value)
-        if v is None or (b.min is not None and float(v) < b.min) or (b.max is not None and float(v) > b.max):
-            broken.append(_value_text(b, v))
+    broken = [_broken_text(b, values) for b in kpi.each if _breaks(b, values)]
     return f"{'，'.join(broken) or '不满足要求'}，规则为每条记录{rules}"
+
+
+def bounded_fields(kpi: KPI) -> list[Field_]:
+    """The record fields the per-record rules read, once each, in order."""
+    out: list[Field_] = []
+    for b in kpi.each:
+        for x in b.leaves:
+            if x.field is not None and x.field not in out:
+                out.append(x.field)
+    return out
 
 
 def bound_values(conn: Connection, b: Base, kpi: KPI, ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -102,7 +142,7 @@ def bound_values(conn: Connection, b: Base, kpi: KPI, ids: list[int]) -> dict[in
     if not kpi.each or not ids:
         return {}
     out: dict[int, dict[str, Any]] = {}
-    cols = [b.field(x.field).label(x.field.value) for x in kpi.each]
+    cols = [b.field(f).label(f.value) for f in bounded_fields(kpi)]
     for i in range(0, len(ids), 500):
         for r in conn.execute(b.select(b.t.c.id, *cols).where(b.t.c.id.in_(ids[i:i + 500]))).mappings():
             out[int(r["id"])] = dict(r)
@@ -124,7 +164,7 @@ def out_of_bounds(conn: Connection, ctx: Ctx, kid: str, b: Base, conds: list[Any
     aggregates count: ``base_conds``, the KPI's filters, ``NOT ok``)."""
     person = b.t.c.person_id if "person_id" in b.t.c else literal(None)
     date = b.date if b.date is not None else literal(None)
-    fields = [b.field(x.field).label("f_" + x.field.value) for x in kpi.each]
+    fields = [b.field(f).label("f_" + f.value) for f in bounded_fields(kpi)]
     q = (b.select(b.t.c.id, b.t.c.record_id, date.label("date"), record_what(b.t).label("what"),
                   person.label("person"), *fields)
          .where(*b.base_conds(), *conds, not_(ok)).order_by(date, b.t.c.id))

@@ -117,6 +117,14 @@ class KpiKind:
     def status(self, facts: Facts) -> Status:
         raise NotImplementedError
 
+    def rule_text(self, kpi: KPI) -> str | None:
+        """The KPI's rules besides its target, in Chinese (``tracker spec show``, the report's KPI
+        table): by default its per-record rules (每条记录参与人数不少于 35 人，时长不少于 3 天或 24 小时)."""
+        from tracker.measure.kinds._records import each_text
+
+        text = each_text(kpi)
+        return f"每条记录{text}" if text else None
+
     def measures_satisfaction(self, kpi: KPI) -> bool:
         """Whether the KPI is a satisfaction rate (the report's satisfaction chart shows its target)."""
         return False

@@ -11,6 +11,7 @@ violation count and the listing (``below``)."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Float,
     Integer,
     Select,
+    String,
     and_,
     case,
     cast,
@@ -98,10 +100,13 @@ def _quarter_end(q: int) -> dt.date:
     return dt.date(y + 1, 1, 1) - dt.timedelta(days=1) if i == 3 else dt.date(y, 3 * i + 4, 1) - dt.timedelta(days=1)
 
 
-def per_person_reason(kpi: KPI, amount: str) -> str:
-    """本月 0 次，规则为每月不少于 1 次 (per: month); 仅 3 小时，规则为每人不少于 6 小时 (no per)."""
+def per_person_reason(kpi: KPI, amount: str, when: str | None = None) -> str:
+    """本月 0 次，规则为每月不少于 1 次 (per: month); 仅 3 小时，规则为每人不少于 6 小时 (no per); the
+    project as a whole: 2024年7月 0 次，规则为项目每月不少于 1 次."""
     every = PER_LABELS.get(kpi.per) if kpi.per in PER_LABELS else None
     unit = kpi.unit if kpi.field else "次"
+    if kpi.by is Field_.project and every:
+        return f"{when or '本' + every} {amount}，规则为项目每{every}{rule_text(kpi.comparator, kpi.target, unit)}"
     if every:
         return f"本{every} {amount}，规则为每{every}{rule_text(kpi.comparator, kpi.target, unit)}"
     return f"仅 {amount}，规则为每人{rule_text(kpi.comparator, kpi.target, unit)}"
@@ -132,6 +137,19 @@ def slot_text(ctx: Ctx, per: Per, slot: int) -> str | None:
     if per is Per.day:
         return str(ctx.period_start + dt.timedelta(days=slot))
     return None
+
+
+def slot_name(ctx: Ctx, per: Per, slot: int) -> str | None:
+    """A slot in Chinese, as a finding names it: 2024年7月, 2024年第3季度, 第3周（2024-06-15起）."""
+    if per is Per.month:
+        first = month_start(slot)
+        return f"{first.year}年{first.month}月"
+    if per is Per.week:
+        return f"第{slot + 1}周（{slot_span(ctx, per, slot)[0]}起）"
+    if per is Per.day:
+        day = ctx.period_start + dt.timedelta(days=slot)
+        return f"{day.year}年{day.month}月{day.day}日"
+    return slot_text(ctx, per, slot)
 
 
 def slot_span(ctx: Ctx, per: Per, slot: int) -> tuple[dt.date, dt.date]:
@@ -202,7 +220,10 @@ def member_grid(ctx: Ctx, kpi: KPI) -> MemberGrid:
                                                                             and kpi.where.population)),
                     funit.is_not(None))
              .group_by(funit).subquery("first_seen"))
-    if kpi.by is Field_.person and kpi.where.population:
+    if kpi.by is Field_.project:  # the project as a whole: one member, judged from the period start
+        members = literal_table([(ctx.code, ctx.period_start, None)],
+                                [("member", String), ("since", Date), ("until", Date)], "members")
+    elif kpi.by is Field_.person and kpi.where.population:
         roster = roster_members(ctx, kpi.where.population)
         members_q = (select(roster.c.member,
                             func.coalesce(roster.c.enrolled, first.c.first, literal(ctx.period_start, Date))
@@ -295,6 +316,9 @@ class PerPerson(KpiKind):
     chart = "distribution"
 
     def check(self, kpi: KPI) -> str | None:
+        if kpi.by is Field_.project and kpi.per is Per.period:
+            return ("by: project（整个项目）须配合 per: month、week、quarter、year 或 day（如每月开展不少于1次）；"
+                    "整个周期的总数请用 count 或 sum")
         if kpi.by is Field_.person and not kpi.where.population:
             return "按人的 per_person 指标必须给出 where.population（对整个名册判定）"
         if kpi.members_served_by and kpi.by is not Field_.person:
@@ -359,16 +383,18 @@ class PerPerson(KpiKind):
         rows = out_of_bounds(conn, ctx, kid, g.base, g.conds, g.ok, kpi) if kpi.each else []
         q = (select(g.members.c.member, g.slots.c.slot, g.n.label("n"), g.members.c.until).select_from(g.grid)
              .where(below(ctx, kpi, g.n, g.members.c.until)).order_by(g.members.c.member, g.slots.c.slot))
+        whole = kpi.by is Field_.project
         for member, slot, n, until in conn.execute(q):
             n = float(n)
-            when = slot_text(ctx, kpi.per, int(slot))
+            when = (slot_name if whole else slot_text)(ctx, kpi.per, int(slot))
             amount = f"{n:g} {kpi.unit.split('/')[0]}" if kpi.field else f"{n:g} 次"
             reason = (file_reason(ctx, kpi, n) if kpi.source in (Source.deliverable, Source.assessment)
-                      and kpi.per is Per.period else per_person_reason(kpi, amount))
+                      and kpi.per is Per.period else per_person_reason(kpi, amount, when if whole else None))
             if until is not None and until <= ctx.as_of:
                 reason += f"（{until} 已结案）"
             rows.append(dict(kpi_id=kid, table="roster" if kpi.by is Field_.person else kpi.by.value,
-                             id=None, record_id=None, date=None, what=when, person=member, reason=reason))
+                             id=None, record_id=None, date=slot_span(ctx, kpi.per, int(slot))[1] if whole else None,
+                             what=when, person=None if whole else member, reason=reason))
         return rows
 
     def shape(self, kpi: KPI, values: dict[str, Any]) -> tuple[float | None, dict[str, Any]]:
@@ -411,6 +437,16 @@ class PerPerson(KpiKind):
             return "missed"
         return "behind"
 
+    def rule_text(self, kpi: KPI) -> str | None:
+        """项目每月不少于 1 次 / 每人每月不少于 1 次 / 每个小组不少于 2 期, then the per-record rules."""
+        every = PER_LABELS.get(kpi.per)
+        who = {"project": "项目", "person": "每人", "group": "每个小组", "household": "每户", "town": "每个乡镇街道",
+               "village": "每个村社", "district": "每个区县", "location": "每个地点"}.get(kpi.by.value, "每个对象")
+        unit = kpi.unit
+        parts = [f"{who}{'每' + every if every else ''}{rule_text(kpi.comparator, kpi.target or 0, unit)}"]
+        base = super().rule_text(kpi)
+        return "；".join(parts + ([base] if base else []))
+
     def distribution(self, ctx: Ctx, kpi: KPI) -> Select[Any]:
         g = member_grid(ctx, kpi)
         cells = select(g.n.label("n")).select_from(g.grid).subquery("cells")
@@ -424,6 +460,11 @@ class PerPerson(KpiKind):
             for n, _share in needs.per_type(kpi):
                 if kpi.where.population:
                     n.files_for.append((kpi.where.population, tuple(kpi.members_served_by or ()), due_of(kpi)))
+            return
+        if kpi.by is Field_.project:  # 每月开展不少于1次: records of the type in every month (week)
+            for n, share in needs.per_type(kpi, assessment="per_person"):
+                k = 1 if kpi.field else math.ceil(t * share)
+                n.bump("project_per_week" if kpi.per is Per.week else "project_per_month", k)
             return
         for n, _share in needs.per_type(kpi, assessment="per_person"):
             if kpi.where.districts:
