@@ -53,6 +53,13 @@ def test_export_carries_the_rules(monkeypatch: Any) -> None:
     assert any(r.get("cap_per_person") for r in rows.values())
     assert any(r.get("members") and r.get("min_each") for r in rows.values())
     assert any(r["pacing"]["mode"] == "due" and r["pacing"]["due"] for r in rows.values())
+    # either/or bounds: "服务时长不少于3天（或24小时）" — `each` keeps the plain bounds, `any_of` the groups
+    camps = rows["2024A002A.5.growth_camps"]
+    assert camps["each"] == [{"field": "participants", "min": 35, "max": None}]
+    assert camps["any_of"] == [[{"field": "days", "min": 3, "max": None}, {"field": "hours", "min": 24, "max": None}]]
+    # a project-wide per-month rule: "开展每个月不少于1次"
+    monthly = rows["2024A005.4.inclusion_monthly"]
+    assert (monthly["kind"], monthly["per"], monthly["by"], monthly["target"]) == ("per_person", "month", "project", 1)
 
 
 def test_export_carries_the_clause_shapes(monkeypatch: Any) -> None:
