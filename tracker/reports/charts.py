@@ -136,9 +136,10 @@ def monthly_volume(months: Sequence[str], series: dict[str, Sequence[int]]) -> b
 
 
 def per_person(title: str, counts: Sequence[float], people: Sequence[int], rule: float, unit: str,
-               who: str = "人数", every: str = "") -> bytes:
+               who: str = "人数", every: str = "", per: str | None = None) -> bytes:
     """How many people (or person-months, ``who="人月数"``, ``every="月"``) received 0, 1, 2 …
-    services, or how many hours or days (a rule with a field), against the per-person rule."""
+    services, or how many hours or days (a rule with a field), against the per-person rule; ``per``
+    names whose rule it is (项目每月: months of the project as a whole, ``who="月数"``)."""
     with _ctx():
         fig = _figure()
         ax = fig.add_subplot()
@@ -154,7 +155,7 @@ def per_person(title: str, counts: Sequence[float], people: Sequence[int], rule:
         ax.set_ylim(0, max([*people, 1]) * 1.15)
         ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.set_title(title, loc="left")
-        per = f"每人每{every}" if every else "每人每月" if who.startswith("人月") else "每人"
+        per = per or (f"每人每{every}" if every else "每人每月" if who.startswith("人月") else "每人")
         ax.set_xlabel(f"{per}实际数量（{unit}）；浅色斜线柱：低于{per} {rule:g} {unit} 的要求")
         ax.set_ylabel(who)
         return _png(fig)

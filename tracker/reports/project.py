@@ -20,7 +20,7 @@ from typing import Any
 
 from tracker import clock
 from tracker.db.models import utcnow
-from tracker.kpispec.model import PER_LABELS, Spec
+from tracker.kpispec.model import PER_LABELS, Field_, Spec
 from tracker.measure import progress as measure_progress
 from tracker.measure.kinds import kind_of
 from tracker.measure.types import MEASURE_LABELS, STATUS_LABELS, KpiProgress, ProjectProgress
@@ -329,11 +329,15 @@ def _charts(ws: Workspace, spec: Spec, progress: ProjectProgress, as_of: dt.date
         df = eng.per_person_distribution(ws, spec.code, kp.id, as_of, known_on)
         if len(df):
             every = PER_LABELS.get(k.per, "")  # 月, 周, 季度, 年, 日; "" for the whole period
-            title = f"第{kp.clause}条 {kp.label}：{'各人各' + every if every else '每人'}实际数量的分布"
-            who = f"人{every}数（每人每{every}计一次）" if every else "人数"
+            if k.by is Field_.project:  # the project as a whole: how many months had each count
+                title, who, per = f"第{kp.clause}条 {kp.label}：项目各{every}实际数量的分布", f"{every}数", f"项目每{every}"
+            else:
+                per = None
+                title = f"第{kp.clause}条 {kp.label}：{'各人各' + every if every else '每人'}实际数量的分布"
+                who = f"人{every}数（每人每{every}计一次）" if every else "人数"
             out.append(Chart(title, charts.per_person(title, [int(c) for c in df["count"]],
                                                       [int(n) for n in df["people"]], float(kp.target), kp.unit,
-                                                      who=who, every=every)))
+                                                      who=who, every=every, per=per)))
     if sat:
         target = next((kp.target for kp in progress.kpis
                        if (k := kpis.get(kp.id)) is not None and kind_of(k.kind).measures_satisfaction(k)), None)
