@@ -196,3 +196,52 @@ def test_a_remembered_figure_changes_when_a_staged_batch_is_published(roster_ws,
                     progress=lambda done, total: seen.append(trainings()))
     assert r.imported == 9 and seen[0] == 0  # staged rows counted nowhere, the figure remembered
     assert trainings() == 9
+
+
+def test_a_staged_batch_cleared_away_meanwhile_stops_the_import_and_leaves_no_row(roster_ws, tmp_path: Path,
+                                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Staged in chunks of 3: after the first chunk another import clears the batch away (as it
+    would an abandoned one). The next chunk finds its batch gone before inserting anything: the
+    import stops with the conflict message and no row is left without its batch. On SQLite the
+    chunks are inserted without the row-by-row foreign-key check (the batch is checked once per
+    chunk), and every connection goes back to the pool with foreign keys on."""
+    from sqlalchemy import event
+
+    from tracker.errors import TrackerError
+    from tracker.records import staging
+
+    ws = roster_ws
+    monkeypatch.setenv("TRACKER_STAGE_ROWS", "1")
+    returned: list[int] = []
+    sqlite = ws.engine.dialect.name == "sqlite"
+
+    def checkin(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys")
+        returned.append(cur.fetchone()[0])
+        cur.close()
+
+    if sqlite:
+        event.listen(ws.engine, "checkin", checkin)
+    rows = [["日期", "活动类型", "参与人数", "小组名称"]] + [["2024-07-01", "培训", "5", f"第{i}组"] for i in range(9)]
+    ok = import_file(ws, write_csv(tmp_path / "a.csv", rows), CODE, chunk_size=3)
+    assert ok.imported == 9 and _visible_activities(ws) == 9
+    b = ImportBatch.__table__
+
+    def clear(done: int, total: int | None) -> None:
+        if done == 3:
+            with ws.engine.connect() as c:
+                bid = c.execute(select(b.c.id).where(b.c.published_at.is_(None))).scalar_one()
+            assert staging.discard(ws.engine, int(bid), "activity") == 3
+
+    before = counts(ws)
+    more = [rows[0]] + [["2024-07-02", "培训", "5", f"第{i}组"] for i in range(9)]
+    with pytest.raises(TrackerError, match="另一次导入冲突"):
+        import_file(ws, write_csv(tmp_path / "b.csv", more), CODE, chunk_size=3, progress=clear)
+    assert counts(ws) == before
+    with ws.engine.connect() as c:
+        assert c.execute(select(func.count()).select_from(Activity).where(
+            Activity.batch_id.not_in(select(b.c.id)))).scalar_one() == 0  # no row without its batch
+    if sqlite:
+        event.remove(ws.engine, "checkin", checkin)
+        assert returned and set(returned) == {1}, returned

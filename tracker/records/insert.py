@@ -129,6 +129,8 @@ class Writer:
                                       for k, v in constant.items())
         self.empty_json = [c.name for c in self.table.columns if isinstance(c.type, JSON) and c.name not in constant]
         self._sql: dict[tuple[tuple[str, ...], int], str] = {}
+        # run once before the next rows are written (in their transaction): see importer._run
+        self.before_insert: Any = None
 
     def packer(self) -> Packer:
         return Packer(self.model, self.conn.dialect.name, list(self.constant))
@@ -151,6 +153,8 @@ class Writer:
     def insert(self, bound: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
         if not rows:
             return
+        if self.before_insert is not None:
+            self.before_insert()
         raw = self.conn.connection.driver_connection  # the session's connection, in its transaction
         if self.sqlite:
             # ROWS_PER_STATEMENT rows in one INSERT: fewer statement steps for the same parameters
@@ -221,11 +225,14 @@ def lookup(conn: Any, table: Any, project: str, column: str, keys: list[str]) ->
                    f"FROM unnest(%s::text[]) AS k(key) JOIN {table.name} t ON t.{column} = k.key "
                    "WHERE t.project_code = %s AND t.retired_at IS NULL")
             rows = conn.exec_driver_sql(sql, (part, project))
-        else:  # plain driver SQL: compiling an expanding IN for every batch cost more than the lookup
+        else:  # sqlite3's own cursor (no result-row objects), one statement per batch of keys
             marks = ", ".join("?" * len(part))
             sql = (f"SELECT {column}, dedupe_key, batch_id, source_row, content_key, id FROM {table.name} "
                    f"WHERE project_code = ? AND retired_at IS NULL AND {column} IN ({marks})")
-            rows = conn.exec_driver_sql(sql, (project, *part))
-        for k, dk, b, r, ck, i in rows:
-            out[k] = (dk, b, r, ck, i)
+            cur = conn.connection.driver_connection.execute(sql, (project, *part))
+            try:
+                rows = cur.fetchall()
+            finally:
+                cur.close()
+        out.update({r[0]: tuple(r[1:]) for r in rows})
     return out

@@ -193,6 +193,13 @@ class Sync:
             self.hit_batches[int(hit[1])] += 1
             self.seen_batches[int(hit[1])] += 1
 
+    def remember_all(self, hits: list[tuple[Any, ...]]) -> None:
+        """``remember`` for many records at once."""
+        self.seen_ids.extend(int(h[4]) for h in hits)
+        batches = [int(h[1]) for h in hits if h[1] is not None]
+        self.hit_batches.update(batches)
+        self.seen_batches.update(batches)
+
     def row_values(self, bound: tuple[str, ...], values: tuple[Any, ...]) -> dict[str, Any]:
         return dict(zip(bound, values, strict=True))
 
@@ -308,8 +315,10 @@ class Sync:
         earlier = select(b.c.id).where(b.c.project_code == self.project, b.c.kind == self.kd.kind,
                                        b.c.ledger == ledger, b.c.id != self.bid, b.c.published_at.is_not(None))
         in_ledger = (t.c.project_code == self.project) & t.c.retired_at.is_(None) & t.c.batch_id.in_(earlier)
-        total = self.conn.execute(select(func.count()).select_from(t).where(in_ledger)).scalar_one()
         batch_ids = {int(x) for x, in self.conn.execute(earlier)}
+        if not batch_ids:
+            return  # the ledger's first import: nothing of it is stored (no count over the table)
+        total = self.conn.execute(select(func.count()).select_from(t).where(in_ledger)).scalar_one()
         if total == sum(n for bid, n in self.seen_batches.items() if bid in batch_ids):
             return  # every record of the ledger is in the file again
         seen = set(self.seen_ids)

@@ -16,6 +16,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,15 +172,17 @@ class Source:
             cmap = sh.colmap
             width = len(sh.headers)
             base = k * ROW_SPAN
+            plain = cmap is None or cmap == list(range(ncol))
             for r, row in self._xlsx_rows(sh.name or None, sh.header_row):
-                if cmap is None or (cmap == list(range(ncol))):
-                    cells = [cell_text(v) for v in row[:ncol]]
+                if plain:
+                    # most cells are text already: cell_text only for the others (numbers, dates)
+                    cells = [v if v.__class__ is str else cell_text(v) for v in row[:ncol]]
                     if len(cells) < ncol:
                         cells += [""] * (ncol - len(cells))
                 else:
                     cells = [""] * ncol
                     for j, v in enumerate(row[:width]):
-                        cells[cmap[j]] = cell_text(v)
+                        cells[cmap[j]] = v if v.__class__ is str else cell_text(v)
                 yield base + r, cells
 
     def _xlsx_chunks(self, size: int) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
@@ -579,19 +582,79 @@ def mark_rows(src: Source) -> None:
                 part = where.get(sh.name)
                 if not part or part not in names:
                     continue
-                hidden: list[int] = []
-                struck: list[int] = []
-                with z.open(part) as f:
-                    for _, el in ET.iterparse(f):
-                        if el.tag == f"{_NS}row":
-                            r = int(el.get("r", "0") or 0)
-                            if r > sh.header_row:
-                                filled = [c for c in el if len(c)]
-                                if filled and el.get("hidden") in ("1", "true"):
-                                    hidden.append(r)
-                                if struck_xf and any(int(c.get("s", "0") or 0) in struck_xf for c in filled):
-                                    struck.append(r)
-                            el.clear()
-                sh.hidden, sh.struck = hidden, struck
+                if 0 in struck_xf:  # the default style struck through: every cell counts, read them all
+                    with z.open(part) as f:
+                        sh.hidden, sh.struck = _marks_parsed(f, sh.header_row, struck_xf)
+                else:
+                    sh.hidden, sh.struck = _marks(z.read(part), sh.header_row, struck_xf)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, ET.ParseError):
         return  # the marks are a courtesy: the rows themselves were read
+
+
+# a row's start tag (any namespace prefix), its number, hidden flag; a cell's start tag and style
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row\b([^>]*)>")
+_ROW_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?row\s*>")
+_ATTR_R = re.compile(rb"""\sr\s*=\s*["'](\d+)["']""")
+_HIDDEN = re.compile(rb"""hidden\s*=\s*["'](?:1|true)["']""")  # a literal first: a fast scan
+_FILLED = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c\b(?:[^>]*[^/>])?>\s*<(?!/)")  # a cell with content (value, formula, text)
+
+
+def _row_at(xml: bytes, pos: int) -> tuple[int, int, int] | None:
+    """(row number, start of its content, end of its content) of the <row> holding ``pos``."""
+    start = max(xml.rfind(b"<row", 0, pos), xml.rfind(b":row", 0, pos))
+    if start < 0:
+        return None
+    tag = _ROW_TAG.match(xml, start if xml[start:start + 1] == b"<" else xml.rfind(b"<", 0, start))
+    if tag is None or tag.group(1).endswith(b"/"):
+        return None
+    m = _ATTR_R.search(tag.group(1))
+    end = _ROW_END.search(xml, tag.end())
+    return (int(m.group(1)) if m else 0), tag.end(), (end.start() if end else len(xml))
+
+
+def _marks(xml: bytes, header_row: int, struck_xf: set[int]) -> tuple[list[int], list[int]]:
+    """(hidden rows, rows with a struck-through filled cell) below ``header_row`` of one sheet's XML,
+    found with regular expressions over the bytes: only the few rows that may be marked are looked
+    at (an element per cell cost about 75 µs a row; this is a scan of the text). A row counts when it
+    has a filled cell, as in ``_marks_parsed``."""
+    hidden: list[int] = []
+    for h in _HIDDEN.finditer(xml):  # hidden="1" is rare: find it, then the row tag it belongs to
+        tag = _ROW_TAG.match(xml, xml.rfind(b"<", 0, h.start()))
+        if tag is None or tag.end() <= h.start() or not xml[h.start() - 1:h.start()].isspace():
+            continue  # a hidden column (<col hidden="1">), not a row
+        attrs = tag.group(1)
+        if attrs.endswith(b"/"):
+            continue  # <row … hidden="1"/>: no cells
+        m = _ATTR_R.search(attrs)
+        r = int(m.group(1)) if m else 0
+        end = _ROW_END.search(xml, tag.end())
+        if r > header_row and _FILLED.search(xml, tag.end(), end.start() if end else len(xml)):
+            hidden.append(r)
+    struck: set[int] = set()
+    if struck_xf:
+        styles = b"|".join(str(i).encode() for i in sorted(struck_xf))
+        cell = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c\b[^>]*?\ss\s*=\s*[\"'](?:" + styles + rb")[\"'](?:[^>]*[^/>])?>\s*<(?!/)")
+        for m in cell.finditer(xml):
+            where = _row_at(xml, m.start())
+            if where is not None and where[0] > header_row and where[1] <= m.start() < where[2]:
+                struck.add(where[0])
+    return hidden, sorted(struck)
+
+
+def _marks_parsed(f: Any, header_row: int, struck_xf: set[int]) -> tuple[list[int], list[int]]:
+    """The same as ``_marks``, element by element (slow: for a style table that strikes the default)."""
+    import xml.etree.ElementTree as ET
+
+    hidden: list[int] = []
+    struck: list[int] = []
+    for _, el in ET.iterparse(f):
+        if el.tag == f"{_NS}row":
+            r = int(el.get("r", "0") or 0)
+            if r > header_row:
+                filled = [c for c in el if len(c)]
+                if filled and el.get("hidden") in ("1", "true"):
+                    hidden.append(r)
+                if struck_xf and any(int(c.get("s", "0") or 0) in struck_xf for c in filled):
+                    struck.append(r)
+            el.clear()
+    return hidden, struck
