@@ -105,8 +105,14 @@ def child(db_url: str, specs: str, path: str) -> None:
 
     ws = open_workspace(db_url, Path(specs))
     t = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_SELF)
     r = import_file(ws, Path(path), CODE, entered_by="bench")
     secs = time.perf_counter() - t
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU seconds of this process during the import and of the worker (comparable on a loaded machine)
+    cpu = own.ru_utime + own.ru_stime - before.ru_utime - before.ru_stime
+    worker_cpu = kids.ru_utime + kids.ru_stime
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     # the worker process that reads and checks the file (fork: it shares the parent's pages until
     # either writes them, so main + worker is an upper bound of the memory both use)
@@ -114,7 +120,8 @@ def child(db_url: str, specs: str, path: str) -> None:
     print(json.dumps({"rows": r.rows_total, "imported": r.imported, "unchanged": r.unchanged,
                       "invalid": r.invalid_rows, "seconds": round(secs, 2),
                       "rows_per_s": round(r.rows_total / secs), "peak_rss_mb": round(peak_mb),
-                      "worker_rss_mb": round(worker_mb)}))
+                      "worker_rss_mb": round(worker_mb), "cpu_s": round(cpu, 2), "worker_cpu_s": round(worker_cpu, 2),
+                      "load": round(os.getloadavg()[0], 1)}))
 
 
 def run_child(db_url: str, specs: Path, path: Path) -> dict[str, object]:
@@ -177,7 +184,8 @@ def main() -> None:
                     raise SystemExit(f"re-importing {path.name} changed the database: {r}")
                 print(f"{name:10s} {label:12s} rows={r['rows']:>9,} imported={r['imported']:>9,} "
                       f"unchanged={r['unchanged']:>9,} {r['seconds']:>7.2f} s {r['rows_per_s']:>8,} rows/s "
-                      f"peak RSS {r['peak_rss_mb']} MB (worker {r['worker_rss_mb']} MB)")
+                      f"peak RSS {r['peak_rss_mb']} MB (worker {r['worker_rss_mb']} MB) "
+                      f"CPU {r['cpu_s']:.1f} s (worker {r['worker_cpu_s']:.1f} s) load {r['load']}")
 
 
 if __name__ == "__main__":
