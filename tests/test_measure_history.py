@@ -68,7 +68,7 @@ ACTIVITY = st.fixed_dictionaries({
     "person": st.sampled_from(["P1", "P2", "P3", None]),
     "participants": st.integers(min_value=1, max_value=90),
     "date": st.dates(min_value=dt.date(2024, 5, 20), max_value=dt.date(2025, 3, 31)),
-    "town": st.sampled_from(["甲镇", "乙镇", "丙镇"]),
+    "town": st.sampled_from(["北山街道", "西溪街道", "灵隐街道"]),
     "group": st.sampled_from(["G1", "G2"]),
 })
 

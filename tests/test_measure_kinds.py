@@ -27,10 +27,10 @@ def kp(p, key):  # type: ignore[no-untyped-def]
 
 
 def _counting_records(ws):  # type: ignore[no-untyped-def]
-    person(ws, "P1", town="甲镇", name="张三丰")
-    person(ws, "P2", town="乙镇", name="李四")
-    person(ws, "P3", town="甲镇")
-    person(ws, "P4", town="丙镇", enrolled_on=d("2024-10-15"))  # not on the roster yet on 09-30
+    person(ws, "P1", town="北山街道", name="张三丰")
+    person(ws, "P2", town="西溪街道", name="李四")
+    person(ws, "P3", town="北山街道")
+    person(ws, "P4", town="灵隐街道", enrolled_on=d("2024-10-15"))  # not on the roster yet on 09-30
     for pid, day, district in [("P1", "2024-06-05", "西湖区"), ("P1", "2024-07-05", "西湖区"),
                                ("P2", "2024-07-10", "上城区"), ("P1", "2024-10-02", "西湖区")]:
         add(ws, "activity", activity_type="visit", person_id=pid, date=d(day), district=district)
@@ -56,7 +56,7 @@ def test_counts_sums_averages_distinct_bounds_caps(db_url: str) -> None:
     assert kp(p, "people_served").actual == 60 + 30 + 50 + 3  # a person-serving visit is 1 participant
     assert kp(p, "avg_size").actual == pytest.approx((60 + 30 + 50) / 3)
     assert kp(p, "visit_people").actual == 2  # P1, P2
-    assert kp(p, "roster_towns").actual == 2  # 甲镇, 乙镇 (P4 enrolled after as_of)
+    assert kp(p, "roster_towns").actual == 2  # 北山街道, 西溪街道 (P4 enrolled after as_of)
     baths = kp(p, "baths")  # P1's third bath is over the cap of 2
     assert (baths.actual, baths.violations) == (3, 1)
     news = kp(p, "city_news")  # 市级 and 国家级 count, 区县 does not; due at the end → expected 0
@@ -145,12 +145,12 @@ def test_rates_need_denominators(db_url: str) -> None:
 
 def test_coverage_lists_uncovered_members(db_url: str) -> None:
     ws = workspace(db_url)
-    for town, n in [("甲镇", 2), ("乙镇", 1), ("丁镇", 3)]:
+    for town, n in [("北山街道", 2), ("西溪街道", 1), ("翠苑街道", 3)]:
         for i in range(n):
             add(ws, "activity", activity_type="hub", participants=5, town=town, date=d(f"2024-07-0{i + 1}"))
     c = kp(compute_progress(ws, CODE, AS_OF), "hub_towns")
-    assert c.actual == 1 and c.detail["uncovered"] == ["乙镇", "丙镇"]  # in the spec's order
-    assert c.detail["counts"] == {"甲镇": 2, "乙镇": 1, "丙镇": 0}
+    assert c.actual == 1 and c.detail["uncovered"] == ["西溪街道", "灵隐街道"]  # in the spec's order
+    assert c.detail["counts"] == {"北山街道": 2, "西溪街道": 1, "灵隐街道": 0}
     # expected 3 × 122/304 = 1.204; 1 < 1.204 × 0.85 = 1.023 → behind
     assert c.expected == 2 and c.status == "behind"  # 3 × 122/304 = 1.2 towns, shown rounded up
 
@@ -361,12 +361,30 @@ def test_forecasts_stay_within_the_universe(db_url: str) -> None:
     # P1, P2 visited by 09-30; 2 × 304/122 = 4.98, but the roster holds 3 (P4 enrols on 10-15)
     assert e.actual == 2 and e.forecast == 3
     assert kp(compute_progress(ws, CODE, AS_OF), "visit_people").forecast == pytest.approx(2 * 304 / 122)
-    for town, n in [("甲镇", 2), ("乙镇", 1)]:
+    for town, n in [("北山街道", 2), ("西溪街道", 1)]:
         for i in range(n):
             add(ws, "activity", activity_type="hub", participants=5, town=town, date=d(f"2024-07-0{i + 1}"))
     c = kp(compute_progress(ws, CODE, d("2024-07-31")), "hub_towns")
     # 61 days elapsed: 1 × 304/61 = 4.98 towns, but the set has 3
     assert c.actual == 1 and c.forecast == 3
+
+
+def test_a_distinct_town_forecast_stays_within_the_towns_of_the_area(db_url: str) -> None:
+    """Issue 13 item 4: where the project's area is known, the towns universe of a distinct count of
+    towns is the area's towns (X001's area is 西湖区: its 11 towns and 街道 plus 西湖街道, which the
+    gazetteer lets 西湖区 name too: 12)."""
+    from tracker.records.gazetteer import places_within
+
+    assert len(places_within(("西湖区",), "town") or ()) == 12
+    ws = workspace(db_url)
+    for i, town in enumerate(["北山街道", "西溪街道", "灵隐街道", "翠苑街道", "文新街道"]):
+        person(ws, f"T{i}", town=town, enrolled_on=d("2024-06-10"))
+    r = kp(compute_progress(ws, CODE, d("2024-06-30")), "roster_towns")
+    # 30 days elapsed: 5 × 304/30 = 50.7 towns forecast, but the area has 12
+    assert r.actual == 5 and r.forecast == 12
+    r = kp(compute_progress(ws, CODE, d("2024-12-31")), "roster_towns")
+    # 214 days elapsed: 5 × 304/214 = 7.1, under the cap
+    assert r.forecast == pytest.approx(5 * 304 / 214)
 
 
 def test_timeliness_within_days_or_hours_of_the_reference_date(db_url: str) -> None:

@@ -249,3 +249,50 @@ def test_per_person_field_must_be_numeric() -> None:
     text = EXAMPLE.replace("        per: month\n", "        per: month\n        field: town\n")
     errs = "\n".join(_errors(text))
     assert "per_person 的 field 表示按人累加的数值" in errs and "clauses[1].kpis[1].field" in errs
+
+
+# ---------------------------------------------------------------- towns and districts against the gazetteer
+
+TOWNS_KPI = "        where: {population: elders}\n        field: town\n"
+
+
+def _kpi(spec, key: str):  # type: ignore[no-untyped-def]
+    return next(k for c in spec.clauses for k in c.kpis if k.key == key)
+
+
+def test_spec_towns_aliases_are_accepted_and_normalised() -> None:
+    """乾潭 → 乾潭镇, 梅城 镇 → 梅城镇, 建德市大同镇 → 大同镇: the names the importer stores, so the KPI's
+    filter and coverage set match the records."""
+    text = EXAMPLE.replace(TOWNS_KPI, "        where: {population: elders, towns: [乾潭, 梅城 镇, 寿昌镇, 建德市大同镇],"
+                                      " districts: [建德]}\n        field: town\n", 1)
+    text += ("      - {key: town_set, kind: coverage, label: 覆盖乡镇, source: roster, field: town,"
+             " members: [乾潭, 梅城镇, 新安江], target: 3, unit: 个}\n")
+    spec, problems = parse_spec_text(text, "ok.yaml")
+    assert problems == [] and spec is not None
+    k = _kpi(spec, "towns_covered")
+    assert k.where.towns == ["乾潭镇", "梅城镇", "寿昌镇", "大同镇"] and k.where.districts == ["建德市"]
+    assert _kpi(spec, "town_set").members == ["乾潭镇", "梅城镇", "新安江街道"]
+
+
+def test_spec_unknown_town_or_district_is_an_error_with_line_and_suggestion() -> None:
+    text = EXAMPLE.replace(TOWNS_KPI, "        where: {population: elders, towns: [乾谭], districts: [桐庐县]}\n"
+                                      "        field: town\n", 1)
+    text += ("      - {key: town_set, kind: coverage, label: 覆盖乡镇, source: roster, field: town,"
+             " members: [乾潭镇, 寿唱镇, 乾潭], target: 3, unit: 个}\n")
+    errs = _errors(text)
+    where_line, set_line = _line_of(text, "towns: [乾谭]"), _line_of(text, "key: town_set")
+    assert f"bad.yaml:{where_line}  [clauses[0].kpis[0].where.towns[0]]  乡镇街道“乾谭”不是项目实施区域（建德市）内的乡镇、街道（是否想写 “乾潭镇”？）" in errs[0]
+    assert f"bad.yaml:{where_line}" in errs[1] and "区县“桐庐县”（桐庐县）不在项目实施区域（建德市）内" in errs[1]
+    assert f"bad.yaml:{set_line}" in errs[2] and "members[1]" in errs[2] and "是否想写 “寿昌镇”" in errs[2]
+    assert f"bad.yaml:{set_line}" in errs[3] and "“乾潭”即“乾潭镇”，与第 1 项重复" in errs[3]
+    assert len(errs) == 4
+
+
+def test_spec_validate_names_the_file_and_line_of_an_unknown_town(tmp_path: Path) -> None:
+    d = tmp_path / "specs"
+    d.mkdir()
+    text = EXAMPLE.replace(TOWNS_KPI, "        where: {population: elders, towns: [乾谭]}\n        field: town\n", 1)
+    (d / "B004E.yaml").write_text(text, "utf-8")
+    out = run_cli("spec", "validate", str(d))
+    assert out.returncode == 1 and out.stdout == ""
+    assert f"B004E.yaml:{_line_of(text, 'towns: [乾谭]')}" in out.stderr and "是否想写 “乾潭镇”" in out.stderr

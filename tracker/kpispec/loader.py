@@ -357,6 +357,7 @@ def _parse(text: str, file: str) -> tuple[Spec | None, Any, list[Problem]]:
         return None, None, [Problem(file, None, "", f"YAML 语法错误：{e}")]
     if not isinstance(raw, dict):
         return None, raw, [Problem(file, 1, "", "规格文件应为一个映射（project、activity_types、clauses …）")]
+    places = _place_problems(raw, file)  # aliases written to their canonical names first
     try:
         spec = Spec.model_validate(raw)
     except ValidationError as e:
@@ -364,9 +365,61 @@ def _parse(text: str, file: str) -> tuple[Spec | None, Any, list[Problem]]:
             Problem(file, _line_of(raw, err["loc"]), _field_path(err["loc"]), _chinese(err))
             for err in e.errors()
         ]
-        return None, raw, problems
-    problems = _semantic_problems(spec, raw, file)
+        return None, raw, problems + places
+    problems = _semantic_problems(spec, raw, file) + places
     return (None, raw, problems) if problems else (spec, raw, [])
+
+
+def _place_problems(raw: Any, file: str) -> list[Problem]:
+    """Town and district names of the KPIs (``where.towns``, ``where.districts``, and ``members``
+    of a set covered by town or district) checked against the project's area in the gazetteer
+    (``tracker.records.gazetteer``): an alias or spelling variant (乾潭, 梅城 镇, 建德市梅城镇) is
+    replaced in ``raw`` by the canonical name (乾潭镇) before the spec is built, an unknown name is a
+    problem with a suggestion. An area the gazetteer does not know is not checked."""
+    from tracker.records.gazetteer import area_vocab
+
+    project = raw.get("project") if isinstance(raw, dict) else None
+    area = project.get("area") if isinstance(project, dict) else None
+    if not isinstance(area, list) or not area or not all(isinstance(a, str) for a in area):
+        return []
+    vocab = area_vocab(tuple(area))
+    if not vocab.known:
+        return []
+    problems: list[Problem] = []
+    done: set[int] = set()  # a list shared through a YAML alias (members: *towns) is checked once
+
+    def check(items: Any, loc: list[Any], what: str) -> None:
+        if not isinstance(items, list) or id(items) in done:
+            return
+        done.add(id(items))
+        seen: dict[str, int] = {}
+        for j, v in enumerate(items):
+            if not isinstance(v, str):
+                continue
+            name, msg = vocab.town(v) if what == "town" else vocab.district(v)
+            if msg:
+                problems.append(Problem(file, _line_of(raw, [*loc, j]), _field_path([*loc, j]), msg))
+                continue
+            if name in seen:
+                problems.append(Problem(file, _line_of(raw, [*loc, j]), _field_path([*loc, j]),
+                                        f"“{v}”即“{name}”，与第 {seen[name] + 1} 项重复"))
+            seen[name] = j
+            items[j] = name
+
+    clauses = raw.get("clauses")
+    for ci, clause in enumerate(clauses if isinstance(clauses, list) else []):
+        kpis = clause.get("kpis") if isinstance(clause, dict) else None
+        for ki, kpi in enumerate(kpis if isinstance(kpis, list) else []):
+            if not isinstance(kpi, dict):
+                continue
+            loc: list[Any] = ["clauses", ci, "kpis", ki]
+            where = kpi.get("where")
+            if isinstance(where, dict):
+                check(where.get("towns"), [*loc, "where", "towns"], "town")
+                check(where.get("districts"), [*loc, "where", "districts"], "district")
+            if kpi.get("field") in ("town", "district"):
+                check(kpi.get("members"), [*loc, "members"], str(kpi["field"]))
+    return problems
 
 
 def spec_files(directory: Path) -> list[Path]:

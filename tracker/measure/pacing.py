@@ -63,7 +63,8 @@ def expected(kpi: KPI, project: Project, as_of: dt.date) -> float | None:
 def forecast(kpi: KPI, project: Project, as_of: dt.date, actual: float | None,
              universe: float | None = None) -> float | None:
     """actual × period days / elapsed days, for cumulative kinds; ``None`` otherwise. Never beyond
-    ``universe`` (all there is to count: the roster, the members of a coverage set), nor below
+    ``universe`` (all there is to count: the roster, the members of a coverage set, the towns of the
+    project's area), nor below
     ``actual``."""
     if actual is None or not is_cumulative(kpi):
         return None

@@ -93,7 +93,7 @@ def _progress_of(ctx: Ctx, c: Compiled, v: dict[str, Any]) -> KpiProgress:
     exact = None if measure else pacing.expected(kpi, project, ctx.as_of)
     # whole units (人, 场, 份) are expected in whole numbers, rounded up; the status reads the exact pace
     exp = math.ceil(exact - 1e-9) if exact is not None and impl.whole_units(kpi) else exact
-    fc = pacing.forecast(kpi, project, ctx.as_of, actual, impl.universe(kpi, v))
+    fc = pacing.forecast(kpi, project, ctx.as_of, actual, impl.universe(kpi, v, project))
     reached = bool(detail.pop("all_reached", False))
     not_due = bool(detail.pop("not_due", False))
     status = impl.status(Facts(

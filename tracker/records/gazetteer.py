@@ -12,6 +12,7 @@ only cleaned (and canonicalised where they are Hangzhou names without doubt).
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -138,7 +139,7 @@ class AreaVocab:
             return None, (f"乡镇街道“{c}”是{where}，不在项目实施区域（{self.area_text}）内："
                           "请核对，或修改规格中的 project.area")
         what = f"{named}的" if named else "的"
-        hint = did_you_mean(c, self.towns) or did_you_mean(_stem(c), [_stem(t) for t in self.towns])
+        hint = did_you_mean(c, self.towns) or _closest_stem(c, self.towns)
         return None, (f"乡镇街道“{c}”不是项目实施区域（{self.area_text}）内{what}乡镇、街道{hint}"
                       f"：请写规范名称，如 {'、'.join(self.towns[:3])}")
 
@@ -165,6 +166,16 @@ class AreaVocab:
         return g.town_index.get(rest, ()), None
 
 
+def _closest_stem(c: str, towns: tuple[str, ...]) -> str:
+    """A "did you mean" by the names without their suffix (乾谭 → 乾潭镇: one character of two
+    differs), naming the town in full."""
+    stems: dict[str, str] = {}
+    for t in towns:
+        stems.setdefault(_stem(t), t)
+    close = difflib.get_close_matches(_stem(c), list(stems), n=1, cutoff=0.5)
+    return f"（是否想写 “{stems[close[0]]}”？）" if close else ""
+
+
 @lru_cache(maxsize=256)
 def area_vocab(area: tuple[str, ...]) -> AreaVocab:
     """The districts and towns a project's ``area`` allows (``known`` False: an area outside the
@@ -184,3 +195,17 @@ def area_vocab(area: tuple[str, ...]) -> AreaVocab:
     towns = [t for d in out for t in g.districts[d].towns]
     towns += [t for d in out for t in g.also_in.get(d, ()) if t not in towns]
     return AreaVocab(tuple(area), known and bool(out), tuple(out), tuple(towns))
+
+
+def places_within(area: tuple[str, ...], what: str, *, districts: list[str] | None = None,
+                  towns: list[str] | None = None) -> tuple[str, ...] | None:
+    """Every town (``what="town"``) or district (``"district"``) of the area, narrowed to the
+    ``districts`` and ``towns`` a KPI's ``where`` names: all a distinct count of towns or districts
+    can reach. None where the area is not in the gazetteer (nothing is known)."""
+    v = area_vocab(tuple(area))
+    if not v.known:
+        return None
+    if what == "district":
+        return tuple(d for d in v.districts if not districts or d in districts)
+    keep = set(area_vocab(tuple(districts)).towns) if districts else None
+    return tuple(t for t in v.towns if (keep is None or t in keep) and (not towns or t in towns))

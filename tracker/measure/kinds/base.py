@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Select
     from sqlalchemy.engine import Connection
 
-    from tracker.kpispec.model import Clause
+    from tracker.kpispec.model import Clause, Project
     from tracker.measure.compile import Base, Compiled, Ctx
     from tracker.measure.status import Facts
     from tracker.measure.types import Status
@@ -101,8 +101,9 @@ class KpiKind:
         whose chart is a ``distribution``; None for the others."""
         return None
 
-    def universe(self, kpi: KPI, values: dict[str, Any]) -> float | None:
-        """All there is to count (a forecast never goes beyond it), where the kind knows it."""
+    def universe(self, kpi: KPI, values: dict[str, Any], project: Project | None = None) -> float | None:
+        """All there is to count (a forecast never goes beyond it), where the kind knows it
+        (``project``: the spec's project, whose area bounds a count of towns or districts)."""
         return None
 
     # -- shaping and judging

@@ -16,6 +16,7 @@ from tracker.measure.status import Facts, cumulative_status
 from tracker.measure.types import Status
 
 if TYPE_CHECKING:
+    from tracker.kpispec.model import Project
     from tracker.simulate.needs import Needs
 
 
@@ -69,7 +70,7 @@ class Coverage(KpiKind):
                                             "uncovered": [m for m, n in members if n < kpi.min_each],
                                             "counts": {m: n for m, n in members}}
 
-    def universe(self, kpi: KPI, values: dict[str, Any]) -> float | None:
+    def universe(self, kpi: KPI, values: dict[str, Any], project: Project | None = None) -> float | None:
         return float(len(kpi.members or []))
 
     def status(self, facts: Facts) -> Status:

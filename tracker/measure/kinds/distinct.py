@@ -12,6 +12,7 @@ from tracker.measure.compile import Ctx, roster_members
 from tracker.measure.kinds._records import RecordKind, monthly_rows
 
 if TYPE_CHECKING:
+    from tracker.kpispec.model import Project
     from tracker.simulate.needs import Needs
 import math
 
@@ -34,9 +35,20 @@ class Distinct(RecordKind):
             return {"universe": select(func.count()).select_from(roster).scalar_subquery()}
         return {}
 
-    def universe(self, kpi: KPI, values: dict[str, Any]) -> float | None:
+    def universe(self, kpi: KPI, values: dict[str, Any], project: Project | None = None) -> float | None:
+        """The roster of a population for distinct people; for distinct towns or districts, those of
+        the project's area where the gazetteer knows it (narrowed to the districts and towns the KPI's
+        ``where`` names)."""
         u = values.get("universe")
-        return None if u is None else float(u)
+        if u is not None:
+            return float(u)
+        if project is not None and kpi.field in (Field_.town, Field_.district):
+            from tracker.records.gazetteer import places_within
+
+            places = places_within(tuple(project.area), kpi.field.value, districts=kpi.where.districts,
+                                   towns=kpi.where.towns)
+            return None if places is None else float(len(places))
+        return None
 
     def monthly(self, ctx: Ctx, kpi: KPI) -> Select[Any]:
         """Each value counts in the month it first appears."""
