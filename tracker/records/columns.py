@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from tracker.db.models import RECORD_TABLES, RecordBase
 
@@ -222,9 +223,19 @@ BOOL_MAP = {"是": True, "否": False, "y": True, "n": False, "yes": True, "no":
 
 
 def norm_header(h: object) -> str:
-    s = unicodedata.normalize("NFKC", str(h if h is not None else "")).strip()
-    s = re.sub(r"\s+", "", s).rstrip("*").lower()
-    return s
+    if h.__class__ is str:
+        return _norm_text(h)  # type: ignore[arg-type]
+    return _norm_text(str(h if h is not None else ""))
+
+
+_SPACE = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=8192)
+def _norm_text(h: str) -> str:
+    """Header matching normalises the same few hundred names tens of thousands of times an import."""
+    s = unicodedata.normalize("NFKC", h).strip()
+    return _SPACE.sub("", s).rstrip("*").lower()
 
 
 def resolve_kind(kind: str) -> str:
@@ -240,12 +251,19 @@ def resolve_kind(kind: str) -> str:
 
 
 def header_index(kd: KindDef) -> dict[str, str]:
-    """Normalised header → column key, for one kind."""
+    """Normalised header → column key, for one kind (built once per kind definition; do not modify)."""
+    hit = _INDEXES.get(id(kd))
+    if hit is not None and hit[0] is kd:
+        return hit[1]
     out: dict[str, str] = {}
     for c in kd.columns:
         for name in (c.key, c.label, *c.aliases):
             out[norm_header(name)] = c.key
+    _INDEXES[id(kd)] = (kd, out)
     return out
+
+
+_INDEXES: dict[int, tuple[KindDef, dict[str, str]]] = {}
 
 
 def match_headers(kd: KindDef, headers: list[str]) -> dict[int, str]:
