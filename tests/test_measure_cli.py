@@ -40,7 +40,8 @@ def test_progress_json_table_csv(cli_env) -> None:  # type: ignore[no-untyped-de
                               "violations")} == {"clause": 1, "kind": "count", "comparator": ">=",
                                                  "target": 100, "unit": "人次", "actual": 1,
                                                  "status": "behind", "violations": 0}
-    assert v["expected"] == 41  # 100 × 122/304 = 40.13 人次, shown rounded up to a whole number and v["forecast"] == round(304 / 122, 2)
+    assert v["expected"] == 41  # 100 × 122/304 = 40.13 人次, shown rounded up to a whole number
+    assert v["forecast"] == 2  # 1 × 304/122 = 2.49 人次 at this pace, to the nearest whole number
     table = run("progress", "--project", CODE, "--as-of", "2024-09-30", "--violations")
     assert "探访人次" in table and "进度滞后" in table and "待评定" in table and "违规记录" in table
     assert "张三" not in table and _mask_name("张三") in table  # P1 is below 2 visits: listed, masked

@@ -94,6 +94,8 @@ def _progress_of(ctx: Ctx, c: Compiled, v: dict[str, Any]) -> KpiProgress:
     # whole units (人, 场, 份) are expected in whole numbers, rounded up; the status reads the exact pace
     exp = math.ceil(exact - 1e-9) if exact is not None and impl.whole_units(kpi) else exact
     fc = pacing.forecast(kpi, project, ctx.as_of, actual, impl.universe(kpi, v, project))
+    if fc is not None and impl.whole_units(kpi):
+        fc = math.floor(fc + 0.5)  # 期末预计 5 人, not 4.98 人: a projection of whole units, to the nearest
     reached = bool(detail.pop("all_reached", False))
     not_due = bool(detail.pop("not_due", False))
     status = impl.status(Facts(
