@@ -100,6 +100,9 @@ def test_every_route_refuses_another_organisations_project(srv: Server) -> None:
             elif route.path in ("/portfolio", "/api/portfolio", "/portfolio/reports") or route.path.startswith("/admin"):
                 assert r.status_code == 403, (method, url, r.status_code)
     assert tried >= 35
+    paths = {r.path for r in _routes(srv)}
+    assert {"/projects/{code}/evaluation", "/projects/{code}/evaluation/{which}",
+            "/projects/{code}/evaluation/{which}/narrative", "/projects/{code}/evaluation/{which}/move"} <= paths
     # what B's operator wrote is unchanged: the note was not added, the record not voided or amended
     from tracker.measure.progress import compute_progress
 

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from tracker import audit, clock
 from tracker.db.evaluation import Submission, SubmissionEvent
 from tracker.db.models import utcnow
-from tracker.errors import TrackerError
+from tracker.errors import Forbidden, NotFound, TrackerError
 
 STATES: dict[str, str] = {"draft": "草稿", "submitted": "已提交，待审核", "returned": "已退回修改", "approved": "已批准"}
 KINDS: dict[str, str] = {"month": "月度报送", "midterm": "中期自评", "final": "终期自评"}
@@ -138,7 +138,7 @@ def open_submission(ws: Any, project: str, kind: str, period: str | None = None,
     """The submission of a period: created as a draft, or the existing one (any state)."""
     _check_role(role)
     if role not in ("operator", "admin"):
-        raise TrackerError("只有社会组织填报人（或管理员）可以创建报送")
+        raise Forbidden("只有社会组织填报人（或管理员）可以创建报送")
     spec = ws.spec(project)
     key, start, end = _bounds(spec, kind, period)
     with ws.session() as s:
@@ -199,7 +199,7 @@ def save_narrative(ws: Any, sub_id: int, sections: dict[str, str], *, actor: str
     """Set the narrative sections (项目进展概述 …) of a draft or returned submission."""
     _check_role(role)
     if role not in ("operator", "admin"):
-        raise TrackerError("只有社会组织填报人（或管理员）可以填写自评内容")
+        raise Forbidden("只有社会组织填报人（或管理员）可以填写自评内容")
     unknown = [k for k in sections if k not in NARRATIVE_SECTIONS]
     if unknown:
         raise TrackerError(f"没有栏目 “{'、'.join(unknown)}”：自评栏目为 {'、'.join(NARRATIVE_SECTIONS)}")
@@ -229,7 +229,7 @@ def choose_photos(ws: Any, sub_id: int, photos: list[tuple[int, str | None]], *,
 
     _check_role(role)
     if role not in ("operator", "admin"):
-        raise TrackerError("只有社会组织填报人（或管理员）可以选择报告照片")
+        raise Forbidden("只有社会组织填报人（或管理员）可以选择报告照片")
     if len(photos) > MAX_PHOTOS:
         raise TrackerError(f"报告最多放 {MAX_PHOTOS} 张照片，收到 {len(photos)} 张：请只选最能说明成效的几张")
     with ws.session() as s:
@@ -342,7 +342,7 @@ def transition(ws: Any, sub_id: int, action: str, *, actor: str, role: str, comm
         title = _info(sub).title
         if role not in act.roles:
             who = "、".join(label for r, label in ROLES.items() if r in act.roles)
-            raise TrackerError(f"“{act.label}”只能由{who}操作，您的角色是{ROLES[role]}")
+            raise Forbidden(f"“{act.label}”只能由{who}操作，您的角色是{ROLES[role]}")
         if sub.state not in act.from_states:
             allowed = "、".join(label for x, label in STATES.items() if x in act.from_states)
             raise TrackerError(f"{title}目前{STATES[sub.state]}，不能“{act.label}”（只有{allowed}的报送可以）")
@@ -400,3 +400,175 @@ def unlock(ws: Any, sub_id: int, *, actor: str, reason: str, role: str = "audito
 
 def relock(ws: Any, sub_id: int, *, actor: str, role: str = "auditor", comment: str = "") -> SubmissionInfo:
     return transition(ws, sub_id, "relock", actor=actor, role=role, comment=comment)
+
+
+# ---------------------------------------------------------------- the web's evaluation (review) pages
+
+#: What each event of a submission's history is called on a page (the moves of ``ACTIONS`` and the edits).
+EVENT_LABELS: dict[str, str] = {"create": "创建草稿", "edit": "修改", **{k: a.label for k, a in ACTIONS.items()}}
+
+
+def stage(ws: Any, project: str, which: str) -> tuple[str, str | None]:
+    """The submission a web address names: ``midterm``, ``final`` or a month ``YYYY-MM`` → (kind, period);
+    a month outside the project's period, or anything else, is a Chinese ``NotFound``."""
+    if which in ("midterm", "final"):
+        return which, None
+    if len(which) == 7 and which[4] == "-" and which[:4].isdigit() and which[5:].isdigit():
+        try:
+            _bounds(ws.spec(project), "month", which)
+        except TrackerError as e:
+            raise NotFound(e.message) from None
+        return "month", which
+    raise NotFound(f"没有 “{which}” 这一评估：应为 midterm（中期自评）、final（终期自评）或月份（如 2024-07）")
+
+
+def _stage_title(kind: str, period: str | None) -> str:
+    if kind == "month" and period:
+        y, m = period.split("-")
+        return f"{int(y)}年{int(m)}月月度报送"
+    return KINDS[kind]
+
+
+@dataclass(frozen=True)
+class KpiComment:
+    kpi_id: str
+    label: str  # 第 2 条 探访对象人数
+    text: str
+
+
+@dataclass(frozen=True)
+class EventView:
+    """One line of a submission's history on a page: who did what, when, with which comments."""
+    action: str
+    label: str
+    from_label: str
+    to_label: str
+    actor: str
+    role_label: str
+    comment: str
+    kpi_comments: list[KpiComment]
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Move:
+    action: str
+    label: str
+    needs_comment: bool
+    comment_label: str  # what the comment box is called (退回意见, 解锁原因, 备注)
+
+
+@dataclass(frozen=True)
+class ReviewPage:
+    """What the web's evaluation page shows for one submission of a project (``review_page``)."""
+    which: str
+    kind: str
+    period: str | None
+    title: str
+    period_start: dt.date
+    period_end: dt.date
+    submission: SubmissionInfo | None  # None: not opened yet (saving the narrative opens it)
+    sections: list[tuple[str, str]]  # (section, text), in report order; monthly: none
+    events: list[EventView]  # oldest first
+    moves: list[Move]  # what ``role`` may do now, in ACTIONS order
+    editable: bool  # may ``role`` write the narrative now
+    why_not: str  # when not editable, why (Chinese)
+    kpis: list[tuple[str, str]]  # (kpi id, label) for per-KPI return comments
+    last_return: EventView | None  # the latest return, its comments for the NGO to fix
+
+    @property
+    def state_label(self) -> str:
+        return self.submission.state_label if self.submission else "尚未开始填写"
+
+
+def _kpi_labels(spec: Any) -> dict[str, str]:
+    return {spec.kpi_id(c, k): f"第 {c.clause} 条 {k.label}" for c, k in spec.all_kpis()}
+
+
+def review_page(ws: Any, project: str, which: str, role: str) -> ReviewPage:
+    """The submission ``which`` (``stage``) of ``project`` as a page shows it to an account of ``role``:
+    its state, narrative, history with per-KPI comments in Chinese, the moves ``ACTIONS`` lets the role
+    make from the current state, and whether the role may write the narrative now (else why not)."""
+    _check_role(role)
+    kind, period = stage(ws, project, which)
+    spec = ws.spec(project)
+    _, start, end = _bounds(spec, kind, period)
+    sub = find_submission(ws, project, kind, period)
+    labels = _kpi_labels(spec)
+
+    def view(e: EventInfo) -> EventView:
+        return EventView(e.action, EVENT_LABELS.get(e.action, e.action), STATES.get(e.from_state, e.from_state),
+                         STATES.get(e.to_state, e.to_state), e.actor, ROLES.get(e.role, e.role), e.comment,
+                         [KpiComment(k, labels.get(k, k), v) for k, v in e.kpi_comments.items()], e.at)
+
+    events = [view(e) for e in history(ws, sub.id)] if sub else []
+    state = sub.state if sub else "draft"
+    moves = []
+    for name, act in ACTIONS.items():
+        if role not in act.roles or state not in act.from_states:
+            continue
+        if name == "unlock" and not (sub and sub.locked):
+            continue
+        if name == "relock" and (sub is None or sub.locked or kind == "month"):
+            continue
+        moves.append(Move(name, act.label, act.needs_comment,
+                          {"return": "退回意见", "unlock": "解锁原因"}.get(name, "备注（可不填）")))
+    title = _stage_title(kind, period)
+    if role not in ("operator", "admin"):
+        why = "自评内容由社会组织填写；审核人如需修改，请退回并写明意见"
+    elif state not in ("draft", "returned"):
+        why = f"{title}{STATES[state]}，不能再修改自评内容" + ("；如需修改，请审核人退回" if state == "submitted" else "")
+    else:
+        why = ""
+    narrative = sub.narrative if sub else {}
+    sections = [(k, str(narrative.get(k) or "")) for k in NARRATIVE_SECTIONS] if kind != "month" else []
+    returns = [e for e in events if e.action == "return"]
+    return ReviewPage(which, kind, period, title, start, end, sub, sections, events, moves, not why, why,
+                      [(spec.kpi_id(c, k), labels[spec.kpi_id(c, k)]) for c, k in spec.iter_kpis()],
+                      returns[-1] if returns and state == "returned" else None)
+
+
+def save_stage_narrative(ws: Any, project: str, which: str, sections: dict[str, str], *, actor: str,
+                         role: str) -> SubmissionInfo:
+    """``save_narrative`` for the submission ``which`` of ``project``, opening it as a draft first."""
+    kind, period = stage(ws, project, which)
+    if kind == "month":
+        raise TrackerError("月度报送没有自评栏目：直接提交即可")
+    sub = find_submission(ws, project, kind, period) or open_submission(ws, project, kind, period, actor=actor,
+                                                                         role=role)
+    return save_narrative(ws, sub.id, sections, actor=actor, role=role)
+
+
+def move_stage(ws: Any, project: str, which: str, action: str, *, actor: str, role: str, comment: str = "",
+               kpi_comments: dict[str, str] | None = None) -> SubmissionInfo:
+    """``transition`` of the submission ``which`` of ``project``; a month's submission is opened by its
+    first submit (it has no narrative), a mid-term/final one must have been written first."""
+    kind, period = stage(ws, project, which)
+    sub = find_submission(ws, project, kind, period)
+    if sub is None:
+        if action == "submit" and kind == "month":
+            sub = open_submission(ws, project, kind, period, actor=actor, role=role)
+        elif action == "submit":
+            raise TrackerError(f"{_stage_title(kind, period)}尚未填写：请先填写并保存自评内容，再提交")
+        else:
+            raise TrackerError(f"{_stage_title(kind, period)}尚未提交，不能“{ACTIONS[action].label if action in ACTIONS else action}”")
+    return transition(ws, sub.id, action, actor=actor, role=role, comment=comment, kpi_comments=kpi_comments)
+
+
+def stages(ws: Any, project: str) -> list[tuple[str, str, str]]:
+    """(which, title, state) of the project's mid-term and final self-assessments and of every month of
+    its period, for the evaluation index page; a submission not opened yet is 尚未开始."""
+    spec = ws.spec(project)
+    subs = {(s.kind, s.period): s for s in list_submissions(ws, project)}
+    out = []
+    for kind in ("midterm", "final"):
+        s = subs.get((kind, kind))
+        out.append((kind, KINDS[kind], s.state_label if s else "尚未开始"))
+    y, m = spec.project.period.start.year, spec.project.period.start.month
+    end = spec.project.period.end
+    while (y, m) <= (end.year, end.month):
+        key = f"{y:04d}-{m:02d}"
+        s = subs.get(("month", key))
+        out.append((key, _stage_title("month", key), s.state_label if s else "尚未报送"))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out

@@ -500,6 +500,51 @@ def create_app(ws: Any = None, *, worker: bool = True, warm: bool = False) -> Fa
         evaluation.choose_report_photos(W(), code, which, chosen, actor=p.author, role=p.role)
         return RedirectResponse(f"/projects/{code}/evaluation/{which}/photos?saved=1", status_code=303)
 
+    # ---------------------------------------------------------------- evaluation: submit, review, lock
+
+    @app.get("/projects/{code}/evaluation")
+    def evaluation_index(request: Request, code: str = Depends(project)) -> Response:
+        from tracker import evaluation
+
+        ws = W()
+        return page(request, "evaluation_index.html", spec=ws.spec(code), stages=evaluation.stages(ws, code))
+
+    @app.get("/projects/{code}/evaluation/{which}")
+    def evaluation_page(request: Request, which: str, code: str = Depends(project)) -> Response:
+        from tracker import evaluation
+
+        ws = W()
+        rp = evaluation.review_page(ws, code, which, who(request).role)
+        return page(request, "evaluation.html", spec=ws.spec(code), rp=rp, done=request.query_params.get("done", ""),
+                    action_labels=evaluation.EVENT_LABELS)
+
+    @app.post("/projects/{code}/evaluation/{which}/narrative")
+    def evaluation_narrative(request: Request, which: str, code: str = Depends(project),
+                             form: dict = Depends(_form)) -> Response:
+        from tracker import evaluation
+
+        p = who(request)
+        sections = {k: str(form.get(f"section_{i}") or "") for i, k in enumerate(evaluation.NARRATIVE_SECTIONS)}
+        evaluation.save_stage_narrative(W(), code, which, sections, actor=p.author, role=p.role)
+        done = "saved"
+        if form.get("then") == "submit":
+            evaluation.move_stage(W(), code, which, "submit", actor=p.author, role=p.role)
+            done = "submit"
+        return RedirectResponse(f"/projects/{code}/evaluation/{which}?done={done}", status_code=303)
+
+    @app.post("/projects/{code}/evaluation/{which}/move")
+    def evaluation_move(request: Request, which: str, code: str = Depends(project),
+                        form: list = Depends(_form_items)) -> Response:
+        from tracker import evaluation
+
+        p = who(request)
+        fields = dict(form)
+        action = str(fields.get("action") or "")
+        kpi_comments = {k[4:]: v for k, v in form if k.startswith("kpi:")}
+        evaluation.move_stage(W(), code, which, action, actor=p.author, role=p.role,
+                              comment=str(fields.get("comment") or ""), kpi_comments=kpi_comments)
+        return RedirectResponse(f"/projects/{code}/evaluation/{which}?done={quote(action)}", status_code=303)
+
     # ---------------------------------------------------------------- reports (background)
 
     @app.get("/projects/{code}/reports")
