@@ -300,3 +300,64 @@ def test_operator_chooses_report_photos_in_a_browser(srv: Server, browser: objec
     sub = ev.find_submission(srv.ws, A, "midterm")
     assert sub is not None
     assert [p["caption"] for p in sub.narrative["photos"]] == ["志愿者培训现场", "入户探访独居老人"]
+
+
+def test_review_cycle_in_a_browser(srv: Server, browser: object) -> None:
+    """The 中期自评 page: the operator writes the four sections and submits; the auditor opens 逐项指标意见,
+    comments one KPI and returns it; the operator sees the comment, fixes and resubmits; the auditor's view
+    (the narrative, the history, the forms to return or approve) is the screenshot; approving locks."""
+    from selenium.webdriver.common.by import By
+
+    from tracker import evaluation as ev
+
+    d = browser
+    shots = Shots(d)
+    login(d, srv, "op_a")
+    wait_text(d, "我的项目")
+    d.get(f"{srv.url}/projects/{A}")  # type: ignore[attr-defined]
+    d.find_element(By.LINK_TEXT, "评估审核").click()  # type: ignore[attr-defined]
+    wait_text(d, "评估与报送")
+    d.find_element(By.LINK_TEXT, "中期自评").click()  # type: ignore[attr-defined]
+    wait_text(d, "尚未开始填写")
+    texts = ["截至10月底累计上门探访 186 人次，覆盖寿昌镇、新安江街道 2 个乡镇街道。",
+             "建立“一老一档”，志愿者结对 18 对。", "探访对象 16 人，距 20 人的目标还差 4 人。",
+             "11月起在更楼街道新建档 6 人，每月上门不少于 1 次。"]
+    for i, t in enumerate(texts):
+        d.find_element(By.NAME, f"section_{i}").send_keys(t)  # type: ignore[attr-defined]
+    d.find_element(By.XPATH, "//button[text()='保存并提交审核']").click()  # type: ignore[attr-defined]
+    wait_text(d, "已提交。")
+    logout(d)
+
+    login(d, srv, "auditor", here=True)
+    wait_text(d, "auditor（审核员")  # logged in (the login page says 项目 too)
+    d.get(f"{srv.url}/projects/{A}/evaluation/midterm")  # type: ignore[attr-defined]
+    wait_text(d, "逐项指标意见")
+    d.find_element(By.CSS_SELECTOR, "details summary").click()  # type: ignore[attr-defined]
+    d.find_element(By.NAME, f"kpi:{A}.2.visit_people").send_keys("探访对象 16 人，请附新建档老人的名册")  # type: ignore[attr-defined]
+    d.find_element(By.XPATH, "//form[.//input[@value='return']]//button").click()  # type: ignore[attr-defined]
+    wait_text(d, "已退回修改。")
+    logout(d)
+
+    login(d, srv, "op_a", here=True)
+    wait_text(d, "我的项目")
+    d.get(f"{srv.url}/projects/{A}/evaluation/midterm")  # type: ignore[attr-defined]
+    wait_text(d, "审核意见")
+    assert "探访对象 16 人，请附新建档老人的名册" in d.find_element(By.ID, "returned").text  # type: ignore[attr-defined]
+    box = d.find_element(By.NAME, "section_2")  # type: ignore[attr-defined]
+    box.send_keys("新建档老人名册已于11月10日导入。")
+    d.find_element(By.XPATH, "//button[text()='保存并提交审核']").click()  # type: ignore[attr-defined]
+    wait_text(d, "已提交。")
+    logout(d)
+
+    login(d, srv, "auditor", here=True)
+    wait_text(d, "auditor（审核员")  # logged in (the login page says 项目 too)
+    d.get(f"{srv.url}/projects/{A}/evaluation/midterm")  # type: ignore[attr-defined]
+    wait_text(d, "第 2 次提交")
+    body = d.find_element(By.TAG_NAME, "body").text  # type: ignore[attr-defined]
+    assert "新建档老人名册已于11月10日导入。" in body and "op_a（社会组织填报人）" in body
+    shots.take("evaluation-auditor")
+    d.find_element(By.XPATH, "//form[.//input[@value='approve']]//button").click()  # type: ignore[attr-defined]
+    wait_text(d, "已批准。")
+    assert "期内记录已锁定" in d.find_element(By.TAG_NAME, "body").text  # type: ignore[attr-defined]
+    sub = ev.find_submission(srv.ws, A, "midterm")
+    assert sub is not None and (sub.state, sub.round, sub.locked) == ("approved", 2, True)
