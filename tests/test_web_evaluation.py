@@ -103,6 +103,14 @@ def test_submit_return_resubmit_approve_lock_unlock_over_http(srv: Server) -> No
     assert r.status_code == 400
     assert f"导入被拒绝：记录日期 2024-08-01 在项目 {A} 已批准的中期评估（2024-06-01 至 2024-11-15，auditor 于" in r.text
     assert add_visit(op, csrf, "V3", "2024-12-01").status_code == 200  # after the period: not locked
+    # an uploaded ledger too: its dry run passes, its confirmation is refused and it stays waiting
+    r = op.post(f"/projects/{A}/upload", data={"csrf_token": csrf},
+                files={"file": ("九月活动.csv", "记录编号,日期,活动类型,服务对象编号\nU1,2024-09-01,上门探访,P1\n".encode())})
+    assert r.status_code == 303
+    upload_url = r.headers["location"]
+    assert "全部行检查通过" in op.get(upload_url).text
+    r = op.post(upload_url + "/confirm", data={"csrf_token": csrf})
+    assert r.status_code == 400 and "导入被拒绝：记录日期 2024-09-01" in r.text and "请审核人先解锁该中期评估" in r.text
     r = op.post(URL + "/move", data={"csrf_token": csrf, "action": "unlock", "comment": "想改"})
     assert r.status_code == 403 and "“解锁”只能由" in r.text
     r = aud.post(URL + "/move", data={"csrf_token": acsrf, "action": "unlock"})
@@ -110,6 +118,10 @@ def test_submit_return_resubmit_approve_lock_unlock_over_http(srv: Server) -> No
     r = aud.post(URL + "/move", data={"csrf_token": acsrf, "action": "unlock", "comment": "补录8月探访"})
     assert r.status_code == 303
     assert add_visit(op, csrf, "V2", "2024-08-01").status_code == 200
+    assert op.post(upload_url + "/confirm", data={"csrf_token": csrf}).status_code == 303
+    assert "导入完成：新增 1 条" in op.get(upload_url).text
+    visits = op.get(f"/api/projects/{A}/progress", params={"as_of": "2024-12-31"}).json()
+    assert next(k["actual"] for k in visits["kpis"] if k["id"] == f"{A}.2.visits_total") == 4  # V1 V3 V2 U1
 
     # the history, in Chinese, with who, when and what was said; the admin may relock
     page = op.get(URL).text
