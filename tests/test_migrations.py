@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlmodel import SQLModel
 
 from tracker.db.connection import get_engine
 from tracker.db.migrate import include_object
+from tracker.db.models import all_tables
 
 
 def test_migrated_schema_matches_models(empty_db_url: str) -> None:
     engine = get_engine(empty_db_url)  # migrates on first use
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": include_object})
-        diff = compare_metadata(ctx, SQLModel.metadata)
+        diff = compare_metadata(ctx, all_tables())
     assert diff == []
 
 
@@ -47,3 +50,38 @@ def test_the_next_test_database_does_not_see_that_table(db_url: str) -> None:
         assert "project" in names and "only_in_that_test" not in names
     finally:
         engine.dispose()
+
+
+def test_all_tables_names_every_module_that_defines_a_table() -> None:
+    """``tracker.db.models`` defines the record tables and leaves the others to their modules
+    (a command that only reads records does not build them); ``all_tables()`` is what Alembic and the
+    audit check use, so a table module it does not name would be a table they never see."""
+    import tracker.db
+    from tracker.db.models import TABLE_MODULES
+
+    here = Path(tracker.db.__file__).parent
+    defining = {f"tracker.db.{p.stem}" for p in here.glob("*.py")
+                if re.search(r"^class \w+\(.*table=True", p.read_text("utf-8"), re.M)}
+    assert defining - {"tracker.db.models"} == set(TABLE_MODULES)
+
+
+def test_all_tables_alone_gives_the_whole_schema() -> None:
+    """In a fresh process (nothing else imported): ``all_tables()`` holds every table the migration
+    creates and the audit check knows; ``import tracker.db.models`` alone holds the record tables."""
+    import json
+    import subprocess
+    import sys
+
+    from tracker.audit.verify import PLAIN_TABLES, UNAUDITED_TABLES
+    from tracker.db.models import RECORD_TABLES
+
+    code = ("import json, tracker.db.models as m; core = sorted(m.SQLModel.metadata.tables); "
+            "print(json.dumps([core, sorted(m.all_tables().tables)]))")
+    core, full = json.loads(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                                           text=True).stdout)
+    records = {m.__table__.name for m in RECORD_TABLES.values()}
+    assert set(full) == records | set(PLAIN_TABLES) | set(UNAUDITED_TABLES)
+    assert records <= set(core) and "account" not in core and "audit_entry" not in core
+    migration = next((Path(__file__).parent.parent / "tracker/db/migrations/versions").glob("0001_*.py"))
+    created = set(re.findall(r'op\.create_table\(\s*"(\w+)"', migration.read_text("utf-8")))
+    assert created == set(full)

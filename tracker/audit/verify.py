@@ -329,13 +329,11 @@ def _check_plain(conn: Any, out: VerifyResult, snaps: dict[str, dict[str, tuple[
                  staging: set[int] = frozenset()) -> None:  # type: ignore[assignment]
     from sqlalchemy import MetaData
 
-    from tracker.db.models import SQLModel
+    from tracker.db.models import all_tables
 
-    meta: MetaData = SQLModel.metadata
+    meta: MetaData = all_tables()  # every table, whether or not this process has used it yet
     for name, label in PLAIN_TABLES.items():
-        table = meta.tables.get(name)
-        if table is None:
-            continue
+        table = meta.tables[name]
         expected = dict(snaps.get(name, {}))
         for pk, row in _rows.all_snapshots(conn, table):
             out.rows_checked += 1

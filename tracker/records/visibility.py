@@ -25,15 +25,25 @@ def _columns(table: Any) -> Any:
     return table.c  # a Table or an alias
 
 
-def unpublished(known_on: dt.datetime | None = None) -> Any:
-    """The ids of import batches not published (as known on ``known_on``): a subquery."""
-    from tracker.db.models import ImportBatch
+_BATCHES: Any = None  # the alias of the batch table and the subquery of the current view, built once
+_CURRENT: Any = None
 
-    b = ImportBatch.__table__.alias("unpublished_batch")
-    cond = b.c.published_at.is_(None)
-    if known_on is not None:
-        cond = or_(cond, b.c.published_at > known_on)
-    return select(b.c.id).where(cond).correlate(None)
+
+def unpublished(known_on: dt.datetime | None = None) -> Any:
+    """The ids of import batches not published (as known on ``known_on``): a subquery. The alias is
+    made once per process (an alias builds a proxy of each of the table's columns, which every
+    figure's statement paid for several times over); SQL constructs are immutable, so one is shared."""
+    global _BATCHES, _CURRENT
+    if _BATCHES is None:
+        from tracker.db.models import ImportBatch
+
+        _BATCHES = ImportBatch.__table__.alias("unpublished_batch")
+    b = _BATCHES
+    if known_on is None:
+        if _CURRENT is None:
+            _CURRENT = select(b.c.id).where(b.c.published_at.is_(None)).correlate(None)
+        return _CURRENT
+    return select(b.c.id).where(or_(b.c.published_at.is_(None), b.c.published_at > known_on)).correlate(None)
 
 
 def published(c: Any, known_on: dt.datetime | None = None) -> ColumnElement[bool]:

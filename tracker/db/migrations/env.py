@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlmodel import SQLModel
 
-import tracker.db.models  # noqa: F401 - registers the tables
 from tracker.db.migrate import include_object
+from tracker.db.models import all_tables
 
-target_metadata = SQLModel.metadata
+target_metadata = all_tables()
 config = context.config
 
 
