@@ -6,6 +6,7 @@ Period 2024-06-01 … 2025-03-31 = 304 days; as of 2024-09-30, 122 days have ela
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 import pytest
 from fixtures.engine.factory import CODE, SPECS, add, d, judgement, person, workspace
@@ -24,6 +25,17 @@ END = d("2025-03-31")
 
 def kp(p, key):  # type: ignore[no-untyped-def]
     return next(k for k in p.kpis if k.key == key)
+
+
+def _listings_agree(ws, *days: dt.date) -> None:  # type: ignore[no-untyped-def]
+    """Each KPI's violation listing has as many rows as its figure counts, and a limited listing is
+    the beginning of the whole one: the dashboard lists 20 rows and takes the total from the figures."""
+    for day in days:
+        p = compute_progress(ws, CODE, day)
+        whole = list_violations(ws, CODE, None, day)
+        assert Counter(r["kpi_id"] for r in whole) == {k.id: k.violations for k in p.kpis if k.violations}, day
+        for n in (1, 3):
+            assert list_violations(ws, CODE, None, day, limit=n) == whole[:n]
 
 
 def _counting_records(ws):  # type: ignore[no-untyped-def]
@@ -76,6 +88,7 @@ def test_counts_sums_averages_distinct_bounds_caps(db_url: str) -> None:
     s = monthly_series(ws, CODE, f"{CODE}.1.visits_total", AS_OF)
     assert list(s["value"]) == [1, 2, 0, 0] and list(s["cumulative"]) == [1, 3, 3, 3]
     assert s["month"].iloc[0] == d("2024-06-01")
+    _listings_agree(ws, AS_OF, END)
 
 
 def test_per_person_over_whole_roster_and_elapsed_months(db_url: str) -> None:
@@ -112,6 +125,7 @@ def test_per_person_over_whole_roster_and_elapsed_months(db_url: str) -> None:
     assert sorted((r["person"], r["name"]) for r in viol) == [("P2", _mask_name("李四")), ("P3", None),
                                                              ("P4", None)]
     assert _mask_name("李四") != "李四"
+    _listings_agree(ws, AS_OF, END)
 
 
 def test_rates_need_denominators(db_url: str) -> None:
@@ -153,6 +167,7 @@ def test_coverage_lists_uncovered_members(db_url: str) -> None:
     assert c.detail["counts"] == {"北山街道": 2, "西溪街道": 1, "灵隐街道": 0}
     # expected 3 × 122/304 = 1.204; 1 < 1.204 × 0.85 = 1.023 → behind
     assert c.expected == 2 and c.status == "behind"  # 3 × 122/304 = 1.2 towns, shown rounded up
+    _listings_agree(ws, AS_OF, END)
 
 
 def test_duration_per_case(db_url: str) -> None:
@@ -169,6 +184,7 @@ def test_duration_per_case(db_url: str) -> None:
     end = kp(compute_progress(ws, CODE, END), "case_duration")
     # C1 06-03→12-03 = 6; C2 07-15→12-14 = 4 (a day short of 5); C3 0 → 2 cases below 6.
     assert (end.actual, end.violations, end.status) == (0, 2, "missed")
+    _listings_agree(ws, AS_OF, END)
 
 
 def test_approval_gate_dated_before_or_after(db_url: str) -> None:
@@ -191,6 +207,7 @@ def test_approval_gate_dated_before_or_after(db_url: str) -> None:
     assert g.to_json()["actual"] == 60 and g.actual_unit == "%"
     viol = list_violations(ws, CODE, f"{CODE}.5.approval", END)
     assert [r["date"] for r in viol] == [d("2024-06-05"), d("2024-08-01")]
+    _listings_agree(ws, AS_OF, END)
 
 
 def test_per_person_with_a_field_sums_it_per_member(db_url: str) -> None:
@@ -210,6 +227,7 @@ def test_per_person_with_a_field_sums_it_per_member(db_url: str) -> None:
         {"count": 3.0, "people": 1}, {"count": 6.5, "people": 1}]
     viol = list_violations(ws, CODE, f"{CODE}.2.case_hours", END)
     assert [(r["person"], r["reason"]) for r in viol] == [("C2", "仅 3 小时，规则为每人不少于 6 小时")]
+    _listings_agree(ws, AS_OF, END)
 
 
 def test_approval_gate_over_deliverables(db_url: str) -> None:
@@ -266,6 +284,7 @@ def test_zero_incident_staff_and_manual(db_url: str) -> None:
     assert before.status == "pending"
     judgement(ws, f"{CODE}.5.rules", "missed", t1 + dt.timedelta(days=1))
     assert kp(compute_progress(ws, CODE, AS_OF), "rules").status == "missed"
+    _listings_agree(ws, AS_OF, END)
 
 
 def test_staff_scoped_by_activity_types(db_url: str) -> None:
@@ -414,6 +433,7 @@ def test_timeliness_within_days_or_hours_of_the_reference_date(db_url: str) -> N
     end = kp(compute_progress(ws, CODE, END), "timely_visits")  # 09-25→10-02 is 7 days: 4 of 8
     assert (end.actual, end.status) == (50, "missed")
     assert kp(compute_progress(ws, CODE, d("2024-05-31")), "timely_visits").status == "pending"  # no visits yet
+    _listings_agree(ws, AS_OF, END)
 
 
 def test_per_week_quarter_year_and_day(db_url: str) -> None:
@@ -442,6 +462,7 @@ def test_per_week_quarter_year_and_day(db_url: str) -> None:
     y = kp(compute_progress(ws, CODE, END), "yearly")
     assert (y.actual, y.detail["units"], y.violations, y.status) == (25, 4, 3, "missed")
     assert {r["what"] for r in list_violations(ws, CODE, f"{CODE}.2.yearly", END)} == {"第1年（2024-06-01起）"}
+    _listings_agree(ws, AS_OF, END)
 
 
 def test_per_day_three_meals(db_url: str) -> None:
@@ -541,6 +562,7 @@ def test_headcount_in_post_on_every_day(db_url: str) -> None:
     add(ws, "staff", staff_id="S7", role="督导", employment="兼职", started_on=d("2024-05-20"))
     sup = kp(compute_progress(ws, CODE, AS_OF), "supervisor")
     assert (sup.actual, sup.violations, sup.status) == (1, 0, "on_track")
+    _listings_agree(ws, AS_OF, END)
 
 
 def test_staff_count_with_by_employment_and_in_post(db_url: str) -> None:
@@ -665,6 +687,7 @@ def test_a_child_protection_rule_broken_in_practice_is_missed(db_url: str) -> No
     assert [(r["what"], r["date"], r["reason"]) for r in viol] == [
         ("S2", d("2024-09-10"), "缺少有效的无犯罪记录证明；2024-09-10 起在没有有效无犯罪记录证明的情况下参与了活动"),
         ("S4", d("2024-07-15"), "2024-07-15 起在没有有效无犯罪记录证明的情况下参与了活动")]
+    _listings_agree(ws, AS_OF, END)
 
 
 def test_every_member_has_a_file_from_enrolment_to_exit(db_url: str) -> None:

@@ -70,8 +70,10 @@ def _build_dashboard(ws: Any, code: str, as_of: dt.date, violations_limit: int) 
         rows.append(DashboardRow(k, STATUS_LABELS[k.status], impl.reads_judgements, chart, remaining, per_month))
     mid, end = spec.project.midterm_date, spec.project.period.end
     milestone = ("中期评估", mid, (mid - as_of).days) if as_of <= mid else ("终期评估", end, (end - as_of).days)
-    # the rule queries run again only for the KPIs whose figure counted violations
-    v = list_violations(ws, code, None, as_of, kpi_ids=[k.id for k in p.kpis if k.violations])
+    # The rule queries run again only for the KPIs whose figure counted violations, and list only the
+    # rows shown: each KPI's listing has as many rows as its figure counts (the total).
+    v = list_violations(ws, code, None, as_of, kpi_ids=[k.id for k in p.kpis if k.violations],
+                        limit=violations_limit)
     labels = {k.id: f"第{k.clause}条 {k.label}" for k in p.kpis}
     vocab = {v.key: v.label for group in (spec.activity_types, spec.deliverable_types, spec.respondent_types,
                                           spec.populations) for v in group}
@@ -85,7 +87,7 @@ def _build_dashboard(ws: Any, code: str, as_of: dt.date, violations_limit: int) 
         r["kind"] = src.kind if src else None
         r["source"] = src.text() if src else None
         shown.append(r)
-    return Dashboard(p, rows, left, milestone, shown, len(v), p.counts())
+    return Dashboard(p, rows, left, milestone, shown, sum(k.violations or 0 for k in p.kpis), p.counts())
 
 
 def kpi_chart(ws: Any, code: str, kpi_id: str, as_of: dt.date) -> bytes | None:

@@ -217,10 +217,12 @@ def compute_portfolio(ws: Workspace, as_of: dt.date, known_on: dt.datetime | Non
 
 
 def list_violations(ws: Any, code: str, kpi_id: str | None, as_of: dt.date,
-                    known_on: dt.datetime | None = None, *, kpi_ids: list[str] | None = None) -> list[dict[str, Any]]:
+                    known_on: dt.datetime | None = None, *, kpi_ids: list[str] | None = None,
+                    limit: int | None = None) -> list[dict[str, Any]]:
     """The records (or members) breaking a rule of one KPI, or of every KPI of the project (or of
     those in ``kpi_ids``); names masked. Each row: kpi_id, table, id, record_id, date, what,
-    person, name, reason."""
+    person, name, reason. With ``limit``, the first ``limit`` rows of that listing (each KPI's
+    listing has as many rows as its ``violations`` figure, so the total is known without it)."""
     spec = ws.spec(code)
     ctx = Ctx(spec, as_of, clock.known_on(known_on))
     pairs = [find_kpi(spec, kpi_id)] if kpi_id else spec.iter_kpis()
@@ -230,7 +232,9 @@ def list_violations(ws: Any, code: str, kpi_id: str | None, as_of: dt.date,
     out: list[dict[str, Any]] = []
     with ws.engine.connect() as conn:
         for clause, kpi in pairs:
-            out.extend(_violations_of(conn, ctx, clause, kpi))
+            if limit is not None and len(out) >= limit:
+                break
+            out.extend(_violations_of(conn, ctx, clause, kpi, None if limit is None else limit - len(out)))
     return out
 
 
@@ -243,8 +247,10 @@ def _person_names(conn: Connection, ctx: Ctx, ids: set[str]) -> dict[str, str | 
     return {pid: name for pid, name in rows}
 
 
-def _violations_of(conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI) -> list[dict[str, Any]]:
-    rows = kind_of(kpi.kind).violations(conn, ctx, clause, kpi)
+def _violations_of(conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI, limit: int | None = None) -> list[dict[str, Any]]:
+    rows = kind_of(kpi.kind).violations(conn, ctx, clause, kpi, limit=limit)
+    if limit is not None:
+        rows = rows[:limit]
     if rows:
         names = _person_names(conn, ctx, {r["person"] for r in rows if r.get("person")})
         for r in rows:

@@ -159,15 +159,15 @@ def record_what(t: Any) -> Any:
 
 
 def out_of_bounds(conn: Connection, ctx: Ctx, kid: str, b: Base, conds: list[Any], ok: ColumnElement[bool],
-                  kpi: KPI) -> list[dict[str, Any]]:
+                  kpi: KPI, limit: int | None = None) -> list[dict[str, Any]]:
     """The records outside the per-record bounds, as violation rows (the same predicate the
-    aggregates count: ``base_conds``, the KPI's filters, ``NOT ok``)."""
+    aggregates count: ``base_conds``, the KPI's filters, ``NOT ok``); the first ``limit`` of them."""
     person = b.t.c.person_id if "person_id" in b.t.c else literal(None)
     date = b.date if b.date is not None else literal(None)
     fields = [b.field(f).label("f_" + f.value) for f in bounded_fields(kpi)]
     q = (b.select(b.t.c.id, b.t.c.record_id, date.label("date"), record_what(b.t).label("what"),
                   person.label("person"), *fields)
-         .where(*b.base_conds(), *conds, not_(ok)).order_by(date, b.t.c.id))
+         .where(*b.base_conds(), *conds, not_(ok)).order_by(date, b.t.c.id).limit(limit))
     out = []
     for r in conn.execute(q).mappings():
         row = {k: v for k, v in r.items() if not k.startswith("f_")}
@@ -219,7 +219,8 @@ class RecordKind(KpiKind):
                       *[e.label(n) for n, e in self.extra_aggs(ctx, kpi).items()]).select_from(inner)
         return own_statement(ctx, clause, kpi, stmt)
 
-    def violations(self, conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI) -> list[dict[str, Any]]:
+    def violations(self, conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI,
+                   limit: int | None = None) -> list[dict[str, Any]]:
         """The rows that do not count: outside a bound, or over the cap."""
         if not (kpi.each or kpi.cap_per_person):
             return []
@@ -229,7 +230,7 @@ class RecordKind(KpiKind):
         q = (select(inner.c.id, inner.c.date, inner.c.ok, src.c.record_id, record_what(src).label("what"),
                     inner.c.person if "person" in inner.c else literal(None).label("person"))
              .select_from(inner.join(src, src.c.id == inner.c.id)).where(not_(counted))
-             .order_by(inner.c.date, inner.c.id))
+             .order_by(inner.c.date, inner.c.id).limit(limit))
         got = list(conn.execute(q).mappings())
         values = bound_values(conn, Base(ctx, kpi.source), kpi, [int(r["id"]) for r in got if r["ok"] == 0])
         rows = []

@@ -56,13 +56,15 @@ class ApprovalGate(KpiKind):
             return {"evidence": sum_if(and_(true(), *conds)), "violations": sum_if(bad)}
         return shared_aggs(ctx, clause, kpi, kpi.source, shared, aggs)
 
-    def violations(self, conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI) -> list[dict[str, Any]]:
+    def violations(self, conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI,
+                   limit: int | None = None) -> list[dict[str, Any]]:
         b = Base(ctx, kpi.source)
         deliverable = kpi.source is Source.deliverable
         what = b.t.c.deliverable_type if deliverable else b.t.c.activity_type
         person = literal(None) if deliverable else b.t.c.person_id
         q = (b.select(b.t.c.id, b.t.c.record_id, b.t.c.date, what.label("what"), person.label("person"))
-             .where(*b.base_conds(), unapproved(ctx, b, b.where(kpi.where))).order_by(b.t.c.date, b.t.c.id))
+             .where(*b.base_conds(), unapproved(ctx, b, b.where(kpi.where))).order_by(b.t.c.date, b.t.c.id)
+             .limit(limit))
         reason = "发布前没有覆盖该成果的审核" if deliverable else "活动开展前没有覆盖该活动的审批"
         kid = ctx.spec.kpi_id(clause, kpi)
         return [dict(kpi_id=kid, table="deliverable" if deliverable else "activity", **r, reason=reason)

@@ -72,9 +72,13 @@ class KpiKind:
     def compile(self, ctx: Ctx, clause: Clause, kpi: KPI, shared: dict[Any, Base] | None) -> Compiled:
         raise NotImplementedError
 
-    def violations(self, conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI) -> list[dict[str, Any]]:
+    def violations(self, conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI,
+                   limit: int | None = None) -> list[dict[str, Any]]:
         """The records (or members) breaking a rule of the KPI, from the predicate its aggregate
-        counts. Each row: kpi_id, table, id, record_id, date, what, person, reason (and name)."""
+        counts (as many as its ``violations`` figure: ``tests/test_measure_kinds.py`` checks it), in
+        a fixed order; with ``limit``, only the first ``limit`` of them (the dashboard shows 20 and
+        takes the total from the figure). Each row: kpi_id, table, id, record_id, date, what, person,
+        reason (and name)."""
         return []
 
     def evidence(self, ctx: Ctx, clause: Clause, kpi: KPI) -> tuple[Source, Select[Any]] | None:

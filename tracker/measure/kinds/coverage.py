@@ -57,11 +57,13 @@ class Coverage(KpiKind):
         detail = select(members.c.member, n.label("n")).select_from(joined).order_by(members.c.member)
         return own_statement(ctx, clause, kpi, stmt, detail)
 
-    def violations(self, conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI) -> list[dict[str, Any]]:
+    def violations(self, conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI,
+                   limit: int | None = None) -> list[dict[str, Any]]:
         if not kpi.each:
             return []
         b = Base(ctx, kpi.source)
-        return out_of_bounds(conn, ctx, ctx.spec.kpi_id(clause, kpi), b, b.where(kpi.where), b.each_ok(kpi), kpi)
+        return out_of_bounds(conn, ctx, ctx.spec.kpi_id(clause, kpi), b, b.where(kpi.where), b.each_ok(kpi), kpi,
+                             limit)
 
     def shape(self, kpi: KPI, values: dict[str, Any]) -> tuple[float | None, dict[str, Any]]:
         order = {m: i for i, m in enumerate(kpi.members or [])}

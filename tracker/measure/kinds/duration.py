@@ -60,13 +60,15 @@ class Duration(KpiKind):
                       func.count().label("units"), func.min(potential).label("potential")).select_from(joined)
         return own_statement(ctx, clause, kpi, stmt)
 
-    def violations(self, conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI) -> list[dict[str, Any]]:
+    def violations(self, conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI,
+                   limit: int | None = None) -> list[dict[str, Any]]:
         joined, members, _per, months = _cases(ctx, kpi)
         short = _short(ctx, kpi, months)
         if short is None:
             return []
         kid = ctx.spec.kpi_id(clause, kpi)
-        q = select(members.c.member, months.label("m")).select_from(joined).where(short).order_by(members.c.member)
+        q = (select(members.c.member, months.label("m")).select_from(joined).where(short).order_by(members.c.member)
+             .limit(limit))
         return [dict(kpi_id=kid, table="roster" if kpi.by is Field_.person else kpi.by.value, id=None,
                      record_id=None, date=None, what=None, person=member,
                      reason=f"仅持续 {int(m)} 个月，规则为持续{rule_text(kpi.comparator, kpi.target, '个月')}")

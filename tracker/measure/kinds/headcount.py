@@ -85,11 +85,12 @@ class Headcount(KpiKind):
                       ).select_from(d).where(true() if ctx.as_of >= ctx.period_start else false())
         return own_statement(ctx, clause, kpi, stmt)
 
-    def violations(self, conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI) -> list[dict[str, Any]]:
+    def violations(self, conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI,
+                   limit: int | None = None) -> list[dict[str, Any]]:
         if ctx.as_of < ctx.period_start:
             return []
         d = daily(ctx, kpi)
-        q = select(d.c.day, d.c.n).where(_breaks(kpi, d.c.n)).order_by(d.c.day)
+        q = select(d.c.day, d.c.n).where(_breaks(kpi, d.c.n)).order_by(d.c.day).limit(limit)
         kid = ctx.spec.kpi_id(clause, kpi)
         who = "".join(kpi.where.employment or []) + "、".join(kpi.where.roles or []) or "工作人员"
         want = "不超过" if kpi.comparator.value == "<=" else "不少于"

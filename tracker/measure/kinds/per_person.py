@@ -377,12 +377,16 @@ class PerPerson(KpiKind):
         ).select_from(per_member)
         return own_statement(ctx, clause, kpi, stmt)
 
-    def violations(self, conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI) -> list[dict[str, Any]]:
+    def violations(self, conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI,
+                   limit: int | None = None) -> list[dict[str, Any]]:
         kid = ctx.spec.kpi_id(clause, kpi)
         g = member_grid(ctx, kpi)
-        rows = out_of_bounds(conn, ctx, kid, g.base, g.conds, g.ok, kpi) if kpi.each else []
+        rows = out_of_bounds(conn, ctx, kid, g.base, g.conds, g.ok, kpi, limit) if kpi.each else []
+        if limit is not None and len(rows) >= limit:
+            return rows[:limit]
         q = (select(g.members.c.member, g.slots.c.slot, g.n.label("n"), g.members.c.until).select_from(g.grid)
-             .where(below(ctx, kpi, g.n, g.members.c.until)).order_by(g.members.c.member, g.slots.c.slot))
+             .where(below(ctx, kpi, g.n, g.members.c.until)).order_by(g.members.c.member, g.slots.c.slot)
+             .limit(None if limit is None else limit - len(rows)))
         whole = kpi.by is Field_.project
         for member, slot, n, until in conn.execute(q):
             n = float(n)

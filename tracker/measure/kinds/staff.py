@@ -170,7 +170,8 @@ class StaffKind(KpiKind):
                           literal(0).label("violations")).where(*staff_scope(ctx, clause, kpi, s))
         return own_statement(ctx, clause, kpi, stmt)
 
-    def violations(self, conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI) -> list[dict[str, Any]]:
+    def violations(self, conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI,
+                   limit: int | None = None) -> list[dict[str, Any]]:
         if kpi.rule is not StaffRule.all_have:
             return []
         s = _alias("staff", "s")
@@ -181,7 +182,7 @@ class StaffKind(KpiKind):
         q = select(s.c.id, s.c.record_id, s.c.staff_id, s.c.name, cred.label("cred"), exp.label("exp"),
                    s.c.practice_since, s.c.experience_years, s.c.started_on, first.label("first")).where(
             *staff_scope(ctx, clause, kpi, s), or_(not_(has), first.is_not(None))
-        ).order_by(s.c.staff_id, s.c.id)
+        ).order_by(s.c.staff_id, s.c.id).limit(limit)
         kid = ctx.spec.kpi_id(clause, kpi)
         label = next((c.label for c in ctx.spec.credentials if c.key == kpi.credential), kpi.credential)
         rows = []

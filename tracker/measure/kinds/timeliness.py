@@ -65,7 +65,8 @@ class Timeliness(KpiKind):
                     "num": num, "den": den}
         return shared_aggs(ctx, clause, kpi, kpi.source, shared, aggs)
 
-    def violations(self, conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI) -> list[dict[str, Any]]:
+    def violations(self, conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI,
+                   limit: int | None = None) -> list[dict[str, Any]]:
         assert kpi.reference and kpi.within
         b = Base(ctx, kpi.source)
         days, ok = timely(b, kpi)
@@ -73,7 +74,7 @@ class Timeliness(KpiKind):
         person = b.t.c.person_id if "person_id" in b.t.c else literal(None)
         q = (b.select(b.t.c.id, b.t.c.record_id, b.date.label("date"), record_what(b.t).label("what"),
                       person.label("person"), ref.label("ref"), days.label("days"))
-             .where(*b.base_conds(), *b.where(kpi.where), not_(ok)).order_by(b.date, b.t.c.id))
+             .where(*b.base_conds(), *b.where(kpi.where), not_(ok)).order_by(b.date, b.t.c.id).limit(limit))
         label = reference_columns(kpi.source)[kpi.reference]
         kid = ctx.spec.kpi_id(clause, kpi)
         rows = []

@@ -41,10 +41,11 @@ class ZeroIncident(KpiKind):
         return own_statement(ctx, clause, kpi, select(n.label("actual"), n.label("evidence"),
                                                       n.label("violations")).where(*conds))
 
-    def violations(self, conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI) -> list[dict[str, Any]]:
+    def violations(self, conn: Connection, ctx: Ctx, clause: Clause, kpi: KPI,
+                   limit: int | None = None) -> list[dict[str, Any]]:
         t, conds = incidents(ctx, kpi)
         q = select(t.c.id, t.c.record_id, t.c.date, t.c.incident_type.label("what")).where(*conds).order_by(
-            t.c.date, t.c.id)
+            t.c.date, t.c.id).limit(limit)
         kid = ctx.spec.kpi_id(clause, kpi)
         return [dict(kpi_id=kid, table="incident", person=None, **r, reason="发生了不得发生的事件")
                 for r in conn.execute(q).mappings()]
