@@ -152,3 +152,50 @@ def test_two_askers_of_the_same_figure_compute_it_once(ws) -> None:  # type: ign
     for t in threads:
         t.join()
     assert got == [42, 42, 42] and calls == [1]
+
+
+def test_one_projects_version_is_read_as_the_portfolio_reads_it(ws) -> None:  # type: ignore[no-untyped-def]
+    """A dashboard reads only its project's version after a write; it is the one the portfolio's
+    GROUP BY reads, for a project with records, one with none, and after each write."""
+    from tracker.measure.cache import _state
+
+    def both() -> None:
+        for code in (A, B, "2099X999"):
+            st = _state(ws.engine)
+            st.mark = None  # as if another process had written: read again
+            one = cache.data_version(ws, code)
+            assert one == cache.data_versions(ws).get(code, ()), code
+        assert cache.data_version(ws, "2099X999") == ()
+
+    both()
+    before = cache.data_version(ws, A)
+    assert import_rows(ws, A, "activity", [visit("V1", "2024-07-01")], source_name="台账.xlsx").committed
+    both()
+    assert cache.data_version(ws, A) != before and cache.data_version(ws, B) == cache.data_versions(ws)[B]
+
+
+def test_the_warm_up_gives_way_to_a_page_being_computed(ws, computed: list[str],  # type: ignore[no-untyped-def]
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from tracker import clock
+
+    monkeypatch.setattr(clock, "today", lambda: AS_OF)
+    page_started, release = threading.Event(), threading.Event()
+
+    def page() -> int:  # a figure a page is computing
+        page_started.set()
+        release.wait(5)
+        return 1
+
+    view = threading.Thread(target=lambda: cache.remembered(ws, A, "page", AS_OF, page))
+    view.start()
+    assert page_started.wait(5)
+    warm = threading.Thread(target=dashboard.warm_up, args=(ws,))
+    warm.start()
+    warm.join(0.5)
+    assert computed == [] and warm.is_alive()  # waiting while the page's figure is computed
+    release.set()
+    view.join(5)
+    warm.join(10)
+    assert not warm.is_alive() and sorted(computed) == [A, B]

@@ -165,7 +165,8 @@ def portfolio_lines(ws: Any, as_of: dt.date, sort: str = "worst") -> list[Portfo
     lines = []
     versions = cache.data_versions(ws) if cache.enabled() else None
     for p in cache.portfolio(ws, as_of):
-        la = last_activity_date(ws, p.project, as_of, versions)
+        with cache.portfolio_work():
+            la = last_activity_date(ws, p.project, as_of, versions)
         silent = la is None or (min(as_of, p.period_end) - la).days > SILENT_DAYS
         lines.append(PortfolioLine(p, p.counts(), orgs.get(p.project) or ws.spec(p.project).project.organisation,
                                    la, silent))
@@ -180,7 +181,8 @@ def portfolio_lines(ws: Any, as_of: dt.date, sort: str = "worst") -> list[Portfo
 
 def warm_up(ws: Any) -> None:
     """Compute today's portfolio once so the first views after a start are remembered (``tracker
-    serve`` runs this in a background thread; a failure is logged, never raised)."""
+    serve`` runs this in a background thread, giving way to the pages being computed meanwhile:
+    ``cache.background``; a failure is logged, never raised)."""
     import logging
 
     from tracker import clock
@@ -189,7 +191,8 @@ def warm_up(ws: Any) -> None:
     if not cache.enabled():
         return
     try:
-        portfolio_lines(ws, clock.today())
+        with cache.background():
+            portfolio_lines(ws, clock.today())
     except Exception:  # a warm-up must never take the server down
         logging.getLogger("tracker.web").exception("warm-up of the portfolio failed")
 

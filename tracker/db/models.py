@@ -327,7 +327,7 @@ RECORD_TABLES: dict[str, type[RecordBase]] = {
 #: audit chain; evaluations; the outbox; settings. A table in a new module under ``tracker/db/`` is
 #: named here (``tests/test_migrations.py`` finds every ``table=True`` there and checks). They are not
 #: imported with this module: a command that only reads records (``tracker progress``) would pay for
-#: building fifteen tables it never touches. The code that uses one imports its module; whatever
+#: building thirteen tables it never touches. The code that uses one imports its module; whatever
 #: needs the whole schema (Alembic, ``tracker audit verify``, the tests) calls ``all_tables()``.
 TABLE_MODULES = ("tracker.db.accounts", "tracker.db.audit", "tracker.db.evaluation", "tracker.db.outbox",
                  "tracker.db.settings")
