@@ -868,3 +868,29 @@ def test_project_wide_rule_per_month_and_quarter(db_url: str) -> None:
     assert (q.actual, q.violations, q.detail["judged"], q.detail["smallest"]) == (50.0, 1, 2, 0)
     viol = list_violations(ws, CODE, f"{CODE}.11.inclusion_quarterly", AS_OF)
     assert [r["reason"] for r in viol] == ["2024年第2季度 0 人次，规则为项目每季度不少于 40 人次"]
+
+
+def test_per_place_rules_by_location_and_by_town(db_url: str) -> None:
+    """"每个落地社区不少于2场" (``by: location``) and "每个镇街每月至少1场" (``by: town``, ``per: month``):
+    the places are those the records name, each judged from its first record. Hub sessions:
+    社区A (北山街道) 06-05, 07-10; 社区B (北山街道) 08-15; 社区C (西溪街道) 06-20, 07-02, 09-03.
+    By location at the end: A 2, B 1, C 3 → 2 of 3 sites comply (66.67%), B is the violation.
+    By town and month, June–September on 09-30: 北山 1, 1, 1, 0 and 西溪 1, 1, 0, 1 → 6 of 8
+    town-months (75%), two missed."""
+    ws = workspace(db_url)
+    for day, town, site in [("2024-06-05", "北山街道", "社区A"), ("2024-07-10", "北山街道", "社区A"),
+                            ("2024-08-15", "北山街道", "社区B"), ("2024-06-20", "西溪街道", "社区C"),
+                            ("2024-07-02", "西溪街道", "社区C"), ("2024-09-03", "西溪街道", "社区C")]:
+        add(ws, "activity", activity_type="hub", participants=5, town=town, location=site, date=d(day))
+    s = kp(compute_progress(ws, CODE, END), "per_site")
+    assert (s.violations, s.status, s.measure) == (1, "missed", "compliance_pct")
+    assert s.actual == pytest.approx(200 / 3)
+    assert (s.detail["members"], s.detail["members_compliant"], s.detail["smallest"]) == (3, 2, 1)
+    [v] = list_violations(ws, CODE, f"{CODE}.23.per_site", END)
+    assert (v["what"], v["reason"]) == ("社区B", "仅 1 次，规则为每个地点不少于 2 次")
+    t = kp(compute_progress(ws, CODE, AS_OF), "per_town_monthly")
+    assert (t.actual, t.violations, t.detail["judged"], t.detail["missed"]) == (75.0, 2, 8, 2)
+    assert (t.detail["members"], t.detail["members_compliant"], t.detail["smallest"]) == (2, 0, 0)
+    missed = [(r["what"], r["reason"]) for r in list_violations(ws, CODE, f"{CODE}.23.per_town_monthly", AS_OF)]
+    assert missed == [("北山街道 2024-09", "本月 0 次，规则为每个镇街每月不少于 1 次"),
+                      ("西溪街道 2024-08", "本月 0 次，规则为每个镇街每月不少于 1 次")]

@@ -100,16 +100,26 @@ def _quarter_end(q: int) -> dt.date:
     return dt.date(y + 1, 1, 1) - dt.timedelta(days=1) if i == 3 else dt.date(y, 3 * i + 4, 1) - dt.timedelta(days=1)
 
 
+#: What one member of a per-member rule is, by ``by``: 每人, 每组, 每个镇街 …
+MEMBER_WORDS: dict[Field_, str] = {
+    Field_.person: "每人", Field_.household: "每户", Field_.group: "每组", Field_.town: "每个镇街",
+    Field_.village: "每个村社", Field_.district: "每个区县", Field_.location: "每个地点"}
+#: Members that are places: a violation names the place in ``what`` (a place is not personal data).
+PLACES = (Field_.town, Field_.village, Field_.district, Field_.location)
+
+
 def per_person_reason(kpi: KPI, amount: str, when: str | None = None) -> str:
-    """本月 0 次，规则为每月不少于 1 次 (per: month); 仅 3 小时，规则为每人不少于 6 小时 (no per); the
-    project as a whole: 2024年7月 0 次，规则为项目每月不少于 1 次."""
+    """本月 0 次，规则为每月不少于 1 次 (per: month); 仅 3 小时，规则为每人不少于 6 小时 (no per; 每个地点 …
+    by place); the project as a whole: 2024年7月 0 次，规则为项目每月不少于 1 次."""
     every = PER_LABELS.get(kpi.per) if kpi.per in PER_LABELS else None
     unit = kpi.unit if kpi.field else "次"
+    each = MEMBER_WORDS.get(kpi.by, "每人")
     if kpi.by is Field_.project and every:
         return f"{when or '本' + every} {amount}，规则为项目每{every}{rule_text(kpi.comparator, kpi.target, unit)}"
     if every:
-        return f"本{every} {amount}，规则为每{every}{rule_text(kpi.comparator, kpi.target, unit)}"
-    return f"仅 {amount}，规则为每人{rule_text(kpi.comparator, kpi.target, unit)}"
+        who = "" if kpi.by is Field_.person else each
+        return f"本{every} {amount}，规则为{who}每{every}{rule_text(kpi.comparator, kpi.target, unit)}"
+    return f"仅 {amount}，规则为{each}{rule_text(kpi.comparator, kpi.target, unit)}"
 
 
 def file_reason(ctx: Ctx, kpi: KPI, n: float) -> str:
@@ -398,7 +408,8 @@ class PerPerson(KpiKind):
                 reason += f"（{until} 已结案）"
             rows.append(dict(kpi_id=kid, table="roster" if kpi.by is Field_.person else kpi.by.value,
                              id=None, record_id=None, date=slot_span(ctx, kpi.per, int(slot))[1] if whole else None,
-                             what=when, person=None if whole else member, reason=reason))
+                             what=(f"{member} {when}" if when else str(member)) if kpi.by in PLACES else when,
+                             person=None if whole else member, reason=reason))
         return rows
 
     def shape(self, kpi: KPI, values: dict[str, Any]) -> tuple[float | None, dict[str, Any]]:
