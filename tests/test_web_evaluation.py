@@ -140,6 +140,8 @@ def test_submit_return_resubmit_approve_lock_unlock_over_http(srv: Server) -> No
     idx = op.get(f"/projects/{A}/evaluation").text
     assert "中期自评</a></td><td>已批准" in idx and "2024年7月月度报送" in idx
     assert URL in op.get(URL + "/photos").text
+    dash = op.get(f"/projects/{A}").text
+    assert f'<a class="pill" href="{URL}">中期自评：已批准</a>' in dash and "终期自评：尚未开始" in dash
 
 
 def test_monthly_submission_and_unknown_stages(srv: Server) -> None:

@@ -242,11 +242,13 @@ def create_app(ws: Any = None, *, worker: bool = True, warm: bool = False) -> Fa
         spec = ws.spec(code)
         d = dashboard.default_as_of(spec, as_of_param(request))
         board = dashboard.build_dashboard(ws, code, d, violations_limit=20)
+        from tracker import evaluation
         from tracker.reports.notes import TOPICS
 
         return page(request, "dashboard.html", spec=spec, board=board, as_of=d, topics=TOPICS,
                     org=accounts.project_organisations(ws).get(code), notes=dashboard.project_notes(ws, code),
-                    can_write=accounts.may_write_records(who(request)), can_judge=accounts.may_judge(who(request)))
+                    can_write=accounts.may_write_records(who(request)), can_judge=accounts.may_judge(who(request)),
+                    evaluations=evaluation.stages(ws, code)[:2])
 
     @app.get("/projects/{code}/kpis/{kpi_id}/chart.png")
     def kpi_chart(request: Request, kpi_id: str, code: str = Depends(project)) -> Response:
