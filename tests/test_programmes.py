@@ -113,7 +113,9 @@ def test_two_programmes_side_by_side_and_per_programme_checks(tmp_path: Path) ->
         (5, "5.1", "CS2025-01.5.1.groups"), (6, None, "CS2025-01.6.satisfaction")]
     out = run_cli("spec", "validate", str(root))
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip().endswith("校验通过：44 个项目，665 个指标。")
+    kpis_2024 = sum(len(list(ls.spec.iter_kpis())) for ls in loaded if ls.spec.code != "CS2025-01")
+    assert kpis_2024 == 665  # the 43 projects of 2024 (the two KPIs of CS2025-01 are listed above)
+    assert out.stdout.strip().endswith(f"校验通过：44 个项目，{kpis_2024 + 2} 个指标。")
     assert ("计划 杭州市民政局 2024年杭州市市级公益创投项目发布表：43 个项目；已核对：编号格式与项目类别、"
             "条款号与条款原文、资助金额、项目周期（对照发布表）、条款中每个数量都有指标或说明") in out.stderr
     assert ("计划 测试区民政局 测试区2025年政府购买社会工作服务项目：1 个项目；已核对：编号格式与项目类别；"
