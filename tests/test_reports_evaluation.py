@@ -147,7 +147,7 @@ def test_signed_report_shows_the_chosen_photos_as_thumbnails(ws, tmp_path: Path,
         ev.choose_photos(ws, sub.id, [(c, None)], actor="王社工", role="operator")
     with pytest.raises(TrackerError, match=f"项目 {seed.CODE} 没有编号为 {other} 的证据文件"):
         ev.choose_photos(ws, sub.id, [(other, None)], actor="王社工", role="operator")
-    with pytest.raises(TrackerError, match="只有社会组织填报人"):
+    with pytest.raises(TrackerError, match="报告照片由社会组织选择"):
         ev.choose_photos(ws, sub.id, [(a, None)], actor="周审核", role="auditor")
     ev.choose_photos(ws, sub.id, [(a, None), (b, "志愿者培训现场")], actor="王社工", role="operator")
     ev.submit(ws, sub.id, actor="王社工")

@@ -275,6 +275,9 @@ def test_operator_chooses_the_reports_photos_and_finds_them_in_the_pdf(srv: Serv
     assert page_a.status_code == 200 and "审核人如需更换，请退回自评" in page_a.text and "保存报告照片" not in page_a.text
     r = aud.post(url, data={"csrf_token": csrf_of(page_a.text), "photo": by_name["入户探访.jpg"]})
     assert r.status_code == 403 and "报告照片由社会组织选择" in r.text
+    from tracker import evaluation as _ev
+
+    assert _ev.find_submission(srv.ws, A, "midterm") is None  # the refusal opened no draft
 
     # the operator chooses two, the second with its own caption: the draft self-assessment is opened
     r = op.post(url, data={"csrf_token": csrf_of(page.text),

@@ -220,6 +220,13 @@ CAPTION_MAX = 60
 PHOTO_TYPES = ("image/jpeg", "image/png")
 
 
+def _may_choose_photos(role: str) -> None:
+    """The photos are part of the NGO's self-assessment: an evaluator who wants others returns it."""
+    _check_role(role)
+    if role not in ("operator", "admin"):
+        raise Forbidden("报告照片由社会组织选择：审核人如需更换，请退回自评并写明意见")
+
+
 def choose_photos(ws: Any, sub_id: int, photos: list[tuple[int, str | None]], *, actor: str,
                   role: str) -> SubmissionInfo:
     """Choose the evidence photos a mid-term / final report shows as thumbnails, each with its caption
@@ -227,9 +234,7 @@ def choose_photos(ws: Any, sub_id: int, photos: list[tuple[int, str | None]], *,
     only while the submission is a draft or returned; ``[]`` removes them."""
     from tracker.db.accounts import EvidenceFile
 
-    _check_role(role)
-    if role not in ("operator", "admin"):
-        raise Forbidden("只有社会组织填报人（或管理员）可以选择报告照片")
+    _may_choose_photos(role)
     if len(photos) > MAX_PHOTOS:
         raise TrackerError(f"报告最多放 {MAX_PHOTOS} 张照片，收到 {len(photos)} 张：请只选最能说明成效的几张")
     with ws.session() as s:
@@ -321,6 +326,7 @@ def choose_report_photos(ws: Any, project: str, kind: str, photos: list[tuple[in
                          role: str) -> SubmissionInfo:
     """``choose_photos`` for the project's ``kind`` self-assessment, opening it as a draft first if
     there is none yet (the web's 报告照片 page)."""
+    _may_choose_photos(role)  # before a draft is opened for it
     kind = _report_kind(kind)
     sub = find_submission(ws, project, kind) or open_submission(ws, project, kind, actor=actor, role=role)
     return choose_photos(ws, sub.id, photos, actor=actor, role=role)
