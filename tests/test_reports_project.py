@@ -111,6 +111,33 @@ def test_fund_use_by_budget_line(ws, tmp_path: Path) -> None:  # type: ignore[no
     assert "核定预算合计300,000.00元，已支出23,000.50元，预算执行率7.7%；2个科目超支或在预算外" in flat
 
 
+def test_a_deliverable_type_of_hundreds_is_summarised_not_listed_file_by_file(ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """一户一档 gives one deliverable per household, hundreds in a project: the appendix gives such a
+    type by its counts and the records page lists the files, so the PDF stays a few pages (a 592-file
+    list made one report 20 pages and 6.9 s). Hand-worked: seed.py's one 调研报告 without a file plus
+    31 more, for P001…P020 in turn (20 people), the 6 of i % 5 == 0 (i = 5, 10, …, 30) without a file:
+    32 reports, 25 with a file, 7 without; 32 > 30, so not itemised."""
+    from tracker.db.models import Deliverable
+    from tracker.reports.query import DELIVERABLES_ITEMISED
+
+    assert DELIVERABLES_ITEMISED == 30
+    seed._insert(ws.engine, {Deliverable: [
+        {**seed._base(100 + i, "d"), "date": dt.date(2024, 9, 1), "deliverable_type": "report",
+         "title": f"档案{i}", "person_id": f"P{(i - 1) % 20 + 1:03d}", "file": None if i % 5 == 0 else f"档案{i}.pdf"}
+        for i in range(1, 32)]})
+    r = build_project_report(ws, seed.CODE, "midterm", with_charts=False)
+    [t] = r.deliverable_types
+    assert (t["type_label"], t["count"], t["with_file"], t["without_file"], t["people"], t["itemised"]) == (
+        "调研报告", 32, 25, 7, 20, False)
+    assert r.deliverables == [] and r.missing_deliverables == []
+    html = render_project_report(ws, seed.CODE, "midterm", None, tmp_path, generated_at=GEN).html.read_text("utf-8")
+    row = re.search(r'<tr data-type="report">(.*?)</tr>', html).group(1)
+    assert re.findall(r"<td[^>]*>(.*?)</td>", row)[:5] == ["调研报告", "32", "25", "7", "20"]
+    assert "不逐份列出" in row and 'id="deliverables"' not in html and "档案1" not in html
+    assert "调研报告：7 份成果记录未提交文件（逐份清单见系统的“记录”页面，记录类型选“成果”）" in html
+    assert "成果“中期调研报告”" not in html
+
+
 def test_a_budget_over_the_funding_or_with_a_repeated_line_is_refused(tmp_path: Path) -> None:
     import yaml
     from pydantic import ValidationError

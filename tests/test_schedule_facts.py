@@ -116,3 +116,32 @@ def test_new_violations_and_what_is_due_in_60_days(db_url: str, smtp: LoopbackSm
     assert "- 第3条 志愿者培训场次：须在 2024-11-15 前完成（目前 1 / 5）" in october
     for body in (september, october):
         assert body.startswith("王小明：") and "tracker " not in body and "--" not in body
+
+
+def test_a_deliverable_type_of_hundreds_is_one_line_in_the_email(db_url: str, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """一户一档 files are one per household: the email gives a type of more than 30 by its count of
+    files missing (here 35 files, the 7 of i % 5 == 0 without one), and still names each file of a
+    small type (2 reports, one without its file)."""
+    import yaml
+
+    from tracker.measure.progress import compute_progress
+    from tracker.records.importer import import_rows
+    from tracker.scheduling.facts import month_facts
+
+    monkeypatch.setenv("TRACKER_ID_KEY", "test-key-not-secret")
+    spec = yaml.safe_load((SPECS / "D901.yaml").read_text("utf-8"))
+    spec["deliverable_types"] = [{"key": "household_file", "label": "一户一档"}, {"key": "report", "label": "调研报告"}]
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "D901.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), "utf-8")
+    ws = open_workspace(db_url, specs)
+    rows = [{"日期": "2024-07-01", "成果类型": "一户一档", "标题": f"档案{i}", "文件": "" if i % 5 == 0 else f"档案{i}.pdf"}
+            for i in range(1, 36)]
+    rows += [{"日期": "2024-07-02", "成果类型": "调研报告", "标题": "需求调研", "文件": ""},
+             {"日期": "2024-07-03", "成果类型": "调研报告", "标题": "中期小结", "文件": "小结.pdf"}]
+    r = import_rows(ws, P1, "deliverable", rows, source_name="成果.xlsx", entered_by="test")
+    assert r.imported == 37, r.invalid
+    p = compute_progress(ws, P1, d("2024-07-31"))
+    facts = month_facts(ws, p, None, d("2024-07-01"))
+    files = [x for x in facts.missing_evidence if "成果" in x]
+    assert files == ["成果“需求调研”（2024-07-02）未提交文件", "一户一档：7 份成果记录未提交文件"]

@@ -147,7 +147,8 @@ class ProjectReport:
     missing_deliverables: list[dict[str, Any]] = field(default_factory=list)
     missing_activity_evidence: list[tuple[str, int]] = field(default_factory=list)
     approvals: list[dict[str, Any]] = field(default_factory=list)
-    deliverables: list[dict[str, Any]] = field(default_factory=list)
+    deliverables: list[dict[str, Any]] = field(default_factory=list)  # itemised (types of ≤ query.DELIVERABLES_ITEMISED)
+    deliverable_types: list[dict[str, Any]] = field(default_factory=list)  # per type: counts, itemised or not
     violations: list[dict[str, Any]] = field(default_factory=list)
     violations_total: int = 0
     violation_columns: list[tuple[str, str]] = field(default_factory=lambda: list(VIOLATION_COLUMNS))
@@ -239,7 +240,8 @@ def build_project_report(ws: Workspace, code: str, which: str, as_of: dt.date | 
         monthly = query.monthly_activity(conn, code, as_of, known_on)
         sat = query.satisfaction_by_type(conn, code, as_of, known_on)
         no_evidence = query.activities_without_evidence(conn, code, as_of, known_on)
-        delivs = query.deliverables(conn, code, as_of, known_on)
+        dtypes = query.deliverable_types(conn, code, as_of, known_on, labels)
+        delivs = query.deliverables(conn, code, as_of, known_on, {d["type"] for d in dtypes if d["itemised"]})
         appr = query.approvals(conn, code, as_of, known_on)
         expl = query.explanations(conn, code, known_on)
         fp = query.fingerprint(conn, code, as_of, known_on)
@@ -287,7 +289,7 @@ def build_project_report(ws: Workspace, code: str, which: str, as_of: dt.date | 
         not_on_track=[k for k in progress.kpis if k.status in ("behind", "missed")],
         missing_deliverables=[d for d in delivs if not d["file"]],
         missing_activity_evidence=[(labels.get(t, t), n) for t, n in no_evidence],
-        approvals=appr, deliverables=delivs, violations=vrows, violations_total=len(violations), evidence=evidence,
+        approvals=appr, deliverables=delivs, deliverable_types=dtypes, violations=vrows, violations_total=len(violations), evidence=evidence,
         evaluation=evaluation.evaluation_view(ws, code, which, known_on, kpi_labels),
     )
     report.evaluated = evaluation.evaluated_score(ws, report.evaluation, sch, score, known_on)

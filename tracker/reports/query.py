@@ -93,12 +93,35 @@ def activities_without_evidence(conn: Connection, code: str, as_of: dt.date,
     return [(str(a), int(n)) for a, n in conn.execute(q)]
 
 
-def deliverables(conn: Connection, code: str, as_of: dt.date,
-                 known_on: dt.datetime | None) -> list[dict[str, Any]]:
+def deliverables(conn: Connection, code: str, as_of: dt.date, known_on: dt.datetime | None,
+                 types: set[str] | None = None) -> list[dict[str, Any]]:
+    """The deliverables one by one (of ``types`` only, when given), by date."""
     t = Deliverable.__table__.c  # type: ignore[attr-defined]
     q = (select(t.record_id, t.date, t.deliverable_type, t.title, t.words, t.minutes, t.copies, t.level, t.file)
          .where(_scope(Deliverable, code, as_of, known_on)).order_by(t.date, t.id))
+    if types is not None:
+        q = q.where(t.deliverable_type.in_(sorted(types)))
     return [dict(r._mapping) for r in conn.execute(q)]
+
+
+# a deliverable type with more records than this (一户一档: one file per household, hundreds of them) is
+# given in reports and emails by its counts, not file by file: the records page lists every one
+DELIVERABLES_ITEMISED = 30
+
+
+def deliverable_types(conn: Connection, code: str, as_of: dt.date, known_on: dt.datetime | None,
+                      labels: dict[str, str]) -> list[dict[str, Any]]:
+    """The deliverables per type, in order of the first one entered: its label, how many, how many
+    with a file and without one, for how many service users, and whether reports list them one by
+    one (at most ``DELIVERABLES_ITEMISED``; a type of hundreds, such as 一户一档, is given by its counts)."""
+    t = Deliverable.__table__.c  # type: ignore[attr-defined]
+    has_file = and_(t.file.is_not(None), t.file != "")
+    q = (select(t.deliverable_type, func.count(), func.sum(case((has_file, 1), else_=0)),
+                func.count(func.distinct(t.person_id)), func.min(t.id).label("first"))
+         .where(_scope(Deliverable, code, as_of, known_on)).group_by(t.deliverable_type).order_by("first"))
+    return [{"type": k, "type_label": labels.get(k, k), "count": int(n), "with_file": int(f or 0),
+             "without_file": int(n) - int(f or 0), "people": int(p), "itemised": int(n) <= DELIVERABLES_ITEMISED}
+            for k, n, f, p, _ in conn.execute(q)]
 
 
 def approvals(conn: Connection, code: str, as_of: dt.date, known_on: dt.datetime | None) -> list[dict[str, Any]]:

@@ -95,10 +95,14 @@ def month_facts(ws: Any, p: ProjectProgress, previous: ProjectProgress | None, m
         facts.records_in_month = records_dated(conn, p.project, month_start, p.as_of)
         for t, n in query.activities_without_evidence(conn, p.project, p.as_of, None):
             facts.missing_evidence.append(f"{labels.get(t, t)}：{n} 条活动记录没有签到表或照片")
-        for d in query.deliverables(conn, p.project, p.as_of, None):
+        types = query.deliverable_types(conn, p.project, p.as_of, None, labels)
+        for d in query.deliverables(conn, p.project, p.as_of, None, {t["type"] for t in types if t["itemised"]}):
             if not d["file"]:
                 facts.missing_evidence.append(f"成果“{d['title'] or labels.get(d['deliverable_type'], '')}”"
                                               f"（{d['date']}）未提交文件")
+    for t in types:
+        if not t["itemised"] and t["without_file"]:
+            facts.missing_evidence.append(f"{t['type_label']}：{t['without_file']} 份成果记录未提交文件")
     horizon = p.as_of + dt.timedelta(days=DUE_WITHIN_DAYS)
     by_id = {k.id: k for k in p.kpis}
     for c, kpi in spec.iter_kpis():
