@@ -199,3 +199,57 @@ def test_the_warm_up_gives_way_to_a_page_being_computed(ws, computed: list[str],
     view.join(5)
     warm.join(10)
     assert not warm.is_alive() and sorted(computed) == [A, B]
+
+
+def test_a_portfolio_computes_its_missing_figures_in_two_threads(ws, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """Both projects are computed at the same time, by two threads (each waits at a barrier for the
+    other: one thread alone could not get past it), and each once."""
+    import threading
+
+    real = eng.compute_progress
+    barrier = threading.Barrier(2, timeout=10)
+    by: dict[str, str] = {}
+
+    def together(ws, code, as_of, known_on=None):  # type: ignore[no-untyped-def]
+        by[code] = threading.current_thread().name
+        barrier.wait()
+        return real(ws, code, as_of, known_on)
+
+    monkeypatch.setattr(eng, "compute_progress", together)
+    got = cache.portfolio(ws, AS_OF)
+    assert sorted(p.project for p in got) == [A, B]
+    assert not barrier.broken and sorted(by) == [A, B] and by[A] != by[B]
+    assert next(k.actual for k in got[[p.project for p in got].index(A)].kpis if k.id == f"{A}.2.visits_total") == 0
+
+
+def test_a_portfolio_leaves_a_figure_being_computed_to_its_thread(ws, computed: list[str],  # type: ignore[no-untyped-def]
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page computing A's figure while the portfolio is asked for: the portfolio computes B
+    meanwhile, waits for A instead of computing it again, and A is computed once."""
+    import threading
+
+    real = eng.compute_progress  # the fixture's, which records each project computed
+    started, release = threading.Event(), threading.Event()
+
+    def slow_a(ws, code, as_of, known_on=None):  # type: ignore[no-untyped-def]
+        if code == A:
+            started.set()
+            release.wait(10)
+        return real(ws, code, as_of, known_on)
+
+    monkeypatch.setattr(eng, "compute_progress", slow_a)
+    page = threading.Thread(target=cache.progress, args=(ws, A, AS_OF))
+    page.start()
+    assert started.wait(5)
+    out: list[list[object]] = []
+    asker = threading.Thread(target=lambda: out.append(cache.portfolio(ws, AS_OF)))
+    asker.start()
+    for _ in range(500):
+        if B in computed:
+            break
+        threading.Event().wait(0.01)
+    assert computed == [B] and asker.is_alive()  # B done while A is still being computed: waiting for it
+    release.set()
+    page.join(10)
+    asker.join(10)
+    assert computed == [B, A] and sorted(p.project for p in out[0]) == [A, B]  # type: ignore[attr-defined]

@@ -21,6 +21,7 @@ per table over its project index, about 0.1 s with 1,000,000 activities). Set
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import os
@@ -153,10 +154,12 @@ def data_version(ws: Any, code: str) -> tuple[Any, ...]:
 
 
 def remembered(ws: Any, code: str, what: str, as_of: dt.date, compute: Callable[[], T],
-               versions: dict[str, tuple[Any, ...]] | None = None) -> T:
+               versions: dict[str, tuple[Any, ...]] | None = None, *, unless_busy: bool = False) -> T | None:
     """``compute()`` for (project, what, as_of), or the copy remembered for the same spec and data
     version (``versions``: as just read by ``data_versions``, else read now). The value is computed
-    after its version was read, so it is never older than its key."""
+    after its version was read, so it is never older than its key. With ``unless_busy`` (filling the
+    cache), the figure is only computed if it is neither remembered nor being computed by another
+    thread now, and None is returned."""
     if not enabled():
         return compute()
     st = _state(ws.engine)
@@ -168,7 +171,9 @@ def remembered(ws: Any, code: str, what: str, as_of: dt.date, compute: Callable[
     with st.lock:
         if key in st.entries:
             st.entries.move_to_end(key)
-            return copy.deepcopy(st.entries[key])
+            return None if unless_busy else copy.deepcopy(st.entries[key])
+        if unless_busy and key in st.inflight:
+            return None
         running = st.inflight.setdefault(key, threading.Lock())
     with running:  # a second asker of the same figure waits for the first instead of computing it again
         with st.lock:
@@ -188,11 +193,47 @@ def remembered(ws: Any, code: str, what: str, as_of: dt.date, compute: Callable[
     return value
 
 
-def progress(ws: Any, code: str, as_of: dt.date, versions: dict[str, tuple[Any, ...]] | None = None) -> Any:
+def progress(ws: Any, code: str, as_of: dt.date, versions: dict[str, tuple[Any, ...]] | None = None, *,
+             unless_busy: bool = False) -> Any:
     """``compute_progress(ws, code, as_of)`` of the current records, remembered."""
     from tracker.measure.progress import compute_progress
 
-    return remembered(ws, code, "progress", as_of, lambda: compute_progress(ws, code, as_of), versions)
+    return remembered(ws, code, "progress", as_of, lambda: compute_progress(ws, code, as_of), versions,
+                      unless_busy=unless_busy)
+
+
+PORTFOLIO_THREADS = 2  # threads computing a portfolio's missing figures (the database works while Python waits)
+
+
+def _fill(ws: Any, dates: dict[str, dt.date], versions: dict[str, tuple[Any, ...]]) -> None:
+    """Compute the figures of ``dates`` not remembered yet in ``PORTFOLIO_THREADS`` threads, each
+    taking the next project; a project another thread (the warm-up, another page) is computing now is
+    left to it. A failure here is not raised: the caller computes that figure again and raises it."""
+    todo = iter(list(dates))
+    lock = threading.Lock()
+    background = getattr(_LOCAL, "background", False)
+
+    def work() -> None:
+        _LOCAL.portfolio, _LOCAL.background = True, background
+        while True:
+            with lock:
+                code = next(todo, None)
+            if code is None:
+                return
+            with contextlib.suppress(Exception):
+                progress(ws, code, dates[code], versions, unless_busy=True)
+
+    helpers = [threading.Thread(target=work, name="tracker-portfolio", daemon=True)
+               for _ in range(PORTFOLIO_THREADS - 1)]
+    for t in helpers:
+        t.start()
+    before = getattr(_LOCAL, "portfolio", False)
+    try:
+        work()
+    finally:
+        _LOCAL.portfolio = before
+        for t in helpers:
+            t.join()
 
 
 def portfolio(ws: Any, as_of: dt.date) -> list[Any]:
@@ -200,7 +241,10 @@ def portfolio(ws: Any, as_of: dt.date) -> list[Any]:
     from tracker.measure.progress import portfolio_order
 
     versions = data_versions(ws) if enabled() else None
+    dates = {code: min(as_of, ws.spec(code).project.period.end) for code in ws.codes}
+    if versions is not None:
+        _fill(ws, dates, versions)
     with portfolio_work():
-        out = [progress(ws, code, min(as_of, ws.spec(code).project.period.end), versions) for code in ws.codes]
+        out = [progress(ws, code, day, versions) for code, day in dates.items()]
     return sorted(out, key=portfolio_order)
 
