@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -346,6 +348,33 @@ def shared_statements(compiled: list[Compiled], shared: dict[Source, Base]) -> l
         if cols:
             out.append((src, b.select(*cols).where(*b.base_conds()), mapping))
     return out
+
+
+COMPILED_KEPT = 256  # (spec, as-of, known-on) whose compiled statements are kept
+_COMPILED: OrderedDict[tuple[int, dt.date, dt.datetime | None], tuple[Spec, Any]] = OrderedDict()
+_COMPILED_LOCK = threading.Lock()
+
+
+def compile_project(ctx: Ctx) -> tuple[list[Compiled], list[tuple[Source, Select[Any], dict[str, tuple[Compiled, str]]]]]:
+    """Every KPI of ``ctx.spec`` compiled (``compile_kpi`` with the shared scans) and the shared
+    SELECTs (``shared_statements``), remembered for the same spec object, as-of date and known-on
+    time: building the expressions is pure (a spec is immutable, no record is read) but costs more
+    Python than running them on a small project, and every page view, report and email of a
+    project asks for the same ones again. The statements are never changed once built."""
+    key = (id(ctx.spec), ctx.as_of, ctx.known_on)
+    with _COMPILED_LOCK:
+        hit = _COMPILED.get(key)
+        if hit is not None and hit[0] is ctx.spec:
+            _COMPILED.move_to_end(key)
+            return hit[1]
+    shared: dict[Source, Base] = {}
+    compiled = [compile_kpi(ctx, clause, kpi, shared) for clause, kpi in ctx.spec.iter_kpis()]
+    value = (compiled, shared_statements(compiled, shared))
+    with _COMPILED_LOCK:
+        _COMPILED[key] = (ctx.spec, value)  # the spec is kept with it: its id is not reused meanwhile
+        while len(_COMPILED) > COMPILED_KEPT:
+            _COMPILED.popitem(last=False)
+    return value
 
 
 def find_kpi(spec: Spec, kpi_id: str) -> tuple[Clause, KPI]:

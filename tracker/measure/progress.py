@@ -18,7 +18,7 @@ from tracker import clock
 from tracker.db.models import Judgement, Person
 from tracker.kpispec.model import KPI, Clause, Spec
 from tracker.measure import pacing
-from tracker.measure.compile import Base, Compiled, Ctx, compile_kpi, find_kpi, shared_statements, visible
+from tracker.measure.compile import Compiled, Ctx, compile_project, find_kpi, visible
 from tracker.measure.kinds import kind_of
 from tracker.measure.sqlfuncs import month_start
 from tracker.measure.status import Facts
@@ -46,10 +46,9 @@ def _mask_name(name: str | None) -> str | None:
 
 def measure(conn: Connection, ctx: Ctx) -> list[tuple[Compiled, dict[str, Any]]]:
     """Every KPI of ``ctx.spec`` measured: (compiled, row of named values)."""
-    shared: dict[Any, Base] = {}
-    compiled = [compile_kpi(ctx, clause, kpi, shared) for clause, kpi in ctx.spec.iter_kpis()]
+    compiled, statements = compile_project(ctx)
     values: dict[str, dict[str, Any]] = {c.kpi_id: {} for c in compiled}
-    for _src, stmt, mapping in shared_statements(compiled, shared):
+    for _src, stmt, mapping in statements:
         row = conn.execute(stmt).mappings().one()
         for label, (c, name) in mapping.items():
             values[c.kpi_id][name] = row[label]
