@@ -4,6 +4,7 @@ that variable the PostgreSQL half is skipped locally and fails under CI."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -41,6 +42,8 @@ def _pg_admin_url() -> str:
 # ``CREATE DATABASE … TEMPLATE`` of a template database named by a hash of the migration scripts, made
 # once for everyone sharing the server (xdist workers, other checkouts, other developers) and only
 # published, by a rename, once fully migrated. A changed schema gets a new name, so a new template.
+# A PostgreSQL database a test has finished with is emptied (TRUNCATE) and given to the next test of
+# the same process, unless the test changed more than its rows (``recycle_pg_database``).
 
 MIGRATIONS = REPO / "tracker" / "db" / "migrations"
 
@@ -117,6 +120,86 @@ def new_pg_database() -> str:
     return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
 
 
+# What a test may change of its database besides rows: when any of it differs from the template's,
+# the database is dropped instead of emptied for the next test.
+_SCHEMA_SQL = """SELECT md5(string_agg(x, ',' ORDER BY x)) FROM (
+  SELECT 'c:' || table_name || '.' || column_name || ':' || data_type || ':' || coalesce(column_default, '')
+         || is_nullable AS x FROM information_schema.columns WHERE table_schema = 'public'
+  UNION ALL SELECT 'i:' || indexdef FROM pg_indexes WHERE schemaname = 'public'
+  UNION ALL SELECT 'k:' || conrelid::regclass || conname || pg_get_constraintdef(oid)
+            FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+  UNION ALL SELECT 't:' || tgrelid::regclass || tgname FROM pg_trigger WHERE NOT tgisinternal
+  UNION ALL SELECT 'v:' || version_num FROM alembic_version
+  UNION ALL SELECT 'q:' || sequencename FROM pg_sequences WHERE schemaname = 'public'
+  UNION ALL SELECT 'f:' || proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace
+  UNION ALL SELECT 'v:' || viewname FROM pg_views WHERE schemaname = 'public'
+  UNION ALL SELECT 'l:' || count(*) FROM pg_largeobject_metadata
+  UNION ALL SELECT 'r:' || array_to_string(setconfig, ';') FROM pg_db_role_setting
+            WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())
+) s"""
+_PG_FREE: list[str] = []  # this process's databases emptied by a finished test, for the next one
+_PG_SCHEMA: list[str] = []  # the template's schema fingerprint, read once per process
+
+
+def _terminate(name: str) -> None:
+    """End every connection to database ``name`` (a test's server or child process that lingers)."""
+    admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as c:
+            c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+    finally:
+        admin.dispose()
+
+
+def pg_database_for_test() -> str:
+    """A PostgreSQL database for one test, migrated and holding no row: one a finished test left
+    emptied (``recycle_pg_database``), else a fresh copy of the template."""
+    if _PG_FREE:
+        return _PG_FREE.pop()
+    url = new_pg_database()
+    if not _PG_SCHEMA:
+        engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as c:
+            _PG_SCHEMA.append(str(c.execute(text(_SCHEMA_SQL)).scalar()))
+        engine.dispose()
+    return url
+
+
+def recycle_pg_database(url: str) -> None:
+    """After a test: empty its database for the next test (every table truncated and every sequence
+    restarted: a tenth of the cost of a fresh copy); a database whose schema, settings or large
+    objects the test changed, or that cannot be emptied, is dropped instead."""
+    dispose_engines()
+    name = make_url(url).database
+    assert name
+    _terminate(name)
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as c:
+            if not _PG_SCHEMA or c.execute(text(_SCHEMA_SQL)).scalar() != _PG_SCHEMA[0]:
+                raise LookupError("schema changed")
+            tables = [r[0] for r in c.execute(text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))]
+            c.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            for (seq,) in c.execute(text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")).all():
+                c.execute(text(f'ALTER SEQUENCE "{seq}" RESTART'))
+    except Exception:
+        engine.dispose()
+        drop_pg_database(url)
+        return
+    engine.dispose()
+    _PG_FREE.append(url)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_emptied_pg_databases() -> Iterator[None]:
+    yield
+    while _PG_FREE:
+        with contextlib.suppress(Exception):
+            drop_pg_database(_PG_FREE.pop())
+
+
 def drop_pg_database(url: str) -> None:
     dispose_engines()
     name = make_url(url).database
@@ -153,9 +236,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
         if os.environ.get("CI"):
             pytest.fail("CI 中必须设置 TRACKER_TEST_PG_URL（由 scripts/start-postgres 启动 PostgreSQL）")
         pytest.skip("未设置 TRACKER_TEST_PG_URL：跳过 PostgreSQL")
-    url = new_pg_database()
+    url = pg_database_for_test()
     yield url
-    drop_pg_database(url)
+    recycle_pg_database(url)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
