@@ -350,7 +350,7 @@ def shared_statements(compiled: list[Compiled], shared: dict[Source, Base]) -> l
     return out
 
 
-COMPILED_KEPT = 256  # (spec, as-of, known-on) whose compiled statements are kept
+COMPILED_KEPT = 96  # (spec, as-of, known-on) kept: every project of a portfolio and more; about 0.4 MB each
 _COMPILED: OrderedDict[tuple[int, dt.date, dt.datetime | None], tuple[Spec, Any]] = OrderedDict()
 _COMPILED_LOCK = threading.Lock()
 
