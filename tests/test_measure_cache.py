@@ -253,3 +253,46 @@ def test_a_portfolio_leaves_a_figure_being_computed_to_its_thread(ws, computed: 
     page.join(10)
     asker.join(10)
     assert computed == [B, A] and sorted(p.project for p in out[0]) == [A, B]  # type: ignore[attr-defined]
+
+
+def test_a_portfolio_thread_does_not_wait_behind_a_figure_another_thread_computes(  # type: ignore[no-untyped-def]
+        db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A being computed by a page; the portfolio's two threads compute B and C side by side (each
+    waits at a barrier for the other) instead of one of them waiting for A."""
+    import shutil
+    import threading
+
+    monkeypatch.setenv("TRACKER_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("TRACKER_ID_KEY", "test-key-not-secret")
+    monkeypatch.delenv("TRACKER_PROGRESS_CACHE", raising=False)
+    specs = tmp_path / "specs"
+    shutil.copytree(SPECS, specs, ignore=shutil.ignore_patterns("*.py"))
+    c = "2099B003"
+    (specs / f"{c}.yaml").write_text((specs / f"{B}.yaml").read_text("utf-8").replace(B, c), "utf-8")
+    w = open_workspace(db_url, specs)
+    real = eng.compute_progress
+    started, release = threading.Event(), threading.Event()
+    barrier, passed = threading.Barrier(2, timeout=10), threading.Event()
+
+    def slow(ws, code, as_of, known_on=None):  # type: ignore[no-untyped-def]
+        if code == A:
+            started.set()
+            release.wait(20)
+        else:
+            barrier.wait()
+            passed.set()
+        return real(ws, code, as_of, known_on)
+
+    monkeypatch.setattr(eng, "compute_progress", slow)
+    page = threading.Thread(target=cache.progress, args=(w, A, AS_OF))
+    page.start()
+    assert started.wait(5)
+    out: list[list[object]] = []
+    asker = threading.Thread(target=lambda: out.append(cache.portfolio(w, AS_OF)))
+    asker.start()
+    both = passed.wait(15)  # B and C at the barrier together, while A is still being computed
+    release.set()
+    page.join(20)
+    asker.join(20)
+    assert both and not barrier.broken
+    assert sorted(p.project for p in out[0]) == [A, B, c]  # type: ignore[attr-defined]

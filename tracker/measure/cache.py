@@ -153,27 +153,28 @@ def data_version(ws: Any, code: str) -> tuple[Any, ...]:
         return v
 
 
+def _key(ws: Any, code: str, what: str, as_of: dt.date,
+         versions: dict[str, tuple[Any, ...]] | None) -> tuple[Any, ...]:
+    version = versions.get(code, ()) if versions is not None else data_version(ws, code)
+    return (code, what, as_of, ws.loaded(code).sha256, version)
+
+
 def remembered(ws: Any, code: str, what: str, as_of: dt.date, compute: Callable[[], T],
-               versions: dict[str, tuple[Any, ...]] | None = None, *, unless_busy: bool = False) -> T | None:
+               versions: dict[str, tuple[Any, ...]] | None = None) -> T:
     """``compute()`` for (project, what, as_of), or the copy remembered for the same spec and data
     version (``versions``: as just read by ``data_versions``, else read now). The value is computed
-    after its version was read, so it is never older than its key. With ``unless_busy`` (filling the
-    cache), the figure is only computed if it is neither remembered nor being computed by another
-    thread now, and None is returned."""
+    after its version was read, so it is never older than its key."""
     if not enabled():
         return compute()
     st = _state(ws.engine)
     if getattr(_LOCAL, "background", False):
         _give_way(st)
     foreground = not (getattr(_LOCAL, "background", False) or getattr(_LOCAL, "portfolio", False))
-    version = versions.get(code, ()) if versions is not None else data_version(ws, code)
-    key = (code, what, as_of, ws.loaded(code).sha256, version)
+    key = _key(ws, code, what, as_of, versions)
     with st.lock:
         if key in st.entries:
             st.entries.move_to_end(key)
-            return None if unless_busy else copy.deepcopy(st.entries[key])
-        if unless_busy and key in st.inflight:
-            return None
+            return copy.deepcopy(st.entries[key])
         running = st.inflight.setdefault(key, threading.Lock())
     with running:  # a second asker of the same figure waits for the first instead of computing it again
         with st.lock:
@@ -193,13 +194,26 @@ def remembered(ws: Any, code: str, what: str, as_of: dt.date, compute: Callable[
     return value
 
 
-def progress(ws: Any, code: str, as_of: dt.date, versions: dict[str, tuple[Any, ...]] | None = None, *,
-             unless_busy: bool = False) -> Any:
-    """``compute_progress(ws, code, as_of)`` of the current records, remembered."""
+def _progress_of(ws: Any, code: str, as_of: dt.date) -> Callable[[], Any]:
     from tracker.measure.progress import compute_progress
 
-    return remembered(ws, code, "progress", as_of, lambda: compute_progress(ws, code, as_of), versions,
-                      unless_busy=unless_busy)
+    return lambda: compute_progress(ws, code, as_of)
+
+
+def progress(ws: Any, code: str, as_of: dt.date, versions: dict[str, tuple[Any, ...]] | None = None) -> Any:
+    """``compute_progress(ws, code, as_of)`` of the current records, remembered."""
+    return remembered(ws, code, "progress", as_of, _progress_of(ws, code, as_of), versions)
+
+
+def _prime_progress(ws: Any, code: str, as_of: dt.date, versions: dict[str, tuple[Any, ...]]) -> None:
+    """Compute and remember ``progress`` unless it is remembered or another thread is computing it now
+    (then that thread's figure is the one remembered)."""
+    st = _state(ws.engine)
+    key = _key(ws, code, "progress", as_of, versions)
+    with st.lock:
+        if key in st.entries or key in st.inflight:
+            return
+    remembered(ws, code, "progress", as_of, _progress_of(ws, code, as_of), versions)
 
 
 PORTFOLIO_THREADS = 2  # threads computing a portfolio's missing figures (the database works while Python waits)
@@ -221,7 +235,7 @@ def _fill(ws: Any, dates: dict[str, dt.date], versions: dict[str, tuple[Any, ...
             if code is None:
                 return
             with contextlib.suppress(Exception):
-                progress(ws, code, dates[code], versions, unless_busy=True)
+                _prime_progress(ws, code, dates[code], versions)
 
     helpers = [threading.Thread(target=work, name="tracker-portfolio", daemon=True)
                for _ in range(PORTFOLIO_THREADS - 1)]
