@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import select, update
 
 from tracker import audit
-from tracker.db.models import Correction, utcnow
+from tracker.db.models import IDENTITY_ORDER, Correction, utcnow
 from tracker.errors import TrackerError
 from tracker.evaluation import locks
 from tracker.records.columns import (
@@ -31,7 +31,7 @@ from tracker.records.columns import (
     unknown_field,
 )
 from tracker.records.importer import _roster
-from tracker.records.insert import Writer, lookup
+from tracker.records.insert import Writer, current_by_identity, lookup
 from tracker.records.privacy import id_key
 from tracker.records.validate import Context, prepare
 from tracker.records.visibility import visible
@@ -132,7 +132,9 @@ def amend(ws: Workspace, project: str, kind: str, record_id: str | None, changes
             raise TrackerError(f"更正后的记录无效：{msgs}")
         if prep.content[0] == old["content_key"]:
             raise TrackerError("更正后的内容与原记录相同，没有需要更正的地方")
-        if lookup(conn, table, project, "dedupe_key", prep.dedupe):
+        lead = IDENTITY_ORDER.get(table.name)
+        lead_value = prep.values[lead][0] if lead else None
+        if current_by_identity(conn, table, project, prep.dedupe, [lead_value], prep.record_id):
             raise TrackerError("更正后的记录与另一条现有记录是同一条记录（日期、类型、对象等相同）")
         rid = prep.record_id[0]
         if rid is not None and lookup(conn, table, project, "record_id", [rid]):
@@ -145,8 +147,8 @@ def amend(ws: Workspace, project: str, kind: str, record_id: str | None, changes
         data["attributes"] = prep.attributes or [None]
         writer.insert(*writer.packer().pack(data, 1))
         new_id = conn.execute(select(table.c.id).where(
-            table.c.project_code == project, table.c.dedupe_key == prep.dedupe[0],
-            table.c.retired_at.is_(None))).scalar_one()
+            table.c.project_code == project, *([table.c[lead] == lead_value] if lead else []),
+            table.c.dedupe_key == prep.dedupe[0], table.c.retired_at.is_(None))).scalar_one()
         c = Correction(project_code=project, table_name=table.name, old_id=old["id"], new_id=new_id,
                        action="amend", reason=reason.strip(), author=author.strip(), at=now)
         session.add(c)

@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tracker import audit
 from tracker.audit import rows as _rows
-from tracker.db.models import ImportBatch, Person, utcnow
+from tracker.db.models import IDENTITY_ORDER, ImportBatch, Person, utcnow
 from tracker.errors import TrackerError
 from tracker.evaluation import locks
 from tracker.limits import limit
@@ -51,7 +51,7 @@ from tracker.records.columns import (
     suggest,
 )
 from tracker.records.errorfile import ERROR_HEADER, ROW_HEADER, ErrorWriter, default_error_path
-from tracker.records.insert import KeySet, Packer, Writer, lookup
+from tracker.records.insert import KeySet, Packer, Writer, current_by_identity
 from tracker.records.ledger import LedgerDiff, Sync
 from tracker.records.pipeline import Chunk, Job, prepare_chunk, worker_chunks
 from tracker.records.privacy import id_key
@@ -586,15 +586,21 @@ class _Store:
         self.lookup_all = conn.execute(q).first() is not None
         self.keys = KeySet()
 
-    def _hits(self, column: str, values: list[str], ints: np.ndarray, seen: KeySet) -> dict[str, tuple[Any, ...]]:
-        if not values:
+    def _hits(self, ch: Chunk) -> dict[str, tuple[Any, ...]]:
+        """The stored current rows with the identities of the chunk's valid rows (when the project
+        has none yet, only of the rows this import may already have written)."""
+        js = range(len(ch.dedupe))
+        if not ch.dedupe:
             return {}
         if not self.lookup_all:
-            maybe = np.flatnonzero(seen.contains(ints)).tolist()
-            if not maybe:
+            js = np.flatnonzero(self.keys.contains(ch.dedupe_ints)).tolist()
+            if not js:
                 return {}
-            values = [values[j] for j in maybe]
-        return lookup(self.conn, self.table, self.project, column, values)
+        lead = IDENTITY_ORDER.get(self.table.name)
+        at = ch.bound.index(lead) if lead in ch.bound else None
+        return current_by_identity(self.conn, self.table, self.project, [ch.dedupe[j] for j in js],
+                                   [ch.values[j][at] if at is not None else None for j in js],
+                                   [ch.record_id[j] for j in js])
 
     def _foreign_staging(self, seen: dict[str, tuple[Any, ...]]) -> None:
         """A stored row of another import that is not published yet: its fate is not known."""
@@ -611,7 +617,7 @@ class _Store:
     def write(self, ch: Chunk) -> None:
         result, bid, errors, sync = self.result, self.bid, ch.errors, self.sync
         dk_ints = ch.dedupe_ints
-        seen = self._hits("dedupe_key", ch.dedupe, dk_ints, self.keys)
+        seen = self._hits(ch)
         if seen:
             self._foreign_staging(seen)
         staged_keys = sync.staged_keys
@@ -677,15 +683,17 @@ class _Store:
         if len(sync.diff.new_rows) < 500:
             for j in fresh[:500]:
                 sync.note_new(int(ch.rows[ch.valid[j]]), ch.bound, ch.values[j])
+        after = 0
+        if changed:  # the new versions get ids above this
+            after = int(self.conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {self.table.name}").scalar_one())
         if changed and self.retired_writer is not None:
-            after = self.conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {self.table.name}").scalar_one()
             self.writer.insert(ch.bound, [ch.values[j] for j in fresh])
             self.retired_writer.insert(ch.bound, [ch.values[j] for j, _, _ in changed])
-            sync.stage_changed(ch.dedupe, ch.content, int(after))
+            sync.stage_changed(ch.dedupe, ch.content, after)
         else:
             self.writer.insert(ch.bound, ch.values if len(rows) == len(ch.values) else [ch.values[j] for j in rows])
             if changed:
-                sync.link_changed(ch.dedupe)
+                sync.link_changed(ch.dedupe, after)
         if not self.lookup_all:
             self.keys.add(dk_ints[rows])
 

@@ -23,7 +23,7 @@ import numpy as np
 from sqlalchemy import Date, DateTime
 from sqlalchemy.types import JSON
 
-from tracker.db.models import RecordBase
+from tracker.db.models import IDENTITY_ORDER, RecordBase
 from tracker.errors import TrackerError
 
 LOOKUP_BATCH = 5_000
@@ -234,5 +234,52 @@ def lookup(conn: Any, table: Any, project: str, column: str, keys: list[str]) ->
                 rows = cur.fetchall()
             finally:
                 cur.close()
+        out.update({r[0]: tuple(r[1:]) for r in rows})
+    return out
+
+
+def _date_param(v: Any, sqlite: bool) -> Any:
+    """A date as the driver compares it with a stored one: ISO text on SQLite, a date on PostgreSQL."""
+    if v is None:
+        return None
+    if sqlite:
+        return v.isoformat() if isinstance(v, dt.date) else str(v)
+    return v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v))
+
+
+def current_by_identity(conn: Any, table: Any, project: str, keys: list[str], leads: Sequence[Any],
+                        record_ids: Sequence[str | None]) -> dict[str, tuple[Any, ...]]:
+    """dedupe key → (dedupe_key, batch_id, source_row, content_key, id) of the current rows with
+    these identities: ``lookup`` by dedupe key, through the table's identity index. Where that index
+    leads with another column (``IDENTITY_ORDER``: an activity's date), each key comes with the row's
+    value of it (``leads``); a row with a record id is found by its record id (its dedupe key is the
+    record id's fingerprint, whatever the date)."""
+    lead = IDENTITY_ORDER.get(table.name)
+    if lead is None:
+        return lookup(conn, table, project, "dedupe_key", keys)
+    out: dict[str, tuple[Any, ...]] = {}
+    rids = [r for r in record_ids if r is not None]
+    if rids:
+        out.update({h[0]: h for h in lookup(conn, table, project, "record_id", rids).values()})
+    sqlite = conn.dialect.name == "sqlite"
+    pairs = [(_date_param(d, sqlite), k) for k, d, r in zip(keys, leads, record_ids, strict=True) if r is None]
+    cols = "t.dedupe_key, t.dedupe_key, t.batch_id, t.source_row, t.content_key, t.id"
+    on = f"t.project_code = {'?' if sqlite else '%s'} AND t.{lead} = k.v AND t.dedupe_key = k.key AND t.retired_at IS NULL"
+    for i in range(0, len(pairs), LOOKUP_BATCH):
+        part = pairs[i:i + LOOKUP_BATCH]
+        if sqlite:
+            # a join with the keys as a VALUES table: one probe of the (project, date, key) index a key
+            # (``(date, key) IN (VALUES …)`` would scan the project's rows)
+            values = ", ".join(["(?, ?)"] * len(part))
+            sql = (f"SELECT {cols} FROM (SELECT column1 AS v, column2 AS key FROM (VALUES {values})) AS k "
+                   f"JOIN {table.name} t ON {on}")
+            cur = conn.connection.driver_connection.execute(sql, (*chain.from_iterable(part), project))
+            try:
+                rows = cur.fetchall()
+            finally:
+                cur.close()
+        else:
+            sql = (f"SELECT {cols} FROM unnest(%s::date[], %s::text[]) AS k(v, key) JOIN {table.name} t ON {on}")
+            rows = conn.exec_driver_sql(sql, ([d for d, _ in part], [k for _, k in part], project))
         out.update({r[0]: tuple(r[1:]) for r in rows})
     return out

@@ -230,16 +230,16 @@ class Sync:
                                                       self.labels.changes(old, new), record=int(hit[4])))
         self._pending = (changed, reason, author, now)
 
-    def link_changed(self, dedupe: list[str]) -> None:
-        """After the insert: the new versions supersede the old, each with a Correction row."""
+    def link_changed(self, dedupe: list[str], after_id: int) -> None:
+        """After the insert of the chunk's rows (ids above ``after_id``): the new versions supersede
+        the old, each with a Correction row."""
         changed, reason, author, now = self._pending
         t = self.table
-        keys = [dedupe[j] for j, _, _ in changed]
-        new_ids: dict[str, int] = {}
-        for i in range(0, len(keys), 5000):
-            q = select(t.c.dedupe_key, t.c.id).where(t.c.project_code == self.project, t.c.retired_at.is_(None),
-                                                    t.c.dedupe_key.in_(keys[i:i + 5000]))
-            new_ids.update({dk: int(i_) for dk, i_ in self.conn.execute(q)})
+        wanted = {dedupe[j] for j, _, _ in changed}
+        # the chunk's new rows by their id range (the primary key), whatever the table's identity index
+        q = select(t.c.dedupe_key, t.c.id).where(t.c.id > after_id, t.c.batch_id == self.bid,
+                                                t.c.retired_at.is_(None))
+        new_ids = {dk: int(i_) for dk, i_ in self.conn.execute(q) if dk in wanted}
         pairs = [(int(h[4]), new_ids[dedupe[j]]) for j, h, _ in changed]
         for old_id, new_id in pairs:
             self.conn.execute(update(t).where(t.c.id == new_id).values(supersedes=old_id))
