@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "records")
 from records_support import CODE
 
 from tracker.db.models import Activity, Correction
+from tracker.errors import TrackerError
 from tracker.records import amend, import_rows
 from tracker.records.insert import current_by_identity
 from tracker.records.visibility import visible
@@ -45,12 +46,21 @@ def test_a_record_id_row_whose_date_changed_is_an_amendment_not_a_second_record(
 def test_amend_finds_a_clash_with_another_record_through_the_date(roster_ws) -> None:  # type: ignore[no-untyped-def]
     ws = roster_ws
     rows = [{"日期": "2024-07-01", "活动类型": "培训", "地点": "文化礼堂", "参与人数": 30},
-            {"记录编号": "T9", "日期": "2024-07-05", "活动类型": "培训", "地点": "文化礼堂", "参与人数": 20}]
+            {"日期": "2024-07-05", "活动类型": "培训", "地点": "文化礼堂", "参与人数": 20}]
     assert import_rows(ws, CODE, "activity", rows, source_name="台账").imported == 2
-    new_id = amend(ws, CODE, "activity", "T9", {"参与人数": "25"}, reason="复核", author="王五")
+    t = Activity.__table__
     with ws.session() as s:
-        assert s.get(Activity, new_id).participants == 25
-    assert sorted(p for _, _, p in _current(ws)) == [25, 30]
+        later = s.execute(select(t.c.id).where(t.c.date == dt.date(2024, 7, 5))).scalar_one()
+    # moved to 7月1日 it would be the 7月1日 training a second time: refused, nothing changed
+    with pytest.raises(TrackerError, match="同一条记录"):
+        amend(ws, CODE, "activity", None, {"日期": "2024-07-01"}, reason="日期登记错误", author="王五", row_id=later)
+    assert _current(ws) == [(None, dt.date(2024, 7, 1), 30), (None, dt.date(2024, 7, 5), 20)]
+    # another day is no clash: the record moves, the old version is kept in the history
+    new_id = amend(ws, CODE, "activity", None, {"日期": "2024-07-06"}, reason="日期登记错误", author="王五",
+                   row_id=later)
+    assert _current(ws) == [(None, dt.date(2024, 7, 1), 30), (None, dt.date(2024, 7, 6), 20)]
+    with ws.session() as s:
+        assert s.get(Activity, new_id).supersedes == later
 
 
 def test_two_current_activities_with_one_identity_are_still_refused(roster_ws) -> None:  # type: ignore[no-untyped-def]
@@ -71,19 +81,28 @@ def test_two_current_activities_with_one_identity_are_still_refused(roster_ws) -
         assert current_by_identity(conn, t, CODE, [old["dedupe_key"]], [dt.date(2024, 7, 2)], [None]) == {}
 
 
-def test_the_sqlite_lookup_probes_the_date_ordered_index(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from tracker.db.connection import get_engine
-
-    engine = get_engine(f"sqlite:///{tmp_path / 'plan.db'}")
-    with engine.connect() as conn:
+def test_the_sqlite_lookup_probes_the_date_ordered_index(roster_ws) -> None:  # type: ignore[no-untyped-def]
+    ws = roster_ws
+    if ws.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's query plan")
+    rows = [{"日期": "2024-07-01", "活动类型": "培训", "地点": "文化礼堂", "参与人数": 30}]
+    assert import_rows(ws, CODE, "activity", rows, source_name="台账").imported == 1
+    t = Activity.__table__
+    with ws.session() as s:
+        old = s.execute(select(t).where(visible(Activity))).mappings().one()
+        conn = s.connection()
+        raw = conn.connection.driver_connection
         names = {r[1] for r in conn.exec_driver_sql("PRAGMA index_list(activity)")}
         assert "uq_activity_date_dedupe" in names and "uq_activity_dedupe" not in names
-        plan = conn.exec_driver_sql(
-            "EXPLAIN QUERY PLAN SELECT t.id FROM (SELECT column1 AS v, column2 AS key FROM (VALUES (?, ?))) AS k "
-            "JOIN activity t ON t.project_code = ? AND t.date = k.v AND t.dedupe_key = k.key "
-            "AND t.retired_at IS NULL", ("2024-07-01", "ab", CODE)).all()
-        detail = " ".join(str(r[-1]) for r in plan)
-        assert "uq_activity_date_dedupe (project_code=? AND date=? AND dedupe_key=?)" in detail, detail
+        ran: list[str] = []
+        raw.set_trace_callback(ran.append)  # the statement as current_by_identity runs it
+        try:
+            assert current_by_identity(conn, t, CODE, [old["dedupe_key"]], [old["date"]], [None])
+        finally:
+            raw.set_trace_callback(None)
+        (statement,) = [q for q in ran if "JOIN activity" in q]
+        detail = " ".join(str(r[-1]) for r in raw.execute("EXPLAIN QUERY PLAN " + statement))
+    assert "uq_activity_date_dedupe (project_code=? AND date=? AND dedupe_key=?)" in detail, detail
 
 
 def test_a_database_at_revision_0001_is_upgraded_to_the_date_ordered_index(tmp_path) -> None:  # type: ignore[no-untyped-def]

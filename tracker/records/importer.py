@@ -589,9 +589,9 @@ class _Store:
     def _hits(self, ch: Chunk) -> dict[str, tuple[Any, ...]]:
         """The stored current rows with the identities of the chunk's valid rows (when the project
         has none yet, only of the rows this import may already have written)."""
-        js = range(len(ch.dedupe))
         if not ch.dedupe:
             return {}
+        js: Any = range(len(ch.dedupe))
         if not self.lookup_all:
             js = np.flatnonzero(self.keys.contains(ch.dedupe_ints)).tolist()
             if not js:

@@ -235,11 +235,7 @@ class Sync:
         the old, each with a Correction row."""
         changed, reason, author, now = self._pending
         t = self.table
-        wanted = {dedupe[j] for j, _, _ in changed}
-        # the chunk's new rows by their id range (the primary key), whatever the table's identity index
-        q = select(t.c.dedupe_key, t.c.id).where(t.c.id > after_id, t.c.batch_id == self.bid,
-                                                t.c.retired_at.is_(None))
-        new_ids = {dk: int(i_) for dk, i_ in self.conn.execute(q) if dk in wanted}
+        new_ids = self._new_versions([dedupe[j] for j, _, _ in changed], after_id, retired=False)
         pairs = [(int(h[4]), new_ids[dedupe[j]]) for j, h, _ in changed]
         for old_id, new_id in pairs:
             self.conn.execute(update(t).where(t.c.id == new_id).values(supersedes=old_id))
@@ -247,17 +243,24 @@ class Sync:
             {"project_code": self.project, "table_name": t.name, "old_id": o, "new_id": n, "action": "import-amend",
              "batch_id": self.bid, "reason": reason, "author": author, "at": now} for o, n in pairs])
 
+    def _new_versions(self, keys: list[str], after_id: int, *, retired: bool) -> dict[str, int]:
+        """dedupe key → id of the new versions of changed rows, which this import has just written
+        (ids above ``after_id``; found by the primary key, whatever the table's identity index;
+        retired while the import is staged)."""
+        t = self.table
+        state = t.c.retired_at.is_not(None) if retired else t.c.retired_at.is_(None)
+        new_ids: dict[str, int] = {}
+        for i in range(0, len(keys), 5000):
+            q = select(t.c.dedupe_key, t.c.id).where(t.c.id > after_id, t.c.batch_id == self.bid, state,
+                                                    t.c.dedupe_key.in_(keys[i:i + 5000]))
+            new_ids.update({dk: int(i_) for dk, i_ in self.conn.execute(q)})
+        return new_ids
+
     def stage_changed(self, dedupe: list[str], content: list[str], after_id: int) -> None:
         """Staged: after the retired insert of the new versions (ids above ``after_id``), remember
         which old record each replaces."""
         changed = self._pending[0]
-        t = self.table
-        keys = [dedupe[j] for j, _, _ in changed]
-        new_ids: dict[str, int] = {}
-        for i in range(0, len(keys), 5000):
-            q = select(t.c.dedupe_key, t.c.id).where(t.c.id > after_id, t.c.batch_id == self.bid,
-                                                    t.c.retired_at.is_not(None), t.c.dedupe_key.in_(keys[i:i + 5000]))
-            new_ids.update({dk: int(i_) for dk, i_ in self.conn.execute(q)})
+        new_ids = self._new_versions([dedupe[j] for j, _, _ in changed], after_id, retired=True)
         for j, h, row in changed:
             self.staged_pairs.append((int(h[4]), new_ids[dedupe[j]]))
             self.staged_keys[dedupe[j]] = (row, content[j])

@@ -20,6 +20,8 @@ down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+CURRENT = {"sqlite_where": sa.text("retired_at IS NULL"), "postgresql_where": sa.text("retired_at IS NULL")}
+
 
 def upgrade() -> None:
     with op.batch_alter_table("activity", schema=None) as batch_op:
@@ -27,14 +29,9 @@ def upgrade() -> None:
             "uq_activity_date_dedupe",
             ["project_code", "date", "dedupe_key"],
             unique=True,
-            sqlite_where=sa.text("retired_at IS NULL"),
-            postgresql_where=sa.text("retired_at IS NULL"),
+            **CURRENT,
         )
-        batch_op.drop_index(
-            "uq_activity_dedupe",
-            sqlite_where=sa.text("retired_at IS NULL"),
-            postgresql_where=sa.text("retired_at IS NULL"),
-        )
+        batch_op.drop_index("uq_activity_dedupe", **CURRENT)
 
 
 def downgrade() -> None:
@@ -43,11 +40,6 @@ def downgrade() -> None:
             "uq_activity_dedupe",
             ["project_code", "dedupe_key"],
             unique=True,
-            sqlite_where=sa.text("retired_at IS NULL"),
-            postgresql_where=sa.text("retired_at IS NULL"),
+            **CURRENT,
         )
-        batch_op.drop_index(
-            "uq_activity_date_dedupe",
-            sqlite_where=sa.text("retired_at IS NULL"),
-            postgresql_where=sa.text("retired_at IS NULL"),
-        )
+        batch_op.drop_index("uq_activity_date_dedupe", **CURRENT)
